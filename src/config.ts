@@ -1,0 +1,40 @@
+import { fromBase64 } from "./crypto";
+
+/** The Worker's settings, read and checked once from vars and secrets. */
+export interface Config {
+  adminToken: string;
+  credentialsKey: Uint8Array;
+  maxTerminalsPerTenant: number;
+}
+
+const cache = new WeakMap<Env, Config>();
+
+/**
+ * Reads the typed configuration from the Worker's env. A missing or malformed
+ * secret is a deployment error, so it throws (answered as `internal`, with the
+ * reason in the log only).
+ */
+export function readConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  if (!env.ADMIN_TOKEN || env.ADMIN_TOKEN.length < 16) {
+    throw new Error("ADMIN_TOKEN is not set or shorter than 16 characters");
+  }
+  let credentialsKey: Uint8Array;
+  try {
+    credentialsKey = fromBase64(env.CREDENTIALS_KEY ?? "");
+  } catch {
+    throw new Error("CREDENTIALS_KEY is not valid base64");
+  }
+  if (credentialsKey.length !== 32) {
+    throw new Error("CREDENTIALS_KEY must be 32 bytes, base64-encoded");
+  }
+  const maxTerminals = Number.parseInt(env.MAX_TERMINALS_PER_TENANT ?? "200", 10);
+  const config: Config = {
+    adminToken: env.ADMIN_TOKEN,
+    credentialsKey,
+    maxTerminalsPerTenant: Number.isFinite(maxTerminals) && maxTerminals > 0 ? maxTerminals : 200,
+  };
+  cache.set(env, config);
+  return config;
+}

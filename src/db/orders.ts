@@ -1,0 +1,144 @@
+import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { newId, randomToken } from "../crypto";
+import type { OrderStatus, PosStatus, StatusSource } from "../domain/order-status";
+import type { Db } from "./client";
+import { type IdempotencyRecord, idempotencyInsert } from "./idempotency";
+import { guardedOutboxInsert, type OutboxEventType, outboxInsert } from "./outbox";
+import { orderItems, orderStatusHistory, orders } from "./schema";
+
+export type OrderRow = typeof orders.$inferSelect;
+export type OrderItemRow = typeof orderItems.$inferSelect;
+export type OrderWithItems = OrderRow & { items: OrderItemRow[] };
+export type HistoryRow = typeof orderStatusHistory.$inferSelect;
+
+export interface OrderCreation {
+  order: OrderWithItems;
+  /** Extra statements that belong to the same batch (discount use, …). */
+  extra: BatchItem<"sqlite">[];
+  idempotency: IdempotencyRecord;
+  /** Builds the outbox payload from the order as stored. */
+  event: { type: OutboxEventType; payload: unknown };
+}
+
+/**
+ * Stores a new order with its lines, first history row, outbox event and
+ * idempotency record in one D1 batch: all of it or none of it.
+ */
+export async function insertOrder(db: Db, creation: OrderCreation, now: Date): Promise<void> {
+  const { order, extra } = creation;
+  const { items, ...row } = order;
+  await db.batch([
+    db.insert(orders).values(row),
+    // One statement per line: a multi-row insert would pass D1's 100-parameter limit.
+    ...items.map((item) => db.insert(orderItems).values(item)),
+    db.insert(orderStatusHistory).values({
+      orderId: order.id,
+      tenantId: order.tenantId,
+      fromStatus: null,
+      toStatus: order.status,
+      source: "storefront",
+      at: now.toISOString(),
+    }),
+    outboxInsert(db, { tenantId: order.tenantId, ...creation.event }, now),
+    idempotencyInsert(db, creation.idempotency),
+    ...extra,
+  ]);
+}
+
+export function newOrderItemId(): string {
+  return newId("oli");
+}
+
+export function newRevision(): string {
+  return randomToken(16);
+}
+
+export function newOrderId(now: Date): string {
+  return newId("ord", now.getTime());
+}
+
+export async function findOrder(
+  db: Db,
+  tenantId: string,
+  id: string,
+): Promise<OrderWithItems | undefined> {
+  return db.query.orders.findFirst({
+    where: and(eq(orders.tenantId, tenantId), eq(orders.id, id)),
+    with: { items: { orderBy: [asc(orderItems.position)] } },
+  });
+}
+
+export interface OrderListFilter {
+  status?: OrderStatus | undefined;
+  posStatus?: PosStatus | undefined;
+  /** Orders with a number below this one (the previous page's last). */
+  beforeNumber?: number | undefined;
+  limit: number;
+}
+
+/** Newest first, keyset-paginated by order number. */
+export async function listOrders(
+  db: Db,
+  tenantId: string,
+  filter: OrderListFilter,
+): Promise<OrderWithItems[]> {
+  const conditions: SQL[] = [eq(orders.tenantId, tenantId)];
+  if (filter.status) conditions.push(eq(orders.status, filter.status));
+  if (filter.posStatus) conditions.push(eq(orders.posStatus, filter.posStatus));
+  if (filter.beforeNumber !== undefined) conditions.push(lt(orders.number, filter.beforeNumber));
+  return db.query.orders.findMany({
+    where: and(...conditions),
+    with: { items: { orderBy: [asc(orderItems.position)] } },
+    orderBy: [desc(orders.number)],
+    limit: filter.limit,
+  });
+}
+
+export async function listOrderHistory(db: Db, orderId: string): Promise<HistoryRow[]> {
+  return db.query.orderStatusHistory.findMany({
+    where: eq(orderStatusHistory.orderId, orderId),
+    orderBy: [asc(orderStatusHistory.id)],
+  });
+}
+
+/**
+ * Moves the order to `to` if nobody changed it since it was read (its
+ * `revision`), with the history row and the outbox event guarded by the new
+ * condition, all in one batch. Returns the updated order, or `null` when a
+ * concurrent change won.
+ */
+export async function updateOrderStatus(
+  db: Db,
+  order: OrderWithItems,
+  change: { to: OrderStatus; source: StatusSource },
+  buildEvent: (updated: OrderWithItems) => { type: OutboxEventType; payload: unknown },
+  now: Date,
+): Promise<OrderWithItems | null> {
+  const at = now.toISOString();
+  const updated: OrderWithItems = {
+    ...order,
+    status: change.to,
+    revision: newRevision(),
+    updatedAt: at,
+  };
+  const won = sql`EXISTS (SELECT 1 FROM ${orders} WHERE ${orders.id} = ${order.id} AND ${orders.revision} = ${updated.revision})`;
+  const event = buildEvent(updated);
+  const [rows] = await db.batch([
+    db
+      .update(orders)
+      .set({ status: change.to, revision: updated.revision, updatedAt: at })
+      .where(and(eq(orders.id, order.id), eq(orders.revision, order.revision)))
+      .returning({ id: orders.id }),
+    // Guarded by the new revision: these rows exist only if the update above won.
+    db.run(sql`
+      INSERT INTO ${orderStatusHistory}
+        (${sql.identifier(orderStatusHistory.orderId.name)}, ${sql.identifier(orderStatusHistory.tenantId.name)},
+         ${sql.identifier(orderStatusHistory.fromStatus.name)}, ${sql.identifier(orderStatusHistory.toStatus.name)},
+         ${sql.identifier(orderStatusHistory.source.name)}, ${sql.identifier(orderStatusHistory.at.name)})
+      SELECT ${order.id}, ${order.tenantId}, ${order.status}, ${change.to}, ${change.source}, ${at}
+      WHERE ${won}`),
+    guardedOutboxInsert(db, { tenantId: order.tenantId, ...event }, won, now),
+  ]);
+  return rows.length === 1 ? updated : null;
+}

@@ -1,0 +1,277 @@
+import { relations, sql } from "drizzle-orm";
+import {
+  check,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+import type {
+  OrderStatus,
+  OrderType,
+  PaymentStatus,
+  PosStatus,
+  StatusSource,
+} from "../domain/order-status";
+
+/** Roles a tenant API key can carry: owner ⊃ staff ⊃ terminal. */
+export type KeyRole = "owner" | "staff" | "terminal";
+
+const createdAt = () => text("created_at").notNull();
+const updatedAt = () => text("updated_at").notNull();
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  slug: text("slug").notNull().unique(),
+  name: text("name").notNull(),
+  currency: text("currency").notNull(),
+  timezone: text("timezone").notNull(),
+  taxRateBps: integer("tax_rate_bps").notNull(),
+  /** The number the next order gets; reserved by an atomic increment. */
+  nextOrderNumber: integer("next_order_number").notNull().default(1001),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** Only the SHA-256 of a key is stored; the clear key is shown once at creation. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    role: text("role").$type<KeyRole>().notNull(),
+    label: text("label").notNull(),
+    prefix: text("prefix").notNull(),
+    keyHash: text("key_hash").notNull().unique(),
+    createdAt: createdAt(),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [index("api_keys_tenant_idx").on(t.tenantId, t.createdAt)],
+);
+
+export const menuItems = sqliteTable(
+  "menu_items",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    price: integer("price").notNull(),
+    available: integer("available", { mode: "boolean" }).notNull().default(true),
+    posItemId: text("pos_item_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("menu_items_tenant_idx").on(t.tenantId, t.createdAt),
+    check("menu_items_price_check", sql`${t.price} >= 0`),
+  ],
+);
+
+export const menuModifiers = sqliteTable(
+  "menu_modifiers",
+  {
+    id: text("id").primaryKey(),
+    menuItemId: text("menu_item_id")
+      .notNull()
+      .references(() => menuItems.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    price: integer("price").notNull(),
+    posModifierId: text("pos_modifier_id"),
+    position: integer("position").notNull(),
+  },
+  (t) => [index("menu_modifiers_item_idx").on(t.menuItemId, t.position)],
+);
+
+export const discountCodes = sqliteTable(
+  "discount_codes",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    /** Stored upper-case; customers type codes in any case. */
+    code: text("code").notNull(),
+    kind: text("kind").$type<"percent" | "fixed">().notNull(),
+    /** Whole percent (1–100) for `percent`, minor units for `fixed`. */
+    value: integer("value").notNull(),
+    minSubtotal: integer("min_subtotal").notNull().default(0),
+    expiresAt: text("expires_at"),
+    maxUses: integer("max_uses"),
+    usedCount: integer("used_count").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("discount_codes_tenant_code_idx").on(t.tenantId, t.code),
+    // The use counter is bumped in the order's batch; this check makes an
+    // over-used code abort that batch instead of needing a read-then-write.
+    check("discount_codes_uses_check", sql`${t.maxUses} IS NULL OR ${t.usedCount} <= ${t.maxUses}`),
+  ],
+);
+
+export const orders = sqliteTable(
+  "orders",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    /** Per-tenant human number, 1001, 1002, … */
+    number: integer("number").notNull(),
+    status: text("status").$type<OrderStatus>().notNull(),
+    paymentStatus: text("payment_status").$type<PaymentStatus>().notNull(),
+    posStatus: text("pos_status").$type<PosStatus>().notNull(),
+    orderType: text("order_type").$type<OrderType>().notNull(),
+    customerName: text("customer_name").notNull(),
+    customerEmail: text("customer_email"),
+    customerPhone: text("customer_phone"),
+    currency: text("currency").notNull(),
+    subtotal: integer("subtotal").notNull(),
+    discount: integer("discount").notNull(),
+    tax: integer("tax").notNull(),
+    tip: integer("tip").notNull(),
+    total: integer("total").notNull(),
+    discountCode: text("discount_code"),
+    specialInstructions: text("special_instructions"),
+    deliveryAddress: text("delivery_address", { mode: "json" }).$type<DeliveryAddress>(),
+    scheduledFor: text("scheduled_for"),
+    /** The POS's own id for this order, once synced. */
+    externalId: text("external_id"),
+    /**
+     * A fresh random id per change: updates are conditional on the one they
+     * read (optimistic lock), and rows written in the same batch check for the
+     * new one, so they exist only if that update won.
+     */
+    revision: text("revision").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("orders_tenant_number_idx").on(t.tenantId, t.number),
+    index("orders_tenant_status_idx").on(t.tenantId, t.status, t.number),
+    index("orders_tenant_pos_status_idx").on(t.tenantId, t.posStatus, t.number),
+  ],
+);
+
+export interface DeliveryAddress {
+  line1: string;
+  line2?: string | undefined;
+  city: string;
+  postalCode: string;
+  region?: string | undefined;
+  country: string;
+  instructions?: string | undefined;
+}
+
+export interface OrderItemModifier {
+  id: string;
+  name: string;
+  price: number;
+}
+
+export const orderItems = sqliteTable(
+  "order_items",
+  {
+    id: text("id").primaryKey(),
+    orderId: text("order_id")
+      .notNull()
+      .references(() => orders.id),
+    tenantId: text("tenant_id").notNull(),
+    position: integer("position").notNull(),
+    /** Not a foreign key: the line is a snapshot and outlives menu edits. */
+    menuItemId: text("menu_item_id").notNull(),
+    name: text("name").notNull(),
+    quantity: integer("quantity").notNull(),
+    unitPrice: integer("unit_price").notNull(),
+    modifiers: text("modifiers", { mode: "json" }).$type<OrderItemModifier[]>().notNull(),
+    lineTotal: integer("line_total").notNull(),
+    specialInstructions: text("special_instructions"),
+  },
+  (t) => [index("order_items_order_idx").on(t.orderId, t.position)],
+);
+
+export const orderStatusHistory = sqliteTable(
+  "order_status_history",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    orderId: text("order_id")
+      .notNull()
+      .references(() => orders.id),
+    tenantId: text("tenant_id").notNull(),
+    fromStatus: text("from_status").$type<OrderStatus>(),
+    toStatus: text("to_status").$type<OrderStatus>().notNull(),
+    source: text("source").$type<StatusSource>().notNull(),
+    at: text("at").notNull(),
+  },
+  (t) => [index("order_status_history_order_idx").on(t.orderId, t.id)],
+);
+
+/** The stored first response of an idempotent request, replayed for 24 h. */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    tenantId: text("tenant_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    responseStatus: integer("response_status").notNull(),
+    responseBody: text("response_body", { mode: "json" }).$type<unknown>().notNull(),
+    /** The order the request created, so a replay can re-derive its access token. */
+    orderId: text("order_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.key] }),
+    index("idempotency_keys_created_idx").on(t.createdAt),
+  ],
+);
+
+/**
+ * Events clients must hear about, written in the same batch as the change
+ * they describe and published to the tenant's terminals afterwards.
+ */
+export const outboxEvents = sqliteTable(
+  "outbox_events",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    type: text("type").notNull(),
+    payload: text("payload", { mode: "json" }).$type<unknown>().notNull(),
+    createdAt: createdAt(),
+    deliveredAt: text("delivered_at"),
+    attempts: integer("attempts").notNull().default(0),
+  },
+  (t) => [
+    index("outbox_events_undelivered_idx").on(t.createdAt).where(sql`${t.deliveredAt} IS NULL`),
+    index("outbox_events_tenant_idx").on(t.tenantId, t.createdAt),
+  ],
+);
+
+export const menuItemsRelations = relations(menuItems, ({ many }) => ({
+  modifiers: many(menuModifiers),
+}));
+
+export const menuModifiersRelations = relations(menuModifiers, ({ one }) => ({
+  menuItem: one(menuItems, { fields: [menuModifiers.menuItemId], references: [menuItems.id] }),
+}));
+
+export const ordersRelations = relations(orders, ({ many }) => ({
+  items: many(orderItems),
+  history: many(orderStatusHistory),
+}));
+
+export const orderItemsRelations = relations(orderItems, ({ one }) => ({
+  order: one(orders, { fields: [orderItems.orderId], references: [orders.id] }),
+}));
+
+export const orderStatusHistoryRelations = relations(orderStatusHistory, ({ one }) => ({
+  order: one(orders, { fields: [orderStatusHistory.orderId], references: [orders.id] }),
+}));

@@ -1,0 +1,303 @@
+/**
+ * Order pricing: turns the lines a customer submitted into priced lines and
+ * totals, from the menu as stored (never from prices the client sent).
+ *
+ * All amounts are integer minor units of the tenant's currency.
+ *
+ * Rounding rule: a rate in basis points applied to an amount is rounded half
+ * up to the nearest minor unit, i.e. `floor((amount * bps + 5000) / 10000)`
+ * computed exactly in integers (85.425 → 85, 82.5 → 83). It is applied once
+ * per order, to the percent discount and to the tax, never per line, so the
+ * receipt's lines always add up to its subtotal.
+ *
+ * Order of operations:
+ * - unitPrice = item price + selected modifier prices; lineTotal = unitPrice × quantity
+ * - subtotal = Σ lineTotal
+ * - discount = percent or fixed amount, capped at the subtotal
+ * - tax = round(rate × (subtotal − discount))
+ * - total = subtotal − discount + tax + tip (the tip is neither taxed nor discounted)
+ */
+
+/** A modifier as the menu stores it; `price` in minor units. */
+export interface PricedModifierInput {
+  id: string;
+  name: string;
+  price: number;
+}
+
+/** The part of a menu item pricing needs; `price` in minor units. */
+export interface MenuItemForPricing {
+  id: string;
+  name: string;
+  price: number;
+  available: boolean;
+  modifiers: PricedModifierInput[];
+}
+
+/** One line as the customer submitted it. */
+export interface DraftLine {
+  menuItemId: string;
+  quantity: number;
+  modifierIds?: string[];
+  specialInstructions?: string;
+}
+
+/**
+ * A discount code as stored. `value` is basis points for `percent`
+ * (1000 = 10%, at most 10000) and minor units for `fixed`.
+ * `expiresAt` is an ISO 8601 instant, or null for no expiry;
+ * `maxUses` null means unlimited.
+ */
+export interface DiscountForPricing {
+  code: string;
+  kind: "percent" | "fixed";
+  value: number;
+  minSubtotal: number;
+  expiresAt: string | null;
+  maxUses: number | null;
+  usedCount: number;
+}
+
+/** A line with the prices that were charged, frozen onto the order. */
+export interface PricedLine {
+  menuItemId: string;
+  name: string;
+  quantity: number;
+  unitPrice: number;
+  modifiers: { id: string; name: string; price: number }[];
+  lineTotal: number;
+  specialInstructions: string | null;
+}
+
+/** The priced order; every amount in minor units. */
+export interface PricedOrder {
+  lines: PricedLine[];
+  subtotal: number;
+  discount: number;
+  tax: number;
+  tip: number;
+  total: number;
+}
+
+/** Why an order could not be priced. */
+export type PricingErrorCode =
+  | "unknown_item"
+  | "item_unavailable"
+  | "unknown_modifier"
+  | "duplicate_modifier"
+  | "discount_expired"
+  | "discount_exhausted"
+  | "discount_minimum_not_met";
+
+/**
+ * A pricing failure. `path` points into the request, e.g.
+ * `items[2].modifierIds[0]` or `discountCode`, so the route can report it
+ * as a field error.
+ */
+export interface PricingError {
+  code: PricingErrorCode;
+  message: string;
+  path: string;
+}
+
+/** The priced order, or the first reason it cannot be priced. */
+export type PricingResult = { ok: true; value: PricedOrder } | { ok: false; error: PricingError };
+
+/**
+ * Everything pricing depends on. `menu` is keyed by menu item id;
+ * `taxRateBps` is the tenant's tax rate in basis points; `now` decides
+ * discount expiry.
+ */
+export interface PricingInput {
+  lines: DraftLine[];
+  menu: ReadonlyMap<string, MenuItemForPricing>;
+  taxRateBps: number;
+  discount: DiscountForPricing | null;
+  tip: number;
+  now: Date;
+}
+
+const BPS_DENOMINATOR = 10_000;
+const DISCOUNT_PATH = "discountCode";
+
+/**
+ * Prices an order. Lines keep their input order and each line's modifiers
+ * keep the order of its `modifierIds`. Lines are checked before the
+ * discount, and the first problem found is returned.
+ *
+ * The request shape is the caller's to validate (zod at the route); a
+ * non-integer or negative quantity, tip or rate here is a programming
+ * error and throws a RangeError rather than being priced.
+ */
+export function priceOrder(input: PricingInput): PricingResult {
+  assertNonNegativeInteger(input.tip, "tip");
+  assertNonNegativeInteger(input.taxRateBps, "taxRateBps");
+
+  const lines: PricedLine[] = [];
+  for (const [index, draft] of input.lines.entries()) {
+    const priced = priceLine(draft, index, input.menu);
+    if ("code" in priced) return { ok: false, error: priced };
+    lines.push(priced);
+  }
+
+  const subtotal = lines.reduce((sum, line) => sum + line.lineTotal, 0);
+
+  let discount = 0;
+  if (input.discount !== null) {
+    const error = checkDiscount(input.discount, subtotal, input.now);
+    if (error !== null) return { ok: false, error };
+    discount = discountAmount(input.discount, subtotal);
+  }
+
+  const tax = applyRateHalfUp(subtotal - discount, input.taxRateBps);
+  return {
+    ok: true,
+    value: {
+      lines,
+      subtotal,
+      discount,
+      tax,
+      tip: input.tip,
+      total: subtotal - discount + tax + input.tip,
+    },
+  };
+}
+
+/**
+ * Checks whether `discount` may be used at `now`: not expired (it expires
+ * at `expiresAt` itself), not used up, and, when `subtotal` is given, the
+ * minimum subtotal is met. Pass `subtotal: null` to validate a code before
+ * the basket is known. Returns null when the discount applies.
+ */
+export function checkDiscount(
+  discount: DiscountForPricing,
+  subtotal: number | null,
+  now: Date,
+): PricingError | null {
+  if (discount.expiresAt !== null) {
+    const expiresAt = Date.parse(discount.expiresAt);
+    // An unparseable expiry is treated as expired: a corrupt row must not
+    // turn into a discount that never ends.
+    if (Number.isNaN(expiresAt) || now.getTime() >= expiresAt) {
+      return {
+        code: "discount_expired",
+        message: `discount code ${discount.code} has expired`,
+        path: DISCOUNT_PATH,
+      };
+    }
+  }
+  if (discount.maxUses !== null && discount.usedCount >= discount.maxUses) {
+    return {
+      code: "discount_exhausted",
+      message: `discount code ${discount.code} has reached its usage limit`,
+      path: DISCOUNT_PATH,
+    };
+  }
+  if (subtotal !== null && subtotal < discount.minSubtotal) {
+    return {
+      code: "discount_minimum_not_met",
+      message: `discount code ${discount.code} requires a subtotal of at least ${discount.minSubtotal}`,
+      path: DISCOUNT_PATH,
+    };
+  }
+  return null;
+}
+
+function priceLine(
+  draft: DraftLine,
+  index: number,
+  menu: ReadonlyMap<string, MenuItemForPricing>,
+): PricedLine | PricingError {
+  const path = `items[${index}]`;
+  assertPositiveInteger(draft.quantity, `${path}.quantity`);
+
+  const item = menu.get(draft.menuItemId);
+  if (item === undefined) {
+    return {
+      code: "unknown_item",
+      message: `menu item ${draft.menuItemId} does not exist`,
+      path: `${path}.menuItemId`,
+    };
+  }
+  if (!item.available) {
+    return {
+      code: "item_unavailable",
+      message: `${item.name} is not available`,
+      path: `${path}.menuItemId`,
+    };
+  }
+
+  const modifiers: PricedLine["modifiers"] = [];
+  const seen = new Set<string>();
+  for (const [modIndex, modifierId] of (draft.modifierIds ?? []).entries()) {
+    const modPath = `${path}.modifierIds[${modIndex}]`;
+    if (seen.has(modifierId)) {
+      return {
+        code: "duplicate_modifier",
+        message: `modifier ${modifierId} is selected twice`,
+        path: modPath,
+      };
+    }
+    seen.add(modifierId);
+    // Looked up on this item only: a modifier id from another item must not
+    // be accepted just because it exists somewhere on the menu.
+    const modifier = item.modifiers.find((m) => m.id === modifierId);
+    if (modifier === undefined) {
+      return {
+        code: "unknown_modifier",
+        message: `${item.name} has no modifier ${modifierId}`,
+        path: modPath,
+      };
+    }
+    modifiers.push({ id: modifier.id, name: modifier.name, price: modifier.price });
+  }
+
+  const unitPrice = item.price + modifiers.reduce((sum, m) => sum + m.price, 0);
+  return {
+    menuItemId: item.id,
+    name: item.name,
+    quantity: draft.quantity,
+    unitPrice,
+    modifiers,
+    lineTotal: unitPrice * draft.quantity,
+    specialInstructions: draft.specialInstructions ?? null,
+  };
+}
+
+/** The amount `discount` takes off `subtotal`, never more than the subtotal. */
+function discountAmount(discount: DiscountForPricing, subtotal: number): number {
+  const raw =
+    discount.kind === "percent" ? applyRateHalfUp(subtotal, discount.value) : discount.value;
+  return Math.min(Math.max(raw, 0), subtotal);
+}
+
+/**
+ * `amount * bps / 10000`, rounded half up, exact for any result up to
+ * Number.MAX_SAFE_INTEGER. Splitting the amount into whole multiples of
+ * 10000 and a remainder keeps every intermediate product small, so there is
+ * no floating-point division to misround and no overflow of the safe range
+ * even when `amount * bps` itself would exceed it.
+ */
+function applyRateHalfUp(amount: number, bps: number): number {
+  return (
+    wholeQuotient(amount) * bps +
+    wholeQuotient((amount % BPS_DENOMINATOR) * bps + BPS_DENOMINATOR / 2)
+  );
+}
+
+/** `floor(x / 10000)` for a non-negative safe integer, without a fractional intermediate. */
+function wholeQuotient(x: number): number {
+  return (x - (x % BPS_DENOMINATOR)) / BPS_DENOMINATOR;
+}
+
+function assertNonNegativeInteger(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+function assertPositiveInteger(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+}

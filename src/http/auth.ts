@@ -1,0 +1,73 @@
+import type { MiddlewareHandler } from "hono";
+import { readConfig } from "../config";
+import { timingSafeEqual } from "../crypto";
+import { findActiveApiKey } from "../db/api-keys";
+import { getDb } from "../db/client";
+import type { KeyRole } from "../db/schema";
+import { findTenantBySlug } from "../db/tenants";
+import { ApiError } from "./errors";
+import type { AppEnv } from "./router";
+
+const ROLE_RANK: Record<KeyRole, number> = { terminal: 1, staff: 2, owner: 3 };
+
+/** Whether a key of role `held` may do what needs `needed` (owner ⊃ staff ⊃ terminal). */
+export function roleCovers(held: KeyRole, needed: KeyRole): boolean {
+  return ROLE_RANK[held] >= ROLE_RANK[needed];
+}
+
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+/** Platform routes: the `ADMIN_TOKEN` secret, compared in constant time. */
+export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token) throw new ApiError("unauthorized", "missing bearer token");
+  if (!timingSafeEqual(token, readConfig(c.env).adminToken)) {
+    throw new ApiError("unauthorized", "invalid admin token");
+  }
+  c.set("db", getDb(c.env));
+  await next();
+};
+
+/** Public storefront routes: resolves `:tenant` or answers 404. */
+export const loadTenant: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const db = getDb(c.env);
+  const tenant = await findTenantBySlug(db, c.req.param("tenant") ?? "");
+  if (!tenant) throw new ApiError("not_found", "unknown tenant");
+  c.set("db", db);
+  c.set("tenant", tenant);
+  await next();
+};
+
+/**
+ * Tenant routes: a live key (401 otherwise) of this tenant (403 otherwise)
+ * whose role covers `role` (403 otherwise).
+ */
+export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    let key = c.get("apiKey");
+    if (!key) {
+      const token = bearerToken(c.req.header("authorization"));
+      if (!token) throw new ApiError("unauthorized", "missing bearer token");
+      const db = getDb(c.env);
+      const found = await findActiveApiKey(db, token);
+      if (!found) throw new ApiError("unauthorized", "invalid or revoked API key");
+      const tenant = await findTenantBySlug(db, c.req.param("tenant") ?? "");
+      if (!tenant) throw new ApiError("not_found", "unknown tenant");
+      if (found.tenantId !== tenant.id) {
+        throw new ApiError("forbidden", "this key belongs to another tenant");
+      }
+      c.set("db", db);
+      c.set("tenant", tenant);
+      c.set("apiKey", found);
+      key = found;
+    }
+    if (!roleCovers(key.role, role)) {
+      throw new ApiError("forbidden", `this route needs the ${role} role`);
+    }
+    await next();
+  };
+}

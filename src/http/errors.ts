@@ -1,0 +1,120 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The contract's error codes and the status each one is answered with. */
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  malformed_json: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  idempotency_mismatch: 422,
+  rate_limited: 429,
+  internal: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Every error a handler means to answer with; `onError` turns it into the envelope. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  get status(): ContentfulStatusCode {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+  return details === undefined
+    ? { error: { code, message } }
+    : { error: { code, message, details } };
+}
+
+/** Turns a zod failure into the one `validation_failed` shape every 400 uses. */
+export function validationError(error: z.ZodError, where: string): ApiError {
+  const issues = error.issues.map((issue) => ({
+    path: formatPath(issue.path),
+    message: issue.message,
+  }));
+  const first = issues[0];
+  const message = first
+    ? `${first.path ? `${first.path}: ` : ""}${first.message}`
+    : `invalid ${where}`;
+  return new ApiError("validation_failed", message, { in: where, issues });
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+/**
+ * The single error handler: known errors become their envelope, anything else
+ * is logged with a request id and answered `internal` without detail.
+ */
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) {
+    return c.json(errorBody(err.code, err.message, err.details), err.status);
+  }
+  if (err instanceof HTTPException) {
+    // Hono's JSON validator throws this for a body that does not parse.
+    if (err.status === 400 && /malformed json/i.test(err.message)) {
+      return c.json(errorBody("malformed_json", "request body is not valid JSON"), 400);
+    }
+    if (err.status === 413) {
+      return c.json(errorBody("payload_too_large", err.message), 413);
+    }
+    if (err.status < 500) {
+      return c.json(errorBody(codeForStatus(err.status), err.message), err.status);
+    }
+  }
+  const requestId = crypto.randomUUID();
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "unhandled error",
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      error: err.message,
+      stack: err.stack,
+    }),
+  );
+  return c.json(errorBody("internal", "internal error", { requestId }), 500);
+}
+
+function codeForStatus(status: number): ErrorCode {
+  const found = (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).find(
+    ([, s]) => s === status,
+  );
+  return found ? found[0] : "validation_failed";
+}

@@ -1,0 +1,302 @@
+import { readConfig } from "../config";
+import { canonicalJson, hmacSha256, sha256Hex, timingSafeEqual, toBase64Url } from "../crypto";
+import { type Db, isConstraintError } from "../db/client";
+import { discountForPricing, discountUseIncrement, findDiscount } from "../db/discounts";
+import { findIdempotencyRecord } from "../db/idempotency";
+import { loadMenuForPricing } from "../db/menu";
+import {
+  findOrder,
+  insertOrder,
+  newOrderId,
+  newOrderItemId,
+  newRevision,
+  type OrderWithItems,
+  updateOrderStatus,
+} from "../db/orders";
+import type { DeliveryAddress } from "../db/schema";
+import { reserveOrderNumber, type Tenant } from "../db/tenants";
+import {
+  decideTransition,
+  type OrderStatus,
+  type OrderType,
+  type StatusSource,
+} from "../domain/order-status";
+import { type PricedOrder, type PricingError, priceOrder } from "../domain/pricing";
+import { ApiError } from "../http/errors";
+import { orderDto } from "../routes/schemas";
+
+/** An order draft after zod validation, amounts in minor units. */
+export interface OrderDraft {
+  orderType: OrderType;
+  items: {
+    menuItemId: string;
+    quantity: number;
+    modifierIds?: string[] | undefined;
+    specialInstructions?: string | undefined;
+  }[];
+  customer: { name: string; email?: string | undefined; phone?: string | undefined };
+  scheduledFor?: string | undefined;
+  tip?: { amount: number; currency: string } | undefined;
+  discountCode?: string | undefined;
+  specialInstructions?: string | undefined;
+  deliveryAddress?: DeliveryAddress | undefined;
+}
+
+export interface PlacedOrder {
+  status: 201;
+  body: {
+    order: ReturnType<typeof orderDto>;
+    accessToken: string;
+    payment: { provider: "none"; clientSecret: null };
+  };
+  /** Whether this is a replay of an earlier request with the same key. */
+  replayed: boolean;
+}
+
+/**
+ * Prices a draft against the menu as stored. Errors in the draft (unknown
+ * items, unusable discount, wrong currency) are `validation_failed`.
+ */
+export async function priceDraft(
+  db: Db,
+  tenant: Tenant,
+  draft: Pick<OrderDraft, "items" | "tip" | "discountCode">,
+  now: Date,
+): Promise<{ priced: PricedOrder; discountId: string | null }> {
+  if (draft.tip && draft.tip.currency !== tenant.currency) {
+    throw new ApiError("validation_failed", `tip.currency: must be ${tenant.currency}`, {
+      issues: [{ path: "tip.currency", message: `must be ${tenant.currency}` }],
+    });
+  }
+  const [menu, discount] = await Promise.all([
+    loadMenuForPricing(
+      db,
+      tenant.id,
+      draft.items.map((i) => i.menuItemId),
+    ),
+    draft.discountCode ? findDiscount(db, tenant.id, draft.discountCode) : undefined,
+  ]);
+  if (draft.discountCode && !discount) {
+    throw pricingError({
+      code: "unknown_discount",
+      message: "unknown discount code",
+      path: "discountCode",
+    });
+  }
+  const result = priceOrder({
+    lines: draft.items,
+    menu,
+    taxRateBps: tenant.taxRateBps,
+    discount: discount ? discountForPricing(discount) : null,
+    tip: draft.tip?.amount ?? 0,
+    now,
+  });
+  if (!result.ok) throw pricingError(result.error);
+  return { priced: result.value, discountId: discount?.id ?? null };
+}
+
+function pricingError(
+  error: PricingError | { code: string; message: string; path: string },
+): ApiError {
+  return new ApiError("validation_failed", `${error.path}: ${error.message}`, {
+    reason: error.code,
+    issues: [{ path: error.path, message: error.message }],
+  });
+}
+
+/**
+ * Places an order idempotently: the same key and body answer the first
+ * response again, the same key with another body is `idempotency_mismatch`.
+ * The order, its lines, history, outbox event, idempotency record and the
+ * discount's use count are written in one batch.
+ */
+export async function placeOrder(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  draft: OrderDraft,
+  idempotencyKey: string,
+  now: Date,
+): Promise<PlacedOrder> {
+  const requestHash = await sha256Hex(canonicalJson(draft));
+  const earlier = await replayIfKnown(env, db, tenant, idempotencyKey, requestHash);
+  if (earlier) return earlier;
+
+  const { priced, discountId } = await priceDraft(db, tenant, draft, now);
+  const at = now.toISOString();
+  const id = newOrderId(now);
+  const number = await reserveOrderNumber(db, tenant.id);
+  const order: OrderWithItems = {
+    id,
+    tenantId: tenant.id,
+    number,
+    status: "pending_payment",
+    paymentStatus: "unpaid",
+    posStatus: "not_required",
+    orderType: draft.orderType,
+    customerName: draft.customer.name,
+    customerEmail: draft.customer.email ?? null,
+    customerPhone: draft.customer.phone ?? null,
+    currency: tenant.currency,
+    subtotal: priced.subtotal,
+    discount: priced.discount,
+    tax: priced.tax,
+    tip: priced.tip,
+    total: priced.total,
+    discountCode: discountId && draft.discountCode ? draft.discountCode.trim().toUpperCase() : null,
+    specialInstructions: draft.specialInstructions ?? null,
+    deliveryAddress: draft.deliveryAddress ?? null,
+    scheduledFor: draft.scheduledFor ?? null,
+    externalId: null,
+    revision: newRevision(),
+    createdAt: at,
+    updatedAt: at,
+    items: priced.lines.map((line, position) => ({
+      id: newOrderItemId(),
+      orderId: id,
+      tenantId: tenant.id,
+      position,
+      menuItemId: line.menuItemId,
+      name: line.name,
+      quantity: line.quantity,
+      unitPrice: line.unitPrice,
+      modifiers: line.modifiers,
+      lineTotal: line.lineTotal,
+      specialInstructions: line.specialInstructions,
+    })),
+  };
+  const dto = orderDto(order, tenant.slug);
+  const storedBody = { order: dto, payment: { provider: "none" as const, clientSecret: null } };
+  try {
+    await insertOrder(
+      db,
+      {
+        order,
+        extra: discountId ? [discountUseIncrement(db, discountId)] : [],
+        idempotency: {
+          tenantId: tenant.id,
+          key: idempotencyKey,
+          requestHash,
+          responseStatus: 201,
+          responseBody: storedBody,
+          orderId: id,
+          createdAt: at,
+        },
+        event: {
+          type: "order_updated",
+          payload: { order: dto, previousStatus: null, change: "status" },
+        },
+      },
+      now,
+    );
+  } catch (err) {
+    if (isConstraintError(err, "idempotency_keys")) {
+      // A concurrent request with the same key won the race: answer as it did.
+      const winner = await replayIfKnown(env, db, tenant, idempotencyKey, requestHash);
+      if (winner) return winner;
+    }
+    if (isConstraintError(err, "discount_codes_uses_check")) {
+      throw pricingError({
+        code: "discount_exhausted",
+        message: "discount code has been used up",
+        path: "discountCode",
+      });
+    }
+    throw err;
+  }
+  return {
+    status: 201,
+    body: { ...storedBody, accessToken: await orderAccessToken(env, id) },
+    replayed: false,
+  };
+}
+
+async function replayIfKnown(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  key: string,
+  requestHash: string,
+): Promise<PlacedOrder | null> {
+  const record = await findIdempotencyRecord(db, tenant.id, key);
+  if (!record) return null;
+  if (record.requestHash !== requestHash) {
+    throw new ApiError(
+      "idempotency_mismatch",
+      "this Idempotency-Key was used with a different request body",
+    );
+  }
+  const stored = record.responseBody as Omit<PlacedOrder["body"], "accessToken">;
+  return {
+    status: 201,
+    body: {
+      ...stored,
+      accessToken: record.orderId ? await orderAccessToken(env, record.orderId) : "",
+    },
+    replayed: true,
+  };
+}
+
+/**
+ * The order's access token is derived, not stored: an HMAC of the order id
+ * under a key derived from `CREDENTIALS_KEY`, so replays can give it again
+ * and nothing at rest reveals it.
+ */
+export async function orderAccessToken(env: Env, orderId: string): Promise<string> {
+  const mac = await hmacSha256(readConfig(env).credentialsKey, `order-access:v1:${orderId}`);
+  return toBase64Url(mac);
+}
+
+export async function verifyOrderAccessToken(
+  env: Env,
+  orderId: string,
+  token: string,
+): Promise<boolean> {
+  return timingSafeEqual(await orderAccessToken(env, orderId), token);
+}
+
+/**
+ * Moves an order's status through the state machine. A rejected move is 409;
+ * an ignored one (a late or repeated report) changes nothing and returns the
+ * order as it is; an applied one writes history and `order_updated`.
+ */
+export async function changeOrderStatus(
+  db: Db,
+  tenant: Tenant,
+  orderId: string,
+  to: OrderStatus,
+  source: StatusSource,
+  now: Date,
+): Promise<{ order: OrderWithItems; changed: boolean }> {
+  // Two tries: a lost optimistic lock re-reads and decides again.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const order = await findOrder(db, tenant.id, orderId);
+    if (!order) throw new ApiError("not_found", "unknown order");
+    const decision = decideTransition({
+      from: order.status,
+      to,
+      source,
+      orderType: order.orderType,
+    });
+    if (decision.outcome === "reject") {
+      throw new ApiError("conflict", decision.reason, { from: order.status, to });
+    }
+    if (decision.outcome === "ignore") return { order, changed: false };
+    const updated = await updateOrderStatus(
+      db,
+      order,
+      { to, source },
+      (next) => ({
+        type: "order_updated",
+        payload: {
+          order: orderDto(next, tenant.slug),
+          previousStatus: order.status,
+          change: "status",
+        },
+      }),
+      now,
+    );
+    if (updated) return { order: updated, changed: true };
+  }
+  throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
+}

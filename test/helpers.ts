@@ -1,0 +1,163 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+let counter = 0;
+/** A slug no other test in this file uses. */
+export function uniqueSlug(base = "t"): string {
+  counter += 1;
+  return `${base}-${Date.now().toString(36)}-${counter}`;
+}
+
+export interface CallOptions {
+  method?: string;
+  token?: string | undefined;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/** Calls the Worker's own fetch handler as a client would. */
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  } else if (body !== undefined) {
+    headers["content-type"] ??= "application/json";
+  }
+  return exports.default.fetch(
+    new Request(`http://orderlane.test${path}`, {
+      method: options.method ?? (body === undefined ? "GET" : "POST"),
+      headers,
+      body,
+    }),
+  );
+}
+
+/** Calls and parses JSON, asserting the status first (with the body in the failure message). */
+export async function callJson<T = Record<string, unknown>>(
+  path: string,
+  options: CallOptions,
+  expectedStatus: number,
+): Promise<T> {
+  const res = await call(path, options);
+  const text = await res.text();
+  expect(res.status, `${options.method ?? "GET"} ${path} answered ${text}`).toBe(expectedStatus);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+/** Asserts the contract's error envelope and returns it. */
+export async function expectError(
+  res: Response,
+  status: number,
+  code: string,
+): Promise<{ code: string; message: string; details?: unknown }> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  const body = JSON.parse(text) as { error: { code: string; message: string; details?: unknown } };
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe("string");
+  expect(body.error.message.length).toBeGreaterThan(0);
+  return body.error;
+}
+
+export interface TestTenant {
+  slug: string;
+  id: string;
+  ownerKey: string;
+}
+
+export async function createTenant(
+  overrides: Partial<{ slug: string; currency: string; taxRateBps: number }> = {},
+): Promise<TestTenant> {
+  const slug = overrides.slug ?? uniqueSlug();
+  const body = await callJson<{ tenant: { id: string; slug: string }; ownerKey: string }>(
+    "/v1/platform/tenants",
+    {
+      token: ADMIN_TOKEN,
+      body: {
+        slug,
+        name: `Test ${slug}`,
+        currency: overrides.currency ?? "USD",
+        timezone: "America/New_York",
+        taxRateBps: overrides.taxRateBps ?? 875,
+      },
+    },
+    201,
+  );
+  return { slug, id: body.tenant.id, ownerKey: body.ownerKey };
+}
+
+export async function createKey(
+  tenant: TestTenant,
+  role: "owner" | "staff" | "terminal",
+): Promise<string> {
+  const body = await callJson<{ key: string }>(
+    `/v1/admin/${tenant.slug}/keys`,
+    { token: tenant.ownerKey, body: { role, label: `${role} key` } },
+    201,
+  );
+  return body.key;
+}
+
+export interface MenuItemBody {
+  id: string;
+  name: string;
+  price: { amount: number; currency: string };
+  modifiers: { id: string; name: string; price: { amount: number; currency: string } }[];
+}
+
+export async function createMenuItem(
+  tenant: TestTenant,
+  item: {
+    name: string;
+    price: number;
+    modifiers?: { name: string; price: number }[];
+    available?: boolean;
+  },
+  currency = "USD",
+): Promise<MenuItemBody> {
+  const body = await callJson<{ item: MenuItemBody }>(
+    `/v1/admin/${tenant.slug}/menu/items`,
+    {
+      token: tenant.ownerKey,
+      body: {
+        name: item.name,
+        price: { amount: item.price, currency },
+        available: item.available ?? true,
+        modifiers: (item.modifiers ?? []).map((m) => ({
+          name: m.name,
+          price: { amount: m.price, currency },
+        })),
+      },
+    },
+    201,
+  );
+  return body.item;
+}
+
+/** Row counts of every table a rejected request must leave untouched. */
+export async function tableCounts(): Promise<Record<string, number>> {
+  const tables = [
+    "tenants",
+    "api_keys",
+    "menu_items",
+    "menu_modifiers",
+    "discount_codes",
+    "orders",
+    "order_items",
+    "order_status_history",
+    "idempotency_keys",
+    "outbox_events",
+  ];
+  const out: Record<string, number> = {};
+  for (const table of tables) {
+    const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>();
+    out[table] = row?.n ?? -1;
+  }
+  return out;
+}

@@ -1,0 +1,29 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Worker tests run inside workerd with the project's wrangler.toml: real
+// local D1, Durable Objects and Queues. Storage is isolated per test file.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            ADMIN_TOKEN: "test-admin-token-0123456789",
+            CREDENTIALS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
+            STRIPE_SECRET_KEY: "",
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.worker.test.ts"],
+      setupFiles: ["./test/apply-migrations.ts"],
+    },
+  };
+});
