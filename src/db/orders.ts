@@ -2,7 +2,7 @@ import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { newId, randomToken } from "../crypto";
 import type { OrderStatus, PosStatus, StatusSource } from "../domain/order-status";
-import type { Db } from "./client";
+import { type Db, insertIf } from "./client";
 import { type IdempotencyRecord, idempotencyInsert } from "./idempotency";
 import { guardedOutboxInsert, type OutboxEventType, outboxInsert } from "./outbox";
 import { orderItems, orderStatusHistory, orders } from "./schema";
@@ -131,13 +131,19 @@ export async function updateOrderStatus(
       .where(and(eq(orders.id, order.id), eq(orders.revision, order.revision)))
       .returning({ id: orders.id }),
     // Guarded by the new revision: these rows exist only if the update above won.
-    db.run(sql`
-      INSERT INTO ${orderStatusHistory}
-        (${sql.identifier(orderStatusHistory.orderId.name)}, ${sql.identifier(orderStatusHistory.tenantId.name)},
-         ${sql.identifier(orderStatusHistory.fromStatus.name)}, ${sql.identifier(orderStatusHistory.toStatus.name)},
-         ${sql.identifier(orderStatusHistory.source.name)}, ${sql.identifier(orderStatusHistory.at.name)})
-      SELECT ${order.id}, ${order.tenantId}, ${order.status}, ${change.to}, ${change.source}, ${at}
-      WHERE ${won}`),
+    insertIf(
+      db,
+      orderStatusHistory,
+      {
+        orderId: order.id,
+        tenantId: order.tenantId,
+        fromStatus: order.status,
+        toStatus: change.to,
+        source: change.source,
+        at,
+      },
+      won,
+    ),
     guardedOutboxInsert(db, { tenantId: order.tenantId, ...event }, won, now),
   ]);
   return rows.length === 1 ? updated : null;

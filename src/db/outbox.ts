@@ -1,6 +1,6 @@
-import { type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import { newId } from "../crypto";
-import type { Db } from "./client";
+import { type Db, insertIf } from "./client";
 import { outboxEvents } from "./schema";
 
 /** The client-facing event types (the terminal protocol's server messages). */
@@ -40,11 +40,17 @@ export function guardedOutboxInsert(
   guard: SQL,
   now: Date,
 ) {
-  return db.run(sql`
-    INSERT INTO ${outboxEvents}
-      (${sql.identifier(outboxEvents.id.name)}, ${sql.identifier(outboxEvents.tenantId.name)},
-       ${sql.identifier(outboxEvents.type.name)}, ${sql.identifier(outboxEvents.payload.name)},
-       ${sql.identifier(outboxEvents.createdAt.name)})
-    SELECT ${newId("evt")}, ${event.tenantId}, ${event.type}, ${JSON.stringify(event.payload)}, ${now.toISOString()}
-    WHERE ${guard}`);
+  return insertIf(
+    db,
+    outboxEvents,
+    {
+      id: newId("evt"),
+      tenantId: event.tenantId,
+      type: event.type,
+      payload: event.payload,
+      createdAt: now.toISOString(),
+      attempts: 0,
+    },
+    guard,
+  );
 }

@@ -155,7 +155,7 @@ const createOrderRoute = createRoute({
         .min(8, "must be at least 8 characters")
         .max(255)
         .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
-        .openapi({ param: { name: "Idempotency-Key", in: "header" } }),
+        .openapi({ param: { name: "idempotency-key", in: "header" } }),
     }),
     body: jsonBody(OrderDraftSchema),
   },

@@ -1,0 +1,285 @@
+// Starts a real local Orderlane (`wrangler dev --local`) for `npm start` and the e2e tests.
+//
+// Wrangler runs in its own process group (it spawns a second Node process, which spawns
+// workerd), so stopping it means signalling the whole group and waiting until no member is
+// left; killing only the direct child would leave workerd holding the port and the SQLite files.
+
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The project root (the directory holding wrangler.toml). */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+const WRANGLER_ENTRY = path.join(PROJECT_ROOT, "node_modules/wrangler/bin/wrangler.js");
+const PROJECT_NODE = path.join(PROJECT_ROOT, "node_modules/.bin/node");
+const MIN_NODE = [22, 12];
+
+const READY_TIMEOUT_MS = 90_000;
+const MIGRATE_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
+const OUTPUT_LIMIT = 64 * 1024;
+
+/** Process groups started here and not yet stopped; killed on exit as a last resort. */
+const liveGroups = new Set();
+process.once("exit", () => {
+  for (const pgid of liveGroups) signalGroup(pgid, "SIGKILL");
+});
+
+/**
+ * Picks a TCP port that is free on 127.0.0.1 right now (the OS chooses it for port 0).
+ * @returns {Promise<number>}
+ */
+export function getFreePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error("no port assigned"))));
+    });
+  });
+}
+
+/**
+ * @typedef {object} DevServerOptions
+ * @property {number} port Port for `wrangler dev` on 127.0.0.1.
+ * @property {string} persistTo Directory for local D1, Durable Object and queue state.
+ * @property {Record<string, string>} [vars] Vars and secrets; they override `.dev.vars`.
+ * @property {(chunk: string) => void} [log] Receives wrangler's output as it arrives.
+ * @property {number} [readyTimeoutMs] How long to wait for `/openapi.json` (default 90 s).
+ */
+
+/**
+ * @typedef {object} DevServer
+ * @property {string} url Base URL, without a trailing slash.
+ * @property {number} port
+ * @property {() => string} output The most recent wrangler output (for failure messages).
+ * @property {() => Promise<void>} stop Stops wrangler and workerd; safe to call twice.
+ * @property {Promise<number | null>} exited Settles when the wrangler process exits.
+ */
+
+/**
+ * Applies the D1 migrations to `persistTo`, then runs `wrangler dev` against the same state
+ * and resolves once `GET /openapi.json` answers 200.
+ * @param {DevServerOptions} options
+ * @returns {Promise<DevServer>}
+ */
+export async function startDevServer({
+  port,
+  persistTo,
+  vars = {},
+  log = () => {},
+  readyTimeoutMs = READY_TIMEOUT_MS,
+}) {
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`invalid port: ${port}`);
+  if (!persistTo) throw new Error("persistTo is required");
+  const persistDir = path.resolve(PROJECT_ROOT, persistTo);
+
+  await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
+    log,
+    timeoutMs: MIGRATE_TIMEOUT_MS,
+  });
+
+  const varArgs = Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  const child = spawnWrangler([
+    "dev",
+    "--local",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    persistDir,
+    "--show-interactive-dev-session=false",
+    // Passed as bindings, which wrangler layers over wrangler.toml [vars] and .dev.vars.
+    ...varArgs,
+  ]);
+  const output = captureOutput(child, log);
+  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+
+  let stopping;
+  const stop = () => {
+    stopping ??= killGroup(child.pid);
+    return stopping;
+  };
+
+  try {
+    await waitUntilReady(`${url}/openapi.json`, exited, readyTimeoutMs);
+  } catch (err) {
+    await stop();
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `wrangler dev did not become ready: ${reason}\n--- wrangler output ---\n${output()}`,
+    );
+  }
+  return { url, port, output, stop, exited };
+}
+
+/**
+ * Runs one wrangler command to completion (in its own process group, killed on timeout).
+ * @param {string[]} args
+ * @param {{ log?: (chunk: string) => void, timeoutMs?: number }} [options]
+ * @returns {Promise<string>} the command's output
+ */
+export async function runWrangler(args, { log = () => {}, timeoutMs = MIGRATE_TIMEOUT_MS } = {}) {
+  const child = spawnWrangler(args);
+  const output = captureOutput(child, log);
+  const timer = setTimeout(() => void killGroup(child.pid), timeoutMs);
+  try {
+    const code = await new Promise((resolve, reject) => {
+      child.once("error", reject);
+      child.once("exit", (exitCode, signal) => resolve(exitCode ?? signal));
+    });
+    if (code !== 0) {
+      throw new Error(`wrangler ${args.join(" ")} failed (${code}):\n${output()}`);
+    }
+    return output();
+  } finally {
+    clearTimeout(timer);
+    // The command is done; make sure nothing it started (workerd) outlives it.
+    await killGroup(child.pid);
+  }
+}
+
+/** Spawns wrangler's JS entry with a Node new enough for it, detached into a new group. */
+function spawnWrangler(args) {
+  if (!existsSync(WRANGLER_ENTRY)) {
+    throw new Error(`wrangler is not installed (${WRANGLER_ENTRY}); run npm install`);
+  }
+  const child = spawn(nodeForWrangler(), [WRANGLER_ENTRY, ...args], {
+    cwd: PROJECT_ROOT,
+    detached: true,
+    // No stdin: wrangler must never wait for a keypress or a prompt answer.
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+  });
+  if (child.pid === undefined) throw new Error("could not spawn wrangler");
+  liveGroups.add(child.pid);
+  return child;
+}
+
+/**
+ * The Node binary to run wrangler with: this one if it is new enough (the npm scripts run
+ * under the project's pinned Node 22), else the project's `node` devDependency.
+ */
+function nodeForWrangler() {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const newEnough = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  if (newEnough || !existsSync(PROJECT_NODE)) return process.execPath;
+  return PROJECT_NODE;
+}
+
+/** Forwards a child's output to `log` and keeps its tail for error messages. */
+function captureOutput(child, log) {
+  let buffer = "";
+  const onData = (data) => {
+    const chunk = data.toString();
+    buffer = (buffer + chunk).slice(-OUTPUT_LIMIT);
+    log(chunk);
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  return () => buffer;
+}
+
+/** Polls `url` until it answers 200, the process exits, or the deadline passes. */
+async function waitUntilReady(url, exited, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode;
+  exited.then((code) => {
+    exitCode = code;
+  });
+  let lastProblem = "no answer yet";
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`wrangler exited early (code ${exitCode})`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      const body = await res.text();
+      if (res.status === 200) return;
+      lastProblem = `GET ${url} answered ${res.status}: ${body.slice(0, 500)}`;
+    } catch (err) {
+      lastProblem = `GET ${url} failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s (${lastProblem})`);
+}
+
+/**
+ * Stops a wrangler process group. The leader gets SIGTERM first, so wrangler disposes
+ * workerd and reaps it itself (signalling workerd directly orphans it, and an init that does
+ * not reap, as in many containers, then keeps a zombie). Whatever is left after a grace period
+ * gets SIGTERM, then SIGKILL. Resolves once no live process is left in the group.
+ */
+async function killGroup(pgid) {
+  if (pgid === undefined) return;
+  try {
+    if (!groupAlive(pgid)) return;
+    signalProcess(pgid, "SIGTERM");
+    if (await waitForGroupExit(pgid, STOP_GRACE_MS)) return;
+    signalGroup(pgid, "SIGTERM");
+    if (await waitForGroupExit(pgid, STOP_GRACE_MS)) return;
+    signalGroup(pgid, "SIGKILL");
+    if (!(await waitForGroupExit(pgid, STOP_GRACE_MS))) {
+      throw new Error(`processes in group ${pgid} survived SIGKILL`);
+    }
+  } finally {
+    liveGroups.delete(pgid);
+  }
+}
+
+function signalProcess(pid, signal) {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code !== "ESRCH") throw err;
+  }
+}
+
+function signalGroup(pgid, signal) {
+  signalProcess(-pgid, signal);
+}
+
+async function waitForGroupExit(pgid, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!groupAlive(pgid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return !groupAlive(pgid);
+}
+
+/**
+ * Whether any non-zombie process is in the group. On Linux this reads /proc, because an
+ * orphaned workerd can stay a zombie when PID 1 (as in many containers) never reaps it, and
+ * `kill(-pgid, 0)` counts zombies as alive.
+ */
+function groupAlive(pgid) {
+  if (process.platform === "linux" && existsSync("/proc/self/stat")) {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      } catch {
+        continue; // exited while we looked
+      }
+      // Fields after the parenthesised command name: state ppid pgrp ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pgrp) === pgid && state !== "Z") return true;
+    }
+    return false;
+  }
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
