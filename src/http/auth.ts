@@ -53,9 +53,11 @@ export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
       const token = bearerToken(c.req.header("authorization"));
       if (!token) throw new ApiError("unauthorized", "missing bearer token");
       const db = getDb(c.env);
-      const found = await findActiveApiKey(db, token);
+      const [found, tenant] = await Promise.all([
+        findActiveApiKey(db, token),
+        findTenantBySlug(db, c.req.param("tenant") ?? ""),
+      ]);
       if (!found) throw new ApiError("unauthorized", "invalid or revoked API key");
-      const tenant = await findTenantBySlug(db, c.req.param("tenant") ?? "");
       if (!tenant) throw new ApiError("not_found", "unknown tenant");
       if (found.tenantId !== tenant.id) {
         throw new ApiError("forbidden", "this key belongs to another tenant");

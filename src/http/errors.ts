@@ -105,8 +105,8 @@ export function handleError(err: Error, c: Context): Response {
       requestId,
       method: c.req.method,
       path: c.req.path,
-      error: err.message,
-      stack: err.stack,
+      error: redact(err.message),
+      stack: err.stack ? redact(err.stack) : undefined,
     }),
   );
   return c.json(errorBody("internal", "internal error", { requestId }), 500);
@@ -117,4 +117,12 @@ function codeForStatus(status: number): ErrorCode {
     ([, s]) => s === status,
   );
   return found ? found[0] : "validation_failed";
+}
+
+/**
+ * drizzle puts a failed query's bound parameters into its message; they can
+ * hold customer details or key hashes, so they are cut before logging.
+ */
+export function redact(text: string): string {
+  return text.replace(/params:[^\n]*/gi, "params: [redacted]");
 }
