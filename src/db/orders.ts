@@ -4,7 +4,13 @@ import { newId, randomToken } from "../crypto";
 import type { OrderStatus, PosStatus, StatusSource } from "../domain/order-status";
 import { type Db, insertIf } from "./client";
 import { type IdempotencyRecord, idempotencyInsert } from "./idempotency";
-import { guardedOutboxInsert, type OutboxEventType, outboxInsert } from "./outbox";
+import {
+  guardedOutboxInsert,
+  newOutboxRecord,
+  type OutboxEventType,
+  type OutboxRecord,
+  outboxInsert,
+} from "./outbox";
 import { orderItems, orderStatusHistory, orders } from "./schema";
 
 export type OrderRow = typeof orders.$inferSelect;
@@ -17,8 +23,8 @@ export interface OrderCreation {
   /** Extra statements that belong to the same batch (discount use, …). */
   extra: BatchItem<"sqlite">[];
   idempotency: IdempotencyRecord;
-  /** Builds the outbox payload from the order as stored. */
-  event: { type: OutboxEventType; payload: unknown };
+  /** The client event announcing the order. */
+  event: OutboxRecord;
 }
 
 /**
@@ -40,7 +46,7 @@ export async function insertOrder(db: Db, creation: OrderCreation, now: Date): P
       source: "storefront",
       at: now.toISOString(),
     }),
-    outboxInsert(db, { tenantId: order.tenantId, ...creation.event }, now),
+    outboxInsert(db, creation.event),
     idempotencyInsert(db, creation.idempotency),
     ...extra,
   ]);
@@ -102,49 +108,66 @@ export async function listOrderHistory(db: Db, orderId: string): Promise<History
   });
 }
 
+/** The columns a change may set; everything else about an order is fixed at creation. */
+export type OrderPatch = Partial<
+  Pick<OrderRow, "status" | "paymentStatus" | "posStatus" | "externalId">
+>;
+
+export interface OrderChange {
+  patch: OrderPatch;
+  /** The history row, when the change moves `status`. */
+  source: StatusSource;
+  /** The client event describing the change, built from the order as changed. */
+  event: (updated: OrderWithItems) => { type: OutboxEventType; payload: unknown };
+}
+
 /**
- * Moves the order to `to` if nobody changed it since it was read (its
- * `revision`), with the history row and the outbox event guarded by the new
- * condition, all in one batch. Returns the updated order, or `null` when a
- * concurrent change won.
+ * Applies `change` if nobody changed the order since it was read (its
+ * `revision`), with the status-history row and the outbox event guarded by
+ * the new revision, all in one batch. Returns the updated order and the event
+ * written, or `null` when a concurrent change won (nothing is written then).
  */
-export async function updateOrderStatus(
+export async function applyOrderChange(
   db: Db,
   order: OrderWithItems,
-  change: { to: OrderStatus; source: StatusSource },
-  buildEvent: (updated: OrderWithItems) => { type: OutboxEventType; payload: unknown },
+  change: OrderChange,
   now: Date,
-): Promise<OrderWithItems | null> {
+): Promise<{ order: OrderWithItems; event: OutboxRecord } | null> {
   const at = now.toISOString();
   const updated: OrderWithItems = {
     ...order,
-    status: change.to,
+    ...change.patch,
     revision: newRevision(),
     updatedAt: at,
   };
   const won = sql`EXISTS (SELECT 1 FROM ${orders} WHERE ${orders.id} = ${order.id} AND ${orders.revision} = ${updated.revision})`;
-  const event = buildEvent(updated);
+  const event = newOutboxRecord(order.tenantId, change.event(updated), now);
+  const statusMoved = updated.status !== order.status;
   const [rows] = await db.batch([
     db
       .update(orders)
-      .set({ status: change.to, revision: updated.revision, updatedAt: at })
+      .set({ ...change.patch, revision: updated.revision, updatedAt: at })
       .where(and(eq(orders.id, order.id), eq(orders.revision, order.revision)))
       .returning({ id: orders.id }),
     // Guarded by the new revision: these rows exist only if the update above won.
-    insertIf(
-      db,
-      orderStatusHistory,
-      {
-        orderId: order.id,
-        tenantId: order.tenantId,
-        fromStatus: order.status,
-        toStatus: change.to,
-        source: change.source,
-        at,
-      },
-      won,
-    ),
-    guardedOutboxInsert(db, { tenantId: order.tenantId, ...event }, won, now),
+    guardedOutboxInsert(db, event, won),
+    ...(statusMoved
+      ? [
+          insertIf(
+            db,
+            orderStatusHistory,
+            {
+              orderId: order.id,
+              tenantId: order.tenantId,
+              fromStatus: order.status,
+              toStatus: updated.status,
+              source: change.source,
+              at,
+            },
+            won,
+          ),
+        ]
+      : []),
   ]);
-  return rows.length === 1 ? updated : null;
+  return rows.length === 1 ? { order: updated, event } : null;
 }

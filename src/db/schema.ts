@@ -275,3 +275,76 @@ export const orderItemsRelations = relations(orderItems, ({ one }) => ({
 export const orderStatusHistoryRelations = relations(orderStatusHistory, ({ one }) => ({
   order: one(orders, { fields: [orderStatusHistory.orderId], references: [orders.id] }),
 }));
+
+/** Single-use, short-lived credentials for browser terminals (`?ticket=`); only hashes stored. */
+export const terminalTickets = sqliteTable(
+  "terminal_tickets",
+  {
+    ticketHash: text("ticket_hash").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    apiKeyId: text("api_key_id").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    usedAt: text("used_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("terminal_tickets_expires_idx").on(t.expiresAt)],
+);
+
+/** Gift cards; the code is shown once and looked up by its hash. */
+export const giftCards = sqliteTable(
+  "gift_cards",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    codeHash: text("code_hash").notNull().unique(),
+    codeLast4: text("code_last4").notNull(),
+    initialAmount: integer("initial_amount").notNull(),
+    balance: integer("balance").notNull(),
+    currency: text("currency").notNull(),
+    purchaserName: text("purchaser_name").notNull(),
+    recipientName: text("recipient_name"),
+    recipientEmail: text("recipient_email"),
+    expiresAt: text("expires_at").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("gift_cards_tenant_idx").on(t.tenantId, t.createdAt),
+    check("gift_cards_balance_check", sql`${t.balance} >= 0`),
+  ],
+);
+
+/** A customer's points with a tenant, keyed by normalised phone number. */
+export const loyaltyAccounts = sqliteTable(
+  "loyalty_accounts",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    phone: text("phone").notNull(),
+    balance: integer("balance").notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.phone] }),
+    // Redeeming is an unconditional decrement in a batch; this check makes an
+    // overdraft fail the whole batch, so concurrent redeems never go below 0.
+    check("loyalty_accounts_balance_check", sql`${t.balance} >= 0`),
+  ],
+);
+
+export const loyaltyTransactions = sqliteTable(
+  "loyalty_transactions",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    phone: text("phone").notNull(),
+    kind: text("kind").$type<"add" | "redeem">().notNull(),
+    points: integer("points").notNull(),
+    reason: text("reason").notNull(),
+    balanceAfter: integer("balance_after").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("loyalty_transactions_account_idx").on(t.tenantId, t.phone, t.createdAt)],
+);

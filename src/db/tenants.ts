@@ -56,3 +56,7 @@ export async function reserveOrderNumber(db: Db, tenantId: string): Promise<numb
   if (!row) throw new Error(`tenant ${tenantId} vanished while reserving an order number`);
   return row.next - 1;
 }
+
+export async function findTenantById(db: Db, id: string): Promise<Tenant | undefined> {
+  return db.query.tenants.findFirst({ where: eq(tenants.id, id) });
+}

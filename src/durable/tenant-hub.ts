@@ -1,9 +1,372 @@
 import { DurableObject } from "cloudflare:workers";
+import { readConfig } from "../config";
+import { getDb } from "../db/client";
+import { findTenantById, type Tenant } from "../db/tenants";
+import {
+  EVENT_TYPES,
+  type EventType,
+  PING_FRAME,
+  PONG_FRAME,
+  parseTerminalMessage,
+  type SequencedEvent,
+  type ServerMessage,
+  type TerminalMessage,
+} from "../domain/terminal-protocol";
+import { ApiError } from "../http/errors";
+import { changeOrderStatus } from "../services/orders";
+import { markDelivered, type OutboxRecord } from "../services/outbox";
+
+/** Headers the Worker sets on the upgrade it forwards, after authenticating it. */
+export const HUB_HEADERS = {
+  tenantId: "x-orderlane-tenant-id",
+  tenantSlug: "x-orderlane-tenant-slug",
+  terminalId: "x-orderlane-terminal-id",
+  keyId: "x-orderlane-key-id",
+} as const;
+
+/** Close code for a socket refused because the tenant has its maximum of terminals. */
+export const CLOSE_TOO_MANY_TERMINALS = 4429;
+
+/** Events are kept for at least this long… */
+export const RETENTION_MS = 24 * 60 * 60 * 1000;
+/** …and at least this many of the newest, whichever keeps more. */
+export const RETENTION_EVENTS = 10_000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/** What a socket carries across hibernation. */
+interface Attachment {
+  terminalId: string;
+  keyId: string;
+  connectedAt: string;
+}
 
 /**
- * One per tenant (`idFromName(tenantId)`): the tenant's terminal sockets and
- * its event log. The socket protocol, event log and outbox delivery arrive
- * with the terminals work; until then the class exists so that the binding
- * and its SQLite migration are in place.
+ * One per tenant (`idFromName(tenantId)`): the tenant's terminal sockets
+ * (Hibernation API) and a sequenced event log in the object's SQLite, so a
+ * terminal that was away can resume by sequence number. Events come in by
+ * RPC (`publish`) from the Worker's outbox delivery; each outbox id gets one
+ * sequence number however often it is published.
  */
-export class TenantHub extends DurableObject<Env> {}
+export class TenantHub extends DurableObject<Env> {
+  readonly #sql: SqlStorage;
+  #tenant: Tenant | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      this.#sql.exec(`
+        CREATE TABLE IF NOT EXISTS events (
+          seq INTEGER PRIMARY KEY,
+          outbox_id TEXT NOT NULL UNIQUE,
+          type TEXT NOT NULL,
+          tenant TEXT NOT NULL,
+          timestamp TEXT NOT NULL,
+          data TEXT NOT NULL,
+          stored_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS events_stored_at ON events (stored_at);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS terminals (
+          terminal_id TEXT PRIMARY KEY,
+          last_ack INTEGER NOT NULL DEFAULT 0,
+          last_seen TEXT NOT NULL
+        );
+      `);
+    });
+    // Answered by the runtime without waking a hibernating object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+  }
+
+  /**
+   * Stores each event under the next sequence number unless its outbox id is
+   * already in the log, then sends the new ones to every connected terminal,
+   * in order. Returns the outbox ids now safely in the log (all of them).
+   */
+  async publish(events: OutboxRecord[], tenantSlug: string): Promise<{ stored: string[] }> {
+    const fresh = this.#append(events, tenantSlug);
+    for (const event of fresh) this.#broadcast(event);
+    if (fresh.length > 0 && (await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+    }
+    return { stored: events.map((e) => e.id) };
+  }
+
+  /** The newest sequence number and the number of connected terminals. */
+  async status(): Promise<{ seq: number; terminals: number; events: number }> {
+    const row = this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one();
+    return { seq: this.#lastSeq(), terminals: this.ctx.getWebSockets().length, events: row.n };
+  }
+
+  /** Accepts a terminal's socket; the Worker has authenticated it already. */
+  override async fetch(request: Request): Promise<Response> {
+    const tenantId = request.headers.get(HUB_HEADERS.tenantId);
+    const terminalId = request.headers.get(HUB_HEADERS.terminalId);
+    const keyId = request.headers.get(HUB_HEADERS.keyId);
+    const tenantSlug = request.headers.get(HUB_HEADERS.tenantSlug);
+    if (
+      request.headers.get("upgrade")?.toLowerCase() !== "websocket" ||
+      !tenantId ||
+      !tenantSlug ||
+      !terminalId ||
+      !keyId
+    ) {
+      return new Response("expected an authenticated websocket upgrade", { status: 400 });
+    }
+    this.#remember("tenant_id", tenantId);
+    this.#remember("tenant_slug", tenantSlug);
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const limit = readConfig(this.env).maxTerminalsPerTenant;
+    if (this.ctx.getWebSockets().length >= limit) {
+      // Accepted only to say why: a refused upgrade would carry no reason.
+      server.accept();
+      server.close(CLOSE_TOO_MANY_TERMINALS, `too many terminals for this tenant (limit ${limit})`);
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    this.ctx.acceptWebSocket(server, [terminalId]);
+    const attachment: Attachment = { terminalId, keyId, connectedAt: new Date().toISOString() };
+    server.serializeAttachment(attachment);
+    this.#sql.exec(
+      `INSERT INTO terminals (terminal_id, last_seen) VALUES (?, ?)
+       ON CONFLICT (terminal_id) DO UPDATE SET last_seen = excluded.last_seen`,
+      terminalId,
+      attachment.connectedAt,
+    );
+    const seq = this.#lastSeq();
+    this.#send(server, {
+      type: "hello",
+      seq,
+      tenant: this.#slug(),
+      timestamp: attachment.connectedAt,
+      data: { terminalId, seq },
+    });
+    const after = new URL(request.url).searchParams.get("after");
+    if (after !== null && /^\d{1,15}$/.test(after)) this.#replay(server, Number(after));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, frame: string | ArrayBuffer): Promise<void> {
+    const parsed = parseTerminalMessage(frame);
+    if (!parsed.ok) {
+      this.#send(ws, parsed.error);
+      return;
+    }
+    await this.#handle(ws, parsed.message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.#touch(ws);
+    // Complete the closing handshake; 1005/1006 cannot be sent back.
+    if (code !== 1005 && code !== 1006) ws.close(code, "closing");
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#touch(ws);
+  }
+
+  /** Drops events past both retention limits, and comes back while any remain. */
+  override async alarm(): Promise<void> {
+    const cutoff = Date.now() - RETENTION_MS;
+    this.#sql.exec(
+      "DELETE FROM events WHERE stored_at < ? AND seq <= ?",
+      cutoff,
+      this.#lastSeq() - RETENTION_EVENTS,
+    );
+    const left = this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n;
+    if (left > 0) await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
+  }
+
+  async #handle(ws: WebSocket, message: TerminalMessage): Promise<void> {
+    switch (message.type) {
+      case "ping":
+        this.#send(ws, { type: "pong" });
+        return;
+      case "ack": {
+        const { terminalId } = this.#attachment(ws);
+        this.#sql.exec(
+          "UPDATE terminals SET last_ack = max(last_ack, ?), last_seen = ? WHERE terminal_id = ?",
+          Math.min(message.seq, this.#lastSeq()),
+          new Date().toISOString(),
+          terminalId,
+        );
+        return;
+      }
+      case "resume":
+        this.#replay(ws, message.after);
+        return;
+      case "set_status":
+        await this.#setStatus(ws, message);
+        return;
+      case "ack_alert":
+        this.#send(ws, {
+          type: "error",
+          code: "not_supported",
+          message: "alerts are not raised by this platform version yet",
+        });
+        return;
+    }
+  }
+
+  async #setStatus(
+    ws: WebSocket,
+    message: Extract<TerminalMessage, { type: "set_status" }>,
+  ): Promise<void> {
+    const requestId = message.requestId ?? null;
+    try {
+      const tenant = await this.#loadTenant();
+      const { events } = await changeOrderStatus(
+        getDb(this.env),
+        tenant,
+        message.orderId,
+        message.status,
+        "terminal",
+        new Date(),
+      );
+      // The change is committed with its outbox row; deliver it from here.
+      if (events.length > 0) {
+        await this.publish(events, tenant.slug);
+        await markDelivered(
+          getDb(this.env),
+          events.map((e) => e.id),
+          new Date(),
+        );
+      }
+      this.#send(ws, { type: "set_status_result", requestId, ok: true });
+    } catch (err) {
+      const error =
+        err instanceof ApiError
+          ? { code: err.code, message: err.message }
+          : { code: "internal", message: "the status could not be changed; try again" };
+      if (!(err instanceof ApiError)) {
+        console.error(
+          JSON.stringify({ level: "error", msg: "set_status failed", error: String(err) }),
+        );
+      }
+      this.#send(ws, { type: "set_status_result", requestId, ok: false, error });
+    }
+  }
+
+  #append(events: OutboxRecord[], tenantSlug: string): SequencedEvent[] {
+    this.#remember("tenant_slug", tenantSlug);
+    return this.ctx.storage.transactionSync(() => {
+      const fresh: SequencedEvent[] = [];
+      let seq = this.#lastSeq();
+      for (const event of events) {
+        if (!isEventType(event.type)) continue;
+        const seen = this.#sql.exec("SELECT 1 FROM events WHERE outbox_id = ?", event.id).toArray();
+        if (seen.length > 0) continue;
+        seq += 1;
+        const stored: SequencedEvent = {
+          type: event.type,
+          seq,
+          tenant: tenantSlug,
+          timestamp: event.createdAt,
+          data: event.payload,
+        };
+        this.#sql.exec(
+          "INSERT INTO events (seq, outbox_id, type, tenant, timestamp, data, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          seq,
+          event.id,
+          stored.type,
+          stored.tenant,
+          stored.timestamp,
+          JSON.stringify(stored.data),
+          Date.now(),
+        );
+        fresh.push(stored);
+      }
+      if (fresh.length > 0) this.#remember("last_seq", String(seq));
+      return fresh;
+    });
+  }
+
+  #replay(ws: WebSocket, after: number): void {
+    const rows = this.#sql
+      .exec<{ seq: number; type: string; tenant: string; timestamp: string; data: string }>(
+        "SELECT seq, type, tenant, timestamp, data FROM events WHERE seq > ? ORDER BY seq",
+        after,
+      )
+      .toArray();
+    for (const row of rows) {
+      if (!isEventType(row.type)) continue;
+      this.#send(ws, {
+        type: row.type,
+        seq: row.seq,
+        tenant: row.tenant,
+        timestamp: row.timestamp,
+        data: JSON.parse(row.data) as unknown,
+      });
+    }
+  }
+
+  #broadcast(event: SequencedEvent): void {
+    const frame = JSON.stringify(event);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(frame);
+      } catch {
+        // A socket closing under us resumes by seq when it reconnects.
+      }
+    }
+  }
+
+  #send(ws: WebSocket, message: ServerMessage): void {
+    try {
+      ws.send(JSON.stringify(message));
+    } catch {
+      // Closed meanwhile; nothing to tell.
+    }
+  }
+
+  #attachment(ws: WebSocket): Attachment {
+    return ws.deserializeAttachment() as Attachment;
+  }
+
+  #touch(ws: WebSocket): void {
+    const attachment = ws.deserializeAttachment() as Attachment | null;
+    if (!attachment) return;
+    this.#sql.exec(
+      "UPDATE terminals SET last_seen = ? WHERE terminal_id = ?",
+      new Date().toISOString(),
+      attachment.terminalId,
+    );
+  }
+
+  #lastSeq(): number {
+    const row = this.#sql
+      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'last_seq'")
+      .toArray()[0];
+    return row ? Number(row.value) : 0;
+  }
+
+  #slug(): string {
+    const row = this.#sql
+      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'tenant_slug'")
+      .toArray()[0];
+    return row?.value ?? "";
+  }
+
+  #remember(key: string, value: string): void {
+    this.#sql.exec(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+
+  async #loadTenant(): Promise<Tenant> {
+    if (this.#tenant) return this.#tenant;
+    const row = this.#sql
+      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'tenant_id'")
+      .toArray()[0];
+    const tenant = row ? await findTenantById(getDb(this.env), row.value) : undefined;
+    if (!tenant) throw new Error("this hub does not know its tenant yet");
+    this.#tenant = tenant;
+    return tenant;
+  }
+}
+
+function isEventType(type: string): type is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(type);
+}

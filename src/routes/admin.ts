@@ -32,7 +32,8 @@ import {
   pageSchema,
   TenantParam,
 } from "../http/router";
-import { changeOrderStatus } from "../services/orders";
+import { changeOrderStatus, confirmOrderPayment } from "../services/orders";
+import { deliverEvents } from "../services/outbox";
 import { HistoryEntrySchema, MenuItemSchema, menuItemDto, OrderSchema, orderDto } from "./schemas";
 
 const IdParams = TenantParam.extend({
@@ -289,6 +290,23 @@ const setStatusRoute = createRoute({
   },
 });
 
+const markPaidRoute = createRoute({
+  method: "post",
+  path: "/v1/admin/{tenant}/orders/{id}/mark-paid",
+  tags: ["admin: orders"],
+  summary:
+    "Record an unpaid order as paid at the counter: it is confirmed and sent to terminals as new_order",
+  security: bearerSecurity,
+  request: { params: IdParams },
+  responses: {
+    200: jsonContent(
+      z.object({ order: OrderSchema, changed: z.boolean() }),
+      "the confirmed order (changed: false when it was already paid)",
+    ),
+    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+  },
+});
+
 // ---- keys ----
 
 const createKeyRoute = createRoute({
@@ -441,7 +459,7 @@ export const adminRoutes = admin
   })
   .openapi(setStatusRoute, async (c) => {
     const tenant = c.get("tenant");
-    const { order, changed } = await changeOrderStatus(
+    const { order, changed, events } = await changeOrderStatus(
       c.get("db"),
       tenant,
       c.req.valid("param").id,
@@ -449,6 +467,19 @@ export const adminRoutes = admin
       "staff",
       new Date(),
     );
+    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
+    return c.json({ order: orderDto(order, tenant.slug), changed }, 200);
+  })
+  .openapi(markPaidRoute, async (c) => {
+    const tenant = c.get("tenant");
+    const { order, changed, events } = await confirmOrderPayment(
+      c.get("db"),
+      tenant,
+      c.req.valid("param").id,
+      "staff",
+      new Date(),
+    );
+    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
     return c.json({ order: orderDto(order, tenant.slug), changed }, 200);
   })
   .openapi(createKeyRoute, async (c) => {

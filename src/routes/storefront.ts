@@ -15,6 +15,7 @@ import {
   TenantParam,
 } from "../http/router";
 import { placeOrder, priceDraft, verifyOrderAccessToken } from "../services/orders";
+import { deliverEvents } from "../services/outbox";
 import {
   CustomerSchema,
   DeliveryAddressSchema,
@@ -259,6 +260,7 @@ export const storefrontRoutes = storefront
       new Date(),
     );
     if (placed.replayed) c.header("Idempotent-Replayed", "true");
+    c.executionCtx.waitUntil(deliverEvents(c.env, c.get("tenant"), placed.events));
     return c.json(placed.body, 201);
   })
   .openapi(getOrderRoute, async (c) => {

@@ -5,14 +5,16 @@ import { discountForPricing, discountUseIncrement, findDiscount } from "../db/di
 import { findIdempotencyRecord } from "../db/idempotency";
 import { loadMenuForPricing } from "../db/menu";
 import {
+  applyOrderChange,
   findOrder,
   insertOrder,
   newOrderId,
   newOrderItemId,
   newRevision,
+  type OrderChange,
   type OrderWithItems,
-  updateOrderStatus,
 } from "../db/orders";
+import { newOutboxRecord, type OutboxRecord } from "../db/outbox";
 import type { DeliveryAddress } from "../db/schema";
 import { reserveOrderNumber, type Tenant } from "../db/tenants";
 import {
@@ -51,6 +53,8 @@ export interface PlacedOrder {
   };
   /** Whether this is a replay of an earlier request with the same key. */
   replayed: boolean;
+  /** Outbox rows this call committed, to deliver after the response. */
+  events: OutboxRecord[];
 }
 
 /**
@@ -167,6 +171,11 @@ export async function placeOrder(
   };
   const dto = orderDto(order, tenant.slug);
   const storedBody = { order: dto, payment: { provider: "none" as const, clientSecret: null } };
+  const event = newOutboxRecord(
+    tenant.id,
+    { type: "order_updated", payload: { order: dto, previousStatus: null, change: "status" } },
+    now,
+  );
   try {
     await insertOrder(
       db,
@@ -182,10 +191,7 @@ export async function placeOrder(
           orderId: id,
           createdAt: at,
         },
-        event: {
-          type: "order_updated",
-          payload: { order: dto, previousStatus: null, change: "status" },
-        },
+        event,
       },
       now,
     );
@@ -208,6 +214,7 @@ export async function placeOrder(
     status: 201,
     body: { ...storedBody, accessToken: await orderAccessToken(env, id) },
     replayed: false,
+    events: [event],
   };
 }
 
@@ -234,6 +241,7 @@ async function replayIfKnown(
       accessToken: record.orderId ? await orderAccessToken(env, record.orderId) : "",
     },
     replayed: true,
+    events: [],
   };
 }
 
@@ -255,6 +263,13 @@ export async function verifyOrderAccessToken(
   return timingSafeEqual(await orderAccessToken(env, orderId), token);
 }
 
+export interface OrderChangeResult {
+  order: OrderWithItems;
+  changed: boolean;
+  /** Outbox rows this call committed, to deliver after the response. */
+  events: OutboxRecord[];
+}
+
 /**
  * Moves an order's status through the state machine. A rejected move is 409;
  * an ignored one (a late or repeated report) changes nothing and returns the
@@ -267,36 +282,96 @@ export async function changeOrderStatus(
   to: OrderStatus,
   source: StatusSource,
   now: Date,
-): Promise<{ order: OrderWithItems; changed: boolean }> {
-  // Two tries: a lost optimistic lock re-reads and decides again.
+): Promise<OrderChangeResult> {
+  return withFreshOrder(
+    db,
+    tenant,
+    orderId,
+    async (order) => {
+      const decision = decideTransition({
+        from: order.status,
+        to,
+        source,
+        orderType: order.orderType,
+      });
+      if (decision.outcome === "reject") {
+        throw new ApiError("conflict", decision.reason, { from: order.status, to });
+      }
+      if (decision.outcome === "ignore") return "unchanged";
+      return {
+        patch: { status: to },
+        source,
+        event: (next) => ({
+          type: "order_updated",
+          payload: {
+            order: orderDto(next, tenant.slug),
+            previousStatus: order.status,
+            change: "status",
+          },
+        }),
+      };
+    },
+    now,
+  );
+}
+
+/**
+ * Records an order as paid and confirms it, announcing it to terminals as
+ * `new_order`: what the payment webhook does for card payments, and what
+ * staff do for an order paid at the counter. Only an unpaid, pending order
+ * can be confirmed; one already paid is returned unchanged.
+ */
+export async function confirmOrderPayment(
+  db: Db,
+  tenant: Tenant,
+  orderId: string,
+  source: StatusSource,
+  now: Date,
+): Promise<OrderChangeResult> {
+  return withFreshOrder(
+    db,
+    tenant,
+    orderId,
+    async (order) => {
+      if (order.paymentStatus === "paid" && order.status !== "pending_payment") return "unchanged";
+      if (order.status !== "pending_payment" || order.paymentStatus !== "unpaid") {
+        throw new ApiError(
+          "conflict",
+          `order is ${order.status} and ${order.paymentStatus}; it cannot be confirmed`,
+          {
+            status: order.status,
+            paymentStatus: order.paymentStatus,
+          },
+        );
+      }
+      return {
+        patch: { status: "confirmed", paymentStatus: "paid" },
+        source,
+        event: (next) => ({ type: "new_order", payload: orderDto(next, tenant.slug) }),
+      };
+    },
+    now,
+  );
+}
+
+/**
+ * Reads the order, lets `decide` choose a change, and applies it under the
+ * order's revision; a lost race reads again and decides again, once.
+ */
+async function withFreshOrder(
+  db: Db,
+  tenant: Tenant,
+  orderId: string,
+  decide: (order: OrderWithItems) => Promise<OrderChange | "unchanged">,
+  now: Date,
+): Promise<OrderChangeResult> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const order = await findOrder(db, tenant.id, orderId);
     if (!order) throw new ApiError("not_found", "unknown order");
-    const decision = decideTransition({
-      from: order.status,
-      to,
-      source,
-      orderType: order.orderType,
-    });
-    if (decision.outcome === "reject") {
-      throw new ApiError("conflict", decision.reason, { from: order.status, to });
-    }
-    if (decision.outcome === "ignore") return { order, changed: false };
-    const updated = await updateOrderStatus(
-      db,
-      order,
-      { to, source },
-      (next) => ({
-        type: "order_updated",
-        payload: {
-          order: orderDto(next, tenant.slug),
-          previousStatus: order.status,
-          change: "status",
-        },
-      }),
-      now,
-    );
-    if (updated) return { order: updated, changed: true };
+    const change = await decide(order);
+    if (change === "unchanged") return { order, changed: false, events: [] };
+    const applied = await applyOrderChange(db, order, change, now);
+    if (applied) return { order: applied.order, changed: true, events: [applied.event] };
   }
   throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
 }

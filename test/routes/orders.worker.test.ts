@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../src/db/client";
-import { findOrder, updateOrderStatus } from "../../src/db/orders";
+import { applyOrderChange, findOrder } from "../../src/db/orders";
 import {
   call,
   callJson,
@@ -601,22 +601,15 @@ describe("orders: staff", () => {
     const db = getDb(env);
     const stale = await findOrder(db, t.id, order.id);
     if (!stale) throw new Error("order not found");
-    const first = await updateOrderStatus(
-      db,
-      stale,
-      { to: "preparing", source: "staff" },
-      () => ({ type: "order_updated", payload: {} }),
-      new Date(),
-    );
-    expect(first?.status).toBe("preparing");
+    const change = (to: "preparing" | "cancelled") => ({
+      patch: { status: to },
+      source: "staff" as const,
+      event: () => ({ type: "order_updated" as const, payload: {} }),
+    });
+    const first = await applyOrderChange(db, stale, change("preparing"), new Date());
+    expect(first?.order.status).toBe("preparing");
     const before = await tableCounts();
-    const second = await updateOrderStatus(
-      db,
-      stale,
-      { to: "cancelled", source: "staff" },
-      () => ({ type: "order_updated", payload: {} }),
-      new Date(),
-    );
+    const second = await applyOrderChange(db, stale, change("cancelled"), new Date());
     expect(second).toBeNull();
     expect(await tableCounts()).toEqual(before);
     expect((await findOrder(db, t.id, order.id))?.status).toBe("preparing");

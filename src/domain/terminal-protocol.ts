@@ -1,0 +1,109 @@
+import { z } from "zod";
+import { ORDER_STATUSES } from "./order-status";
+
+/**
+ * The terminal socket protocol (`/ws/pos/:tenant`), both directions. Every
+ * incoming frame goes through `parseTerminalMessage`; nothing is cast.
+ */
+
+/** Event types a terminal receives with a sequence number. */
+export const EVENT_TYPES = [
+  "new_order",
+  "order_updated",
+  "gift_card_purchased",
+  "loyalty_updated",
+  "alert",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An event as the tenant's log holds it and terminals receive it. */
+export interface SequencedEvent {
+  type: EventType;
+  seq: number;
+  tenant: string;
+  timestamp: string;
+  data: unknown;
+}
+
+export type ServerMessage =
+  | SequencedEvent
+  | {
+      type: "hello";
+      seq: number;
+      tenant: string;
+      timestamp: string;
+      data: { terminalId: string; seq: number };
+    }
+  | {
+      type: "set_status_result";
+      requestId: string | null;
+      ok: boolean;
+      error?: { code: string; message: string };
+    }
+  | { type: "error"; code: string; message: string; details?: unknown }
+  | { type: "pong" };
+
+const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const TerminalMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ack"), seq }).strict(),
+  z.object({ type: z.literal("resume"), after: seq }).strict(),
+  z
+    .object({
+      type: z.literal("set_status"),
+      orderId: z.string().min(1).max(64),
+      status: z.enum(ORDER_STATUSES),
+      requestId: z.string().min(1).max(100).optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal("ack_alert"), alertId: z.string().min(1).max(64) }).strict(),
+  z.object({ type: z.literal("ping") }).strict(),
+]);
+export type TerminalMessage = z.infer<typeof TerminalMessageSchema>;
+
+/** The exact frames the runtime answers without waking the object. */
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';
+
+export type ParseResult =
+  | { ok: true; message: TerminalMessage }
+  | { ok: false; error: { type: "error"; code: string; message: string; details?: unknown } };
+
+/** Parses one incoming frame; a bad one becomes the `error` message to answer with. */
+export function parseTerminalMessage(frame: string | ArrayBuffer): ParseResult {
+  if (typeof frame !== "string") {
+    return {
+      ok: false,
+      error: { type: "error", code: "malformed_message", message: "frames must be JSON text" },
+    };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(frame);
+  } catch {
+    return {
+      ok: false,
+      error: { type: "error", code: "malformed_message", message: "frame is not valid JSON" },
+    };
+  }
+  const parsed = TerminalMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const type =
+      typeof json === "object" && json !== null && "type" in json
+        ? (json as { type: unknown }).type
+        : undefined;
+    const known = TerminalMessageSchema.options.some((o) => o.shape.type.value === type);
+    return {
+      ok: false,
+      error: {
+        type: "error",
+        code: known ? "invalid_message" : "unknown_message_type",
+        message: known
+          ? `invalid ${String(type)} message`
+          : `unknown message type ${JSON.stringify(type ?? null)}`,
+        details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      },
+    };
+  }
+  return { ok: true, message: parsed.data };
+}
