@@ -5,7 +5,9 @@ import { createRouter } from "./http/router";
 import { handleQueueBatch } from "./queues";
 import { adminRoutes } from "./routes/admin";
 import { platformRoutes } from "./routes/platform";
+import { posRoutes } from "./routes/pos";
 import { storefrontRoutes } from "./routes/storefront";
+import { terminalRoutes } from "./routes/terminals";
 import { runScheduled } from "./scheduled";
 
 export { TenantHub } from "./durable/tenant-hub";
@@ -41,6 +43,8 @@ app.use("/v1/*", async (c, next) => {
 app.route("/", platformRoutes);
 app.route("/", storefrontRoutes);
 app.route("/", adminRoutes);
+app.route("/", posRoutes);
+app.route("/", terminalRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

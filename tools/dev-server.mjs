@@ -1,3 +1,4 @@
+// @ts-check
 // Starts a real local Orderlane (`wrangler dev --local`) for `npm start` and the e2e tests.
 //
 // Wrangler runs in its own process group (it spawns a second Node process, which spawns
@@ -15,18 +16,38 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 
 const WRANGLER_ENTRY = path.join(PROJECT_ROOT, "node_modules/wrangler/bin/wrangler.js");
 const PROJECT_NODE = path.join(PROJECT_ROOT, "node_modules/.bin/node");
-const MIN_NODE = [22, 12];
+const MIN_NODE = /** @type {const} */ ([22, 12]);
 
 const READY_TIMEOUT_MS = 90_000;
 const MIGRATE_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
 const OUTPUT_LIMIT = 64 * 1024;
 
-/** Process groups started here and not yet stopped; killed on exit as a last resort. */
+/**
+ * Process groups started here and not yet stopped. Being detached, they would not get the
+ * terminal's Ctrl-C nor die with us, so they are killed when this process exits or is
+ * signalled, as a last resort behind `stop()`.
+ * @type {Set<number>}
+ */
 const liveGroups = new Set();
-process.once("exit", () => {
+process.once("exit", killLiveGroups);
+// A vitest fork outlives a runner that was killed; the runner's IPC channel closing says so.
+process.once("disconnect", killLiveGroups);
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])) {
+  process.on(signal, function onSignal() {
+    // An application that handles the signal itself (npm start stops gracefully) decides.
+    if (process.listenerCount(signal) > 1) return;
+    killLiveGroups();
+    // Then die of the same signal, as if this handler had not been installed.
+    process.removeListener(signal, onSignal);
+    process.kill(process.pid, signal);
+  });
+}
+
+function killLiveGroups() {
   for (const pgid of liveGroups) signalGroup(pgid, "SIGKILL");
-});
+  liveGroups.clear();
+}
 
 /**
  * Picks a TCP port that is free on 127.0.0.1 right now (the OS chooses it for port 0).
@@ -100,9 +121,11 @@ export async function startDevServer({
     ...varArgs,
   ]);
   const output = captureOutput(child, log);
+  /** @type {Promise<number | null>} */
   const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
 
+  /** @type {Promise<void> | undefined} */
   let stopping;
   const stop = () => {
     stopping ??= killGroup(child.pid);
@@ -147,7 +170,10 @@ export async function runWrangler(args, { log = () => {}, timeoutMs = MIGRATE_TI
   }
 }
 
-/** Spawns wrangler's JS entry with a Node new enough for it, detached into a new group. */
+/**
+ * Spawns wrangler's JS entry with a Node new enough for it, detached into a new group.
+ * @param {string[]} args
+ */
 function spawnWrangler(args) {
   if (!existsSync(WRANGLER_ENTRY)) {
     throw new Error(`wrangler is not installed (${WRANGLER_ENTRY}); run npm install`);
@@ -170,14 +196,21 @@ function spawnWrangler(args) {
  */
 function nodeForWrangler() {
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-  const newEnough = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  const [minMajor, minMinor] = MIN_NODE;
+  const newEnough = major > minMajor || (major === minMajor && minor >= minMinor);
   if (newEnough || !existsSync(PROJECT_NODE)) return process.execPath;
   return PROJECT_NODE;
 }
 
-/** Forwards a child's output to `log` and keeps its tail for error messages. */
+/**
+ * Forwards a child's output to `log` and keeps its tail for error messages.
+ * @param {import("node:child_process").ChildProcess} child
+ * @param {(chunk: string) => void} log
+ * @returns {() => string} the output so far
+ */
 function captureOutput(child, log) {
   let buffer = "";
+  /** @param {Buffer} data */
   const onData = (data) => {
     const chunk = data.toString();
     buffer = (buffer + chunk).slice(-OUTPUT_LIMIT);
@@ -188,9 +221,15 @@ function captureOutput(child, log) {
   return () => buffer;
 }
 
-/** Polls `url` until it answers 200, the process exits, or the deadline passes. */
+/**
+ * Polls `url` until it answers 200, the process exits, or the deadline passes.
+ * @param {string} url
+ * @param {Promise<number | null>} exited
+ * @param {number} timeoutMs
+ */
 async function waitUntilReady(url, exited, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
+  /** @type {number | null | undefined} */
   let exitCode;
   exited.then((code) => {
     exitCode = code;
@@ -212,10 +251,11 @@ async function waitUntilReady(url, exited, timeoutMs) {
 }
 
 /**
- * Stops a wrangler process group. The leader gets SIGTERM first, so wrangler disposes
- * workerd and reaps it itself (signalling workerd directly orphans it, and an init that does
- * not reap, as in many containers, then keeps a zombie). Whatever is left after a grace period
- * gets SIGTERM, then SIGKILL. Resolves once no live process is left in the group.
+ * Stops a wrangler process group. The leader gets SIGTERM first, so wrangler runs its own
+ * shutdown (disposing workerd, closing the local databases) rather than racing workerd's
+ * death. Whatever is left after a grace period gets SIGTERM, then SIGKILL. Resolves once no
+ * live process is left in the group.
+ * @param {number | undefined} pgid the group leader's pid
  */
 async function killGroup(pgid) {
   if (pgid === undefined) return;
@@ -234,6 +274,10 @@ async function killGroup(pgid) {
   }
 }
 
+/**
+ * @param {number} pid a pid, or a negative process group id
+ * @param {NodeJS.Signals | 0} signal
+ */
 function signalProcess(pid, signal) {
   try {
     process.kill(pid, signal);
@@ -242,10 +286,19 @@ function signalProcess(pid, signal) {
   }
 }
 
+/**
+ * @param {number} pgid
+ * @param {NodeJS.Signals} signal
+ */
 function signalGroup(pgid, signal) {
   signalProcess(-pgid, signal);
 }
 
+/**
+ * @param {number} pgid
+ * @param {number} timeoutMs
+ * @returns {Promise<boolean>} whether the group is gone
+ */
 async function waitForGroupExit(pgid, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -260,6 +313,7 @@ async function waitForGroupExit(pgid, timeoutMs) {
  * orphaned workerd can stay a zombie when PID 1 (as in many containers) never reaps it, and
  * `kill(-pgid, 0)` counts zombies as alive.
  */
+/** @param {number} pgid */
 function groupAlive(pgid) {
   if (process.platform === "linux" && existsSync("/proc/self/stat")) {
     for (const entry of readdirSync("/proc")) {

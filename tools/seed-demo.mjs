@@ -1,3 +1,4 @@
+// @ts-check
 // Seeds the `demo-bistro` tenant through the public HTTP API, the way an operator would.
 //
 // API keys are shown only once, so they are kept in a state file next to the local data.
@@ -173,26 +174,26 @@ export async function seedDemo(baseUrl, adminToken, stateFile) {
       taxRateBps: 875,
     });
     // Any keys already in the state file belong to a database that no longer exists.
-    state = { ownerKey: body.ownerKey };
+    state = { ownerKey: /** @type {{ ownerKey: string }} */ (body).ownerKey };
     await writeState(stateFile, state);
-  } else if (!state.ownerKey) {
-    throw new Error(
-      `tenant ${DEMO_TENANT} exists but its owner key is not in ${stateFile} (keys are shown ` +
-        "only once). Remove the local data directory (.wrangler/state) to seed afresh.",
-    );
   }
   const ownerKey = state.ownerKey;
+  if (!ownerKey) {
+    throw new Error(
+      `tenant ${DEMO_TENANT} exists but its owner key is not in ${stateFile} (keys are shown ` +
+        "only once). Delete the local data (.wrangler/state for npm start) to seed afresh.",
+    );
+  }
 
   await ensureMenu(api, ownerKey);
   await ensureDiscount(api, ownerKey);
-  for (const role of /** @type {const} */ (["staff", "terminal"])) {
-    const field = `${role}Key`;
-    if (state[field]) continue;
-    const { body } = await api("POST", `/v1/admin/${DEMO_TENANT}/keys`, ownerKey, {
-      role,
-      label: `demo ${role}`,
-    });
-    state[field] = body.key;
+  // Saved one at a time: a key the API has shown and we lost could never be read again.
+  if (!state.staffKey) {
+    state.staffKey = await createKey(api, ownerKey, "staff");
+    await writeState(stateFile, state);
+  }
+  if (!state.terminalKey) {
+    state.terminalKey = await createKey(api, ownerKey, "terminal");
     await writeState(stateFile, state);
   }
 
@@ -205,11 +206,30 @@ export async function seedDemo(baseUrl, adminToken, stateFile) {
   };
 }
 
-/** Creates the menu items that are not there yet (matched by name). */
+/**
+ * @param {Api} api
+ * @param {string} ownerKey
+ * @param {"staff" | "terminal"} role
+ * @returns {Promise<string>} the new key, which the API shows only this once
+ */
+async function createKey(api, ownerKey, role) {
+  const { body } = await api("POST", `/v1/admin/${DEMO_TENANT}/keys`, ownerKey, {
+    role,
+    label: `demo ${role}`,
+  });
+  return /** @type {{ key: string }} */ (body).key;
+}
+
+/**
+ * Creates the menu items that are not there yet (matched by name).
+ * @param {Api} api
+ * @param {string} ownerKey
+ */
 async function ensureMenu(api, ownerKey) {
   const path = `/v1/admin/${DEMO_TENANT}/menu/items`;
   const { body } = await api("GET", path, ownerKey);
-  const have = new Set(body.items.map((item) => item.name));
+  const { items } = /** @type {{ items: { name: string }[] }} */ (body);
+  const have = new Set(items.map((item) => item.name));
   for (const item of MENU) {
     if (have.has(item.name)) continue;
     await api("POST", path, ownerKey, {
@@ -227,16 +247,33 @@ async function ensureMenu(api, ownerKey) {
   }
 }
 
+/**
+ * @param {Api} api
+ * @param {string} ownerKey
+ */
 async function ensureDiscount(api, ownerKey) {
   const path = `/v1/admin/${DEMO_TENANT}/discounts`;
   const { body } = await api("GET", path, ownerKey);
-  if (body.items.some((d) => d.code === DISCOUNT.code)) return;
+  const { items } = /** @type {{ items: { code: string }[] }} */ (body);
+  if (items.some((d) => d.code === DISCOUNT.code)) return;
   await api("POST", path, ownerKey, DISCOUNT);
 }
 
 /**
+ * @callback Api
+ * @param {"GET" | "POST"} method
+ * @param {string} urlPath
+ * @param {string} token a bearer token
+ * @param {unknown} [body] sent as JSON
+ * @param {number[]} [expected] statuses that are not an error
+ * @returns {Promise<{ status: number, body: unknown }>}
+ */
+
+/**
  * A tiny JSON client: throws with the method, path, status and body on an unexpected status.
  * The default expected status is 200 for GET and 201 for POST.
+ * @param {string} baseUrl
+ * @returns {Api}
  */
 function client(baseUrl) {
   return async (method, urlPath, token, body, expected) => {
@@ -259,6 +296,14 @@ function client(baseUrl) {
   };
 }
 
+/**
+ * @typedef {{ ownerKey?: string, staffKey?: string, terminalKey?: string }} SeedState
+ */
+
+/**
+ * @param {string} stateFile
+ * @returns {Promise<SeedState>}
+ */
 async function readState(stateFile) {
   if (!existsSync(stateFile)) return {};
   try {
@@ -269,7 +314,11 @@ async function readState(stateFile) {
   }
 }
 
-/** Writes via a temporary file and rename, so an interrupted write never loses the keys. */
+/**
+ * Writes via a temporary file and rename, so an interrupted write never loses the keys.
+ * @param {string} stateFile
+ * @param {SeedState} state
+ */
 async function writeState(stateFile, state) {
   await mkdir(path.dirname(stateFile), { recursive: true });
   const tmp = `${stateFile}.${process.pid}.tmp`;

@@ -1,3 +1,4 @@
+// @ts-check
 // `npm start`: a local Orderlane with a seeded demo tenant, ready to click through.
 //
 // Data lives in .wrangler/state (gitignored), so orders and keys survive restarts; delete
@@ -20,7 +21,7 @@ const SEED_STATE = path.join(PERSIST_DIR, "demo-seed.json");
 let server;
 let shuttingDown = false;
 
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])) {
   process.on(signal, () => void shutdown(signal));
 }
 
@@ -28,6 +29,7 @@ try {
   await main();
 } catch (err) {
   console.error(`\n✖ ${err instanceof Error ? err.message : String(err)}`);
+  shuttingDown = true;
   await server?.stop();
   process.exit(1);
 }
@@ -71,7 +73,11 @@ function readAdminToken() {
   return token;
 }
 
-/** Fails early with a useful message instead of a wrangler stack trace. */
+/**
+ * Fails early with a useful message instead of a wrangler stack trace.
+ * @param {number} port
+ * @returns {Promise<void>}
+ */
 function assertPortFree(port) {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -81,11 +87,15 @@ function assertPortFree(port) {
         inUse ? new Error(`port ${port} is already in use; try PORT=${port + 1} npm start`) : err,
       );
     });
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(undefined)));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
   });
 }
 
-/** A real menu item (one with a modifier if possible) for the curl example. */
+/**
+ * A real menu item (one with a modifier if possible) for the curl example.
+ * @param {string} url
+ * @returns {Promise<ExampleLine>}
+ */
 async function exampleLine(url) {
   const res = await fetch(`${url}/v1/stores/${DEMO_TENANT}/menu`);
   if (!res.ok) throw new Error(`GET the demo menu answered ${res.status}: ${await res.text()}`);
@@ -101,6 +111,19 @@ async function exampleLine(url) {
   };
 }
 
+/**
+ * @typedef {object} ExampleLine
+ * @property {string} menuItemId
+ * @property {number} quantity
+ * @property {string[]} modifierIds
+ * @property {string} label what the line is, for people
+ */
+
+/**
+ * @param {string} url
+ * @param {Awaited<ReturnType<typeof seedDemo>>} keys
+ * @param {ExampleLine} example
+ */
 function printBanner(url, keys, example) {
   const { label, ...line } = example;
   const draft = {
@@ -108,6 +131,9 @@ function printBanner(url, keys, example) {
     items: [line],
     customer: { name: "Ada Lovelace" },
   };
+  const seeded = keys.created
+    ? "Seeded a fresh demo tenant."
+    : "Reusing the demo tenant and data from an earlier run.";
   const rule = "─".repeat(78);
   const text = [
     "",
@@ -132,14 +158,17 @@ function printBanner(url, keys, example) {
     `      -d '${JSON.stringify(draft)}'`,
     "",
     "  Discount code WELCOME10 takes 10% off orders from $15.00.",
-    `  ${keys.created ? "Seeded a fresh demo tenant." : "Reusing the demo tenant from an earlier run."} Press Ctrl-C to stop.`,
+    `  ${seeded} Press Ctrl-C to stop.`,
     rule,
     "",
   ];
   console.log(text.join("\n"));
 }
 
-/** Stops wrangler (and its workerd) before exiting, whatever stage startup reached. */
+/**
+ * Stops wrangler (and its workerd) before exiting, whatever stage startup reached.
+ * @param {NodeJS.Signals} signal
+ */
 async function shutdown(signal) {
   if (shuttingDown) return;
   shuttingDown = true;
@@ -149,6 +178,7 @@ async function shutdown(signal) {
   process.exit(0);
 }
 
+/** @param {string} file */
 function relative(file) {
   return path.relative(process.cwd(), file) || ".";
 }

@@ -1,4 +1,4 @@
-import { getTableColumns, type SQL, sql } from "drizzle-orm";
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
@@ -26,13 +26,14 @@ function errorText(err: unknown): string {
  * `INSERT INTO table SELECT <row> WHERE <guard>`: the row is written only if
  * the guard holds at that point of a batch. Built as an insert-select so it
  * batches like any drizzle query (drizzle's raw `db.run` cannot be batched
- * on D1 with parameters). Values go through each column's own mapping;
- * columns not given are NULL (an integer primary key then auto-assigns).
+ * on D1 with parameters). Values go through each column's own mapping, or
+ * may be SQL expressions; columns not given are NULL (an integer primary key
+ * then auto-assigns).
  */
 export function insertIf<T extends SQLiteTable>(
   db: Db,
   table: T,
-  row: Partial<T["$inferInsert"]>,
+  row: { [K in keyof T["$inferInsert"]]?: T["$inferInsert"][K] | SQL },
   guard: SQL,
 ) {
   const values = row as Record<string, unknown>;
@@ -42,9 +43,9 @@ export function insertIf<T extends SQLiteTable>(
   );
   const selected = columns.map(([key, column]) => {
     const value = values[key];
-    return value === undefined || value === null
-      ? sql`NULL`
-      : sql`${column.mapToDriverValue(value)}`;
+    if (value === undefined || value === null) return sql`NULL`;
+    // An SQL value is computed by the database at that point of the batch.
+    return is(value, SQL) ? value : sql`${column.mapToDriverValue(value)}`;
   });
   return db.insert(table).select(sql`SELECT ${sql.join(selected, sql`, `)} WHERE ${guard}`);
 }

@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  upgrade_required: 426,
   idempotency_mismatch: 422,
   rate_limited: 429,
   internal: 500,

@@ -1,0 +1,54 @@
+import { and, eq, gt, isNull, lt } from "drizzle-orm";
+import { randomToken, sha256Hex } from "../crypto";
+import type { Db } from "./client";
+import { terminalTickets } from "./schema";
+
+/** How long a ticket can be used after it was issued. */
+export const TICKET_TTL_MS = 60_000;
+
+/** Issues a single-use ticket for `?ticket=` on the socket; only its hash is stored. */
+export async function issueTerminalTicket(
+  db: Db,
+  key: { tenantId: string; apiKeyId: string },
+  now: Date,
+): Promise<{ ticket: string; expiresAt: string }> {
+  const ticket = `olt_${randomToken(40)}`;
+  const expiresAt = new Date(now.getTime() + TICKET_TTL_MS).toISOString();
+  await db.insert(terminalTickets).values({
+    ticketHash: await sha256Hex(ticket),
+    tenantId: key.tenantId,
+    apiKeyId: key.apiKeyId,
+    expiresAt,
+    createdAt: now.toISOString(),
+  });
+  return { ticket, expiresAt };
+}
+
+/**
+ * Uses a ticket up: one conditional update, so of two connections racing
+ * with the same ticket exactly one gets it. Unknown, used or expired: null.
+ */
+export async function consumeTerminalTicket(
+  db: Db,
+  ticket: string,
+  now: Date,
+): Promise<{ tenantId: string; apiKeyId: string } | null> {
+  const [row] = await db
+    .update(terminalTickets)
+    .set({ usedAt: now.toISOString() })
+    .where(
+      and(
+        eq(terminalTickets.ticketHash, await sha256Hex(ticket)),
+        isNull(terminalTickets.usedAt),
+        gt(terminalTickets.expiresAt, now.toISOString()),
+      ),
+    )
+    .returning({ tenantId: terminalTickets.tenantId, apiKeyId: terminalTickets.apiKeyId });
+  return row ?? null;
+}
+
+export async function pruneTerminalTickets(db: Db, now: Date): Promise<void> {
+  await db
+    .delete(terminalTickets)
+    .where(lt(terminalTickets.expiresAt, new Date(now.getTime() - TICKET_TTL_MS).toISOString()));
+}

@@ -1,0 +1,17 @@
+import { defineConfig } from "vitest/config";
+
+// End-to-end tests run in plain Node and drive a real `wrangler dev` over HTTP, as a
+// storefront would; each test file starts its own server (see tools/dev-server.mjs).
+export default defineConfig({
+  test: {
+    include: ["test/e2e/**/*.test.ts"],
+    environment: "node",
+    // A child process per file, so a crashed run still kills its wrangler on exit.
+    pool: "forks",
+    // One wrangler at a time: each is a few hundred MB of workerd.
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 30_000,
+  },
+});
