@@ -17,6 +17,8 @@ export default defineConfig(async () => {
             CREDENTIALS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
             STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
             STRIPE_SECRET_KEY: "",
+            // Small, so the per-tenant terminal limit can be tested.
+            MAX_TERMINALS_PER_TENANT: "3",
           },
         },
       }),

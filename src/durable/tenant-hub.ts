@@ -32,6 +32,7 @@ export const RETENTION_MS = 24 * 60 * 60 * 1000;
 /** …and at least this many of the newest, whichever keeps more. */
 export const RETENTION_EVENTS = 10_000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const REFUSED_TAG = "refused";
 
 /** What a socket carries across hibernation. */
 interface Attachment {
@@ -95,7 +96,7 @@ export class TenantHub extends DurableObject<Env> {
   /** The newest sequence number and the number of connected terminals. */
   async status(): Promise<{ seq: number; terminals: number; events: number }> {
     const row = this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one();
-    return { seq: this.#lastSeq(), terminals: this.ctx.getWebSockets().length, events: row.n };
+    return { seq: this.#lastSeq(), terminals: this.#terminalCount(), events: row.n };
   }
 
   /** Accepts a terminal's socket; the Worker has authenticated it already. */
@@ -118,9 +119,9 @@ export class TenantHub extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     const limit = readConfig(this.env).maxTerminalsPerTenant;
-    if (this.ctx.getWebSockets().length >= limit) {
+    if (this.#terminalCount() >= limit) {
       // Accepted only to say why: a refused upgrade would carry no reason.
-      server.accept();
+      this.ctx.acceptWebSocket(server, [REFUSED_TAG]);
       server.close(CLOSE_TOO_MANY_TERMINALS, `too many terminals for this tenant (limit ${limit})`);
       return new Response(null, { status: 101, webSocket: client });
     }
@@ -331,6 +332,11 @@ export class TenantHub extends DurableObject<Env> {
       new Date().toISOString(),
       attachment.terminalId,
     );
+  }
+
+  /** Connected terminals, not counting sockets being closed for the limit. */
+  #terminalCount(): number {
+    return this.ctx.getWebSockets().length - this.ctx.getWebSockets(REFUSED_TAG).length;
   }
 
   #lastSeq(): number {
