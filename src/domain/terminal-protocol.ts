@@ -32,7 +32,7 @@ export type ServerMessage =
       seq: number;
       tenant: string;
       timestamp: string;
-      data: { terminalId: string; seq: number };
+      data: { terminalId: string; seq: number; lastAck: number };
     }
   | {
       type: "set_status_result";

@@ -140,7 +140,7 @@ export class TenantHub extends DurableObject<Env> {
       seq,
       tenant: this.#slug(),
       timestamp: attachment.connectedAt,
-      data: { terminalId, seq },
+      data: { terminalId, seq, lastAck: this.#lastAck(terminalId) },
     });
     const after = new URL(request.url).searchParams.get("after");
     if (after !== null && /^\d{1,15}$/.test(after)) this.#replay(server, Number(after));
@@ -332,6 +332,17 @@ export class TenantHub extends DurableObject<Env> {
       new Date().toISOString(),
       attachment.terminalId,
     );
+  }
+
+  /** The newest seq this terminal acknowledged, so one that lost its state knows where to resume. */
+  #lastAck(terminalId: string): number {
+    const row = this.#sql
+      .exec<{ last_ack: number }>(
+        "SELECT last_ack FROM terminals WHERE terminal_id = ?",
+        terminalId,
+      )
+      .toArray()[0];
+    return row?.last_ack ?? 0;
   }
 
   /** Connected terminals, not counting sockets being closed for the limit. */

@@ -131,6 +131,28 @@ describe("terminal socket: connecting", () => {
     }
   });
 
+  it("acks are kept per terminal and handed back in the next hello", async () => {
+    const { t, itemId, terminalKey } = await setup();
+    const first = await connectTerminal(t.slug, { token: terminalKey, query: "name=bar" });
+    expect(first.messages[0]).toMatchObject({ data: { lastAck: 0 } });
+    await placeAndConfirm(t, itemId);
+    const events = await first.waitForEvents(2);
+    first.send({ type: "ack", seq: events[1]?.seq });
+    first.send({ type: "ping" });
+    await first.waitFor((m) => m.type === "pong");
+    first.close();
+    const again = await connectTerminal(t.slug, { token: terminalKey, query: "name=bar" });
+    expect(again.messages[0]).toMatchObject({
+      type: "hello",
+      seq: 2,
+      data: { seq: 2, lastAck: 2 },
+    });
+    const other = await connectTerminal(t.slug, { token: terminalKey, query: "name=grill" });
+    expect(other.messages[0]).toMatchObject({ data: { lastAck: 0 } });
+    again.close();
+    other.close();
+  });
+
   it("a request without an upgrade is 426", async () => {
     const { t, terminalKey } = await setup();
     await expectError(
