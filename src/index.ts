@@ -1,6 +1,6 @@
 import { swaggerUI } from "@hono/swagger-ui";
-import { bodyLimit } from "hono/body-limit";
-import { ApiError, errorBody, handleError } from "./http/errors";
+import { errorBody, handleError } from "./http/errors";
+import { limitBody, requireJsonBody } from "./http/middleware";
 import { createRouter } from "./http/router";
 import { handleQueueBatch } from "./queues";
 import { adminRoutes } from "./routes/admin";
@@ -12,33 +12,9 @@ import { runScheduled } from "./scheduled";
 
 export { TenantHub } from "./durable/tenant-hub";
 
-const MAX_BODY_BYTES = 64 * 1024;
-const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json(?:\s*;.*)?$/i;
-
 const app = createRouter();
-
-app.use(
-  "*",
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) =>
-      c.json(
-        errorBody("payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`),
-        413,
-      ),
-  }),
-);
-
-// Bodies are JSON only; anything else is refused before a validator sees it.
-app.use("/v1/*", async (c, next) => {
-  const type = c.req.header("content-type");
-  const hasBody =
-    c.req.header("content-length") !== "0" && (type || c.req.header("transfer-encoding"));
-  if (hasBody && ["POST", "PUT", "PATCH"].includes(c.req.method) && !JSON_TYPE.test(type ?? "")) {
-    throw new ApiError("validation_failed", "Content-Type must be application/json");
-  }
-  await next();
-});
+app.use("*", limitBody);
+app.use("/v1/*", requireJsonBody);
 
 app.route("/", platformRoutes);
 app.route("/", storefrontRoutes);

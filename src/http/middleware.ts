@@ -1,0 +1,28 @@
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { ApiError, errorBody } from "./errors";
+import type { AppEnv } from "./router";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json(?:\s*;.*)?$/i;
+
+/** Bodies over 64 KiB are `payload_too_large` before anything reads them. */
+export const limitBody: MiddlewareHandler<AppEnv> = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: (c) =>
+    c.json(
+      errorBody("payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`),
+      413,
+    ),
+});
+
+/** API bodies are JSON only; anything else is refused before a validator sees it. */
+export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const type = c.req.header("content-type");
+  const hasBody =
+    c.req.header("content-length") !== "0" && (type || c.req.header("transfer-encoding"));
+  if (hasBody && ["POST", "PUT", "PATCH"].includes(c.req.method) && !JSON_TYPE.test(type ?? "")) {
+    throw new ApiError("validation_failed", "Content-Type must be application/json");
+  }
+  await next();
+};
