@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Db } from "../db/client";
+import type { Context } from "hono";
 import {
   findGiftCardByCode,
   generateGiftCardCode,
@@ -9,12 +9,12 @@ import {
   normalizeGiftCardCode,
 } from "../db/gift-cards";
 import { applyLoyaltyChange } from "../db/loyalty";
-import { newOutboxRecord, type OutboxRecord } from "../db/outbox";
-import type { Tenant } from "../db/tenants";
+import { newOutboxRecord } from "../db/outbox";
 import { issueTerminalTicket } from "../db/terminal-tickets";
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
+  type AppEnv,
   bearerSecurity,
   createRouter,
   errorResponses,
@@ -220,37 +220,24 @@ export const posRoutes = pos
     );
   })
   .openapi(loyaltyRoute("add"), async (c) => {
-    const result = await changePoints(
-      c.get("db"),
-      c.get("tenant"),
-      "add",
-      c.req.valid("param").phone,
-      c.req.valid("json"),
-    );
-    c.executionCtx.waitUntil(deliverEvents(c.env, c.get("tenant"), [result.event]));
-    return c.json({ balance: result.balance }, 200);
+    const { phone } = c.req.valid("param");
+    return c.json({ balance: await changePoints(c, "add", phone, c.req.valid("json")) }, 200);
   })
   .openapi(loyaltyRoute("redeem"), async (c) => {
-    const result = await changePoints(
-      c.get("db"),
-      c.get("tenant"),
-      "redeem",
-      c.req.valid("param").phone,
-      c.req.valid("json"),
-    );
-    c.executionCtx.waitUntil(deliverEvents(c.env, c.get("tenant"), [result.event]));
-    return c.json({ balance: result.balance }, 200);
+    const { phone } = c.req.valid("param");
+    return c.json({ balance: await changePoints(c, "redeem", phone, c.req.valid("json")) }, 200);
   });
 
+/** Applies a loyalty change, answers 409 for a short balance, and delivers its event. */
 async function changePoints(
-  db: Db,
-  tenant: Tenant,
+  c: Context<AppEnv>,
   kind: "add" | "redeem",
   phone: string,
   body: z.infer<typeof PointsBody>,
-): Promise<{ balance: number; event: OutboxRecord }> {
+): Promise<number> {
+  const tenant = c.get("tenant");
   const result = await applyLoyaltyChange(
-    db,
+    c.get("db"),
     { tenantId: tenant.id, phone, kind, points: body.points, reason: body.reason },
     new Date(),
   );
@@ -258,10 +245,9 @@ async function changePoints(
     throw new ApiError(
       "conflict",
       `balance is ${result.balance} points; cannot redeem ${body.points}`,
-      {
-        balance: result.balance,
-      },
+      { balance: result.balance },
     );
   }
-  return result;
+  c.executionCtx.waitUntil(deliverEvents(c.env, tenant, [result.event]));
+  return result.balance;
 }
