@@ -1,0 +1,92 @@
+import { PosError } from "./types";
+
+/**
+ * One vendor HTTP call, bounded by `timeoutMs`, with the answer classified
+ * the same way for every vendor: 2xx is returned; network failure, timeout,
+ * 5xx and 429 are `retryable` (429 and 503 with their Retry-After); 401 and
+ * 403 are `auth`; any other 4xx is `permanent`. The vendor's error text is
+ * kept (cut short) for the sync history, never the request's credentials.
+ */
+export async function vendorFetch(
+  url: string,
+  init: RequestInit,
+  options: { timeoutMs: number; fetch?: typeof fetch; now?: () => Date },
+): Promise<Response> {
+  const doFetch = options.fetch ?? fetch;
+  let response: Response;
+  try {
+    response = await doFetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs) });
+  } catch (err) {
+    const name = err instanceof Error ? err.name : "";
+    if (name === "TimeoutError" || name === "AbortError") {
+      throw new PosError("retryable", "timeout", `no answer within ${options.timeoutMs} ms`);
+    }
+    throw new PosError(
+      "retryable",
+      "network_error",
+      `could not reach the POS: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (response.ok) return response;
+  const vendorMessage = (await response.text().catch(() => "")).slice(0, 500);
+  const status = response.status;
+  if (status === 429 || status >= 500) {
+    const retryAfterSeconds = parseRetryAfter(
+      response.headers.get("retry-after"),
+      options.now?.() ?? new Date(),
+    );
+    throw new PosError(
+      "retryable",
+      status === 429 ? "rate_limited" : "server_error",
+      `POS answered ${status}`,
+      {
+        status,
+        vendorMessage,
+        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+      },
+    );
+  }
+  if (status === 401 || status === 403) {
+    throw new PosError(
+      "auth",
+      status === 401 ? "unauthorized" : "forbidden",
+      `POS answered ${status}`,
+      {
+        status,
+        vendorMessage,
+      },
+    );
+  }
+  throw new PosError(
+    "permanent",
+    status === 422 ? "unprocessable" : "rejected",
+    `POS answered ${status}`,
+    {
+      status,
+      vendorMessage,
+    },
+  );
+}
+
+/** Retry-After as seconds: either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: Date): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+}
+
+/** Parses a JSON body or fails as a retryable bad answer (a proxy page, a cut stream). */
+export async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new PosError("retryable", "bad_response", "POS answered with a body that is not JSON", {
+      status: response.status,
+      vendorMessage: text.slice(0, 200),
+    });
+  }
+}
