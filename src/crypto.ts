@@ -94,3 +94,41 @@ export function canonicalJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/**
+ * Encrypts `value` (as JSON) with AES-256-GCM under `key`. `context` is bound
+ * as additional data, so a ciphertext only decrypts in the place it was made
+ * for (e.g. `pos-credentials:<tenant id>`): rows cannot be swapped.
+ * Format: `v1.<iv>.<ciphertext+tag>`, base64url.
+ */
+export async function encryptJson(
+  key: Uint8Array,
+  context: string,
+  value: unknown,
+): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const aesKey = await crypto.subtle.importKey("raw", key, "AES-GCM", false, ["encrypt"]);
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
+    aesKey,
+    encoder.encode(JSON.stringify(value)),
+  );
+  return `v1.${toBase64Url(iv)}.${toBase64Url(new Uint8Array(sealed))}`;
+}
+
+/** The inverse of `encryptJson`; throws when the key, context or ciphertext is wrong. */
+export async function decryptJson(
+  key: Uint8Array,
+  context: string,
+  sealed: string,
+): Promise<unknown> {
+  const [version, iv, body] = sealed.split(".");
+  if (version !== "v1" || !iv || !body) throw new Error("unknown ciphertext format");
+  const aesKey = await crypto.subtle.importKey("raw", key, "AES-GCM", false, ["decrypt"]);
+  const plain = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromBase64(iv), additionalData: encoder.encode(context) },
+    aesKey,
+    fromBase64(body),
+  );
+  return JSON.parse(new TextDecoder().decode(plain)) as unknown;
+}

@@ -147,6 +147,13 @@ export const orders = sqliteTable(
     /** The POS's own id for this order, once synced. */
     externalId: text("external_id"),
     /**
+     * Who is submitting the order to the POS right now, and until when: the
+     * queue consumer claims the order with a conditional update on these, so
+     * concurrent or repeated deliveries make one submission.
+     */
+    posClaim: text("pos_claim"),
+    posClaimedUntil: text("pos_claimed_until"),
+    /**
      * A fresh random id per change: updates are conditional on the one they
      * read (optimistic lock), and rows written in the same batch check for the
      * new one, so they exist only if that update won.
@@ -347,4 +354,112 @@ export const loyaltyTransactions = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [index("loyalty_transactions_account_idx").on(t.tenantId, t.phone, t.createdAt)],
+);
+
+export type FailurePolicy = "hold" | "auto_refund";
+export type CaptureMode = "immediate" | "on_pos_accept";
+
+/**
+ * A tenant's POS connection. Credentials, the webhook secret and the cached
+ * session are AES-GCM ciphertexts (key from `CREDENTIALS_KEY`); nothing here
+ * is ever returned by the API.
+ */
+export const posIntegrations = sqliteTable("pos_integrations", {
+  tenantId: text("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id),
+  provider: text("provider").notNull(),
+  locationId: text("location_id").notNull(),
+  credentialsCiphertext: text("credentials_ciphertext").notNull(),
+  webhookSecretCiphertext: text("webhook_secret_ciphertext"),
+  sessionCiphertext: text("session_ciphertext"),
+  status: text("status").$type<"connected" | "disconnected">().notNull(),
+  autoSync: integer("auto_sync", { mode: "boolean" }).notNull(),
+  syncCustomerInfo: integer("sync_customer_info", { mode: "boolean" }).notNull(),
+  failurePolicy: text("failure_policy").$type<FailurePolicy>().notNull(),
+  captureMode: text("capture_mode").$type<CaptureMode>().notNull(),
+  maxAttempts: integer("max_attempts").notNull(),
+  /** Orders in a row that ended `failed`; reset by a success. */
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  degradedAt: text("degraded_at"),
+  connectedAt: text("connected_at").notNull(),
+  disconnectedAt: text("disconnected_at"),
+  updatedAt: updatedAt(),
+});
+
+export type SyncAttemptStatus = "success" | "retryable_error" | "permanent_error";
+
+/** One try at handing an order to the POS, for the sync history and stats. */
+export const posSyncAttempts = sqliteTable(
+  "pos_sync_attempts",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    orderId: text("order_id").notNull(),
+    provider: text("provider").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status").$type<SyncAttemptStatus>().notNull(),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    durationMs: integer("duration_ms").notNull(),
+    posOrderId: text("pos_order_id"),
+    startedAt: text("started_at").notNull(),
+  },
+  (t) => [
+    index("pos_sync_attempts_tenant_idx").on(t.tenantId, t.startedAt),
+    index("pos_sync_attempts_tenant_status_idx").on(t.tenantId, t.status, t.startedAt),
+    index("pos_sync_attempts_order_idx").on(t.orderId, t.startedAt),
+  ],
+);
+
+export type AlertLevel = "info" | "warning" | "critical";
+
+/** Staff alerts; open until acknowledged, raised again while open. */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    kind: text("kind").notNull(),
+    level: text("level").$type<AlertLevel>().notNull(),
+    orderId: text("order_id"),
+    message: text("message").notNull(),
+    createdAt: createdAt(),
+    lastRaisedAt: text("last_raised_at").notNull(),
+    raiseCount: integer("raise_count").notNull().default(1),
+    acknowledgedAt: text("acknowledged_at"),
+    acknowledgedBy: text("acknowledged_by"),
+  },
+  (t) => [
+    index("alerts_tenant_open_idx").on(t.tenantId, t.acknowledgedAt, t.createdAt),
+    index("alerts_open_raised_idx").on(t.lastRaisedAt).where(sql`${t.acknowledgedAt} IS NULL`),
+  ],
+);
+
+/** Messages for staff and customers, handed to the notifier. */
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    audience: text("audience").$type<"staff" | "customer">().notNull(),
+    kind: text("kind").notNull(),
+    orderId: text("order_id"),
+    message: text("message").notNull(),
+    createdAt: createdAt(),
+    sentAt: text("sent_at"),
+  },
+  (t) => [index("notifications_tenant_idx").on(t.tenantId, t.createdAt)],
+);
+
+/** Vendor webhook events already processed, so a replay changes nothing. */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    provider: text("provider").notNull(),
+    eventId: text("event_id").notNull(),
+    tenantId: text("tenant_id"),
+    receivedAt: text("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.eventId] })],
 );

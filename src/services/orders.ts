@@ -152,6 +152,8 @@ export async function placeOrder(
     deliveryAddress: draft.deliveryAddress ?? null,
     scheduledFor: draft.scheduledFor ?? null,
     externalId: null,
+    posClaim: null,
+    posClaimedUntil: null,
     revision: newRevision(),
     createdAt: at,
     updatedAt: at,
