@@ -73,4 +73,5 @@ CREATE TABLE `webhook_events` (
 );
 --> statement-breakpoint
 ALTER TABLE `orders` ADD `pos_claim` text;--> statement-breakpoint
-ALTER TABLE `orders` ADD `pos_claimed_until` text;
+ALTER TABLE `orders` ADD `pos_claimed_until` text;--> statement-breakpoint
+CREATE INDEX `orders_tenant_external_idx` ON `orders` (`tenant_id`,`external_id`);

@@ -5,6 +5,9 @@ export interface Config {
   adminToken: string;
   credentialsKey: Uint8Array;
   maxTerminalsPerTenant: number;
+  /** Vendor API base URLs, by provider. */
+  posBaseUrls: { toast: string; clover: string; square: string };
+  posTimeoutMs: number;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -30,10 +33,17 @@ export function readConfig(env: Env): Config {
     throw new Error("CREDENTIALS_KEY must be 32 bytes, base64-encoded");
   }
   const maxTerminals = Number.parseInt(env.MAX_TERMINALS_PER_TENANT ?? "200", 10);
+  const timeout = Number.parseInt(env.POS_TIMEOUT_MS ?? "10000", 10);
   const config: Config = {
     adminToken: env.ADMIN_TOKEN,
     credentialsKey,
     maxTerminalsPerTenant: Number.isFinite(maxTerminals) && maxTerminals > 0 ? maxTerminals : 200,
+    posBaseUrls: {
+      toast: env.POS_TOAST_BASE_URL,
+      clover: env.POS_CLOVER_BASE_URL,
+      square: env.POS_SQUARE_BASE_URL,
+    },
+    posTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 10_000,
   };
   cache.set(env, config);
   return config;

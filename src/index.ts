@@ -6,6 +6,7 @@ import { handleQueueBatch } from "./queues";
 import { adminRoutes } from "./routes/admin";
 import { platformRoutes } from "./routes/platform";
 import { posRoutes } from "./routes/pos";
+import { posSyncRoutes } from "./routes/pos-sync";
 import { storefrontRoutes } from "./routes/storefront";
 import { terminalRoutes } from "./routes/terminals";
 import { runScheduled } from "./scheduled";
@@ -19,6 +20,7 @@ app.use("/v1/*", requireJsonBody);
 app.route("/", platformRoutes);
 app.route("/", storefrontRoutes);
 app.route("/", adminRoutes);
+app.route("/", posSyncRoutes);
 app.route("/", posRoutes);
 app.route("/", terminalRoutes);
 

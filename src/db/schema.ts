@@ -166,6 +166,7 @@ export const orders = sqliteTable(
     uniqueIndex("orders_tenant_number_idx").on(t.tenantId, t.number),
     index("orders_tenant_status_idx").on(t.tenantId, t.status, t.number),
     index("orders_tenant_pos_status_idx").on(t.tenantId, t.posStatus, t.number),
+    index("orders_tenant_external_idx").on(t.tenantId, t.externalId),
   ],
 );
 

@@ -1,0 +1,180 @@
+import { eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { PosSession } from "../adapters/pos/types";
+import { decryptJson, encryptJson } from "../crypto";
+import type { Db } from "./client";
+import { type CaptureMode, type FailurePolicy, posIntegrations } from "./schema";
+
+export type PosIntegrationRow = typeof posIntegrations.$inferSelect;
+
+export interface PosSettings {
+  autoSync: boolean;
+  syncCustomerInfo: boolean;
+  failurePolicy: FailurePolicy;
+  captureMode: CaptureMode;
+  maxAttempts: number;
+}
+
+export const DEFAULT_POS_SETTINGS: PosSettings = {
+  autoSync: true,
+  syncCustomerInfo: true,
+  failurePolicy: "hold",
+  captureMode: "immediate",
+  maxAttempts: 6,
+};
+
+/** After this many orders in a row fail, the integration shows as degraded. */
+export const DEGRADED_AFTER_FAILURES = 3;
+
+const credentialsContext = (tenantId: string) => `pos-credentials:${tenantId}`;
+const webhookSecretContext = (tenantId: string) => `pos-webhook-secret:${tenantId}`;
+const sessionContext = (tenantId: string) => `pos-session:${tenantId}`;
+
+export async function findPosIntegration(
+  db: Db,
+  tenantId: string,
+): Promise<PosIntegrationRow | undefined> {
+  return db.query.posIntegrations.findFirst({ where: eq(posIntegrations.tenantId, tenantId) });
+}
+
+/** Connects (or reconnects) the tenant's POS; secrets are sealed before they reach D1. */
+export async function connectPosIntegration(
+  db: Db,
+  key: Uint8Array,
+  input: {
+    tenantId: string;
+    provider: string;
+    locationId: string;
+    credentials: Record<string, string>;
+    webhookSecret: string | null;
+    settings: PosSettings;
+  },
+  now: Date,
+): Promise<PosIntegrationRow> {
+  const at = now.toISOString();
+  const values = {
+    provider: input.provider,
+    locationId: input.locationId,
+    credentialsCiphertext: await encryptJson(
+      key,
+      credentialsContext(input.tenantId),
+      input.credentials,
+    ),
+    webhookSecretCiphertext: input.webhookSecret
+      ? await encryptJson(key, webhookSecretContext(input.tenantId), input.webhookSecret)
+      : null,
+    sessionCiphertext: null,
+    status: "connected" as const,
+    ...input.settings,
+    consecutiveFailures: 0,
+    degradedAt: null,
+    connectedAt: at,
+    disconnectedAt: null,
+    updatedAt: at,
+  };
+  const [row] = await db
+    .insert(posIntegrations)
+    .values({ tenantId: input.tenantId, ...values })
+    .onConflictDoUpdate({ target: posIntegrations.tenantId, set: values })
+    .returning();
+  if (!row) throw new Error("integration upsert returned no row");
+  return row;
+}
+
+/** Stops syncing; the row (and so the sync history's context) stays, secrets are dropped. */
+export async function disconnectPosIntegration(
+  db: Db,
+  tenantId: string,
+  now: Date,
+): Promise<boolean> {
+  const rows = await db
+    .update(posIntegrations)
+    .set({
+      status: "disconnected",
+      sessionCiphertext: null,
+      disconnectedAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    })
+    .where(eq(posIntegrations.tenantId, tenantId))
+    .returning({ tenantId: posIntegrations.tenantId });
+  return rows.length === 1;
+}
+
+const CredentialsSchema = z.record(z.string(), z.string());
+const SessionSchema = z.object({
+  accessToken: z.string(),
+  expiresAt: z.string().nullable(),
+  refreshToken: z.string().nullable(),
+});
+
+export async function openCredentials(
+  key: Uint8Array,
+  row: PosIntegrationRow,
+): Promise<Record<string, string>> {
+  return CredentialsSchema.parse(
+    await decryptJson(key, credentialsContext(row.tenantId), row.credentialsCiphertext),
+  );
+}
+
+export async function openWebhookSecret(
+  key: Uint8Array,
+  row: PosIntegrationRow,
+): Promise<string | null> {
+  if (!row.webhookSecretCiphertext) return null;
+  return z
+    .string()
+    .parse(await decryptJson(key, webhookSecretContext(row.tenantId), row.webhookSecretCiphertext));
+}
+
+export async function openSession(
+  key: Uint8Array,
+  row: PosIntegrationRow,
+): Promise<PosSession | null> {
+  if (!row.sessionCiphertext) return null;
+  return SessionSchema.parse(
+    await decryptJson(key, sessionContext(row.tenantId), row.sessionCiphertext),
+  );
+}
+
+export async function saveSession(
+  db: Db,
+  key: Uint8Array,
+  tenantId: string,
+  session: PosSession,
+  now: Date,
+) {
+  await db
+    .update(posIntegrations)
+    .set({
+      sessionCiphertext: await encryptJson(key, sessionContext(tenantId), session),
+      updatedAt: now.toISOString(),
+    })
+    .where(eq(posIntegrations.tenantId, tenantId));
+}
+
+/** A success ends a failure streak (and a degraded state). */
+export function integrationSucceeded(db: Db, tenantId: string, now: Date) {
+  return db
+    .update(posIntegrations)
+    .set({ consecutiveFailures: 0, degradedAt: null, updatedAt: now.toISOString() })
+    .where(eq(posIntegrations.tenantId, tenantId));
+}
+
+/**
+ * Counts a failed order and marks the integration degraded at the third in a
+ * row; returns whether this failure is the one that made it degraded (so the
+ * caller alerts once).
+ */
+export async function integrationFailed(db: Db, tenantId: string, now: Date): Promise<boolean> {
+  const at = now.toISOString();
+  const [row] = await db
+    .update(posIntegrations)
+    .set({
+      consecutiveFailures: sql`${posIntegrations.consecutiveFailures} + 1`,
+      degradedAt: sql`CASE WHEN ${posIntegrations.degradedAt} IS NULL AND ${posIntegrations.consecutiveFailures} + 1 >= ${DEGRADED_AFTER_FAILURES} THEN ${at} ELSE ${posIntegrations.degradedAt} END`,
+      updatedAt: at,
+    })
+    .where(eq(posIntegrations.tenantId, tenantId))
+    .returning({ degradedAt: posIntegrations.degradedAt });
+  return row?.degradedAt === at;
+}
