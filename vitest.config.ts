@@ -4,28 +4,40 @@ import { defineConfig } from "vitest/config";
 
 // Worker tests run inside workerd with the project's wrangler.toml: real
 // local D1, Durable Objects and Queues. Storage is isolated per test file.
+// The POS vendor double runs on the Node side (test/pos-double.setup.ts) and
+// the adapters reach it through the POS_*_BASE_URL bindings.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            ADMIN_TOKEN: "test-admin-token-0123456789",
-            CREDENTIALS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-            STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
-            STRIPE_SECRET_KEY: "",
-            // Small, so the per-tenant terminal limit can be tested.
-            MAX_TERMINALS_PER_TENANT: "3",
+      cloudflareTest(({ inject }) => {
+        const double = inject("posDoubleUrl");
+        return {
+          wrangler: { configPath: "./wrangler.toml" },
+          miniflare: {
+            bindings: {
+              TEST_MIGRATIONS: migrations,
+              ADMIN_TOKEN: "test-admin-token-0123456789",
+              CREDENTIALS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+              STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
+              STRIPE_SECRET_KEY: "",
+              // Small, so the per-tenant terminal limit can be tested.
+              MAX_TERMINALS_PER_TENANT: "3",
+              POS_TOAST_BASE_URL: `${double}/toast`,
+              POS_CLOVER_BASE_URL: `${double}/clover`,
+              POS_SQUARE_BASE_URL: `${double}/square`,
+              POS_DOUBLE_URL: double,
+              // Short, so a slow POS answer is a timeout within a test.
+              POS_TIMEOUT_MS: "1500",
+            },
           },
-        },
+        };
       }),
     ],
     test: {
       include: ["test/**/*.worker.test.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
+      globalSetup: ["./test/pos-double.setup.ts"],
     },
   };
 });

@@ -9,6 +9,7 @@ import { posRoutes } from "./routes/pos";
 import { posSyncRoutes } from "./routes/pos-sync";
 import { storefrontRoutes } from "./routes/storefront";
 import { terminalRoutes } from "./routes/terminals";
+import { webhookRoutes } from "./routes/webhooks";
 import { runScheduled } from "./scheduled";
 
 export { TenantHub } from "./durable/tenant-hub";
@@ -23,6 +24,7 @@ app.route("/", adminRoutes);
 app.route("/", posSyncRoutes);
 app.route("/", posRoutes);
 app.route("/", terminalRoutes);
+app.route("/", webhookRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

@@ -1,15 +1,43 @@
+import { reraiseOpenAlerts } from "./db/alerts";
 import { getDb } from "./db/client";
 import { pruneIdempotencyKeys } from "./db/idempotency";
-import { redeliverPendingEvents } from "./services/outbox";
+import { findTenantById } from "./db/tenants";
+import { pruneTerminalTickets } from "./db/terminal-tickets";
+import { deliverEvents, redeliverPendingEvents } from "./services/outbox";
+import { requeueStuckSubmissions } from "./services/pos-sync";
+
+/** An unacknowledged failed-sync alert is raised again this often. */
+const REALERT_EVERY_MS = 5 * 60_000;
 
 /** The cron pass: work that must not depend on traffic. */
 export async function runScheduled(env: Env, now: Date): Promise<void> {
   const db = getDb(env);
-  const [redelivered, pruned] = await Promise.all([
+  const reraised = await reraiseOpenAlerts(
+    db,
+    "pos_sync_failed",
+    new Date(now.getTime() - REALERT_EVERY_MS),
+    now,
+  );
+  for (const event of reraised) {
+    const tenant = await findTenantById(db, event.tenantId);
+    if (tenant) await deliverEvents(env, tenant, [event]);
+  }
+  const [redelivered, requeued, pruned] = await Promise.all([
     redeliverPendingEvents(env, db, now),
+    requeueStuckSubmissions(env, db, now),
     pruneIdempotencyKeys(db, now),
+    pruneTerminalTickets(db, now),
   ]);
-  if (redelivered > 0 || pruned > 0) {
-    console.log(JSON.stringify({ level: "info", msg: "cron pass", redelivered, pruned }));
+  if (reraised.length > 0 || redelivered > 0 || requeued > 0 || pruned > 0) {
+    console.log(
+      JSON.stringify({
+        level: "info",
+        msg: "cron pass",
+        reraised: reraised.length,
+        redelivered,
+        requeued,
+        pruned,
+      }),
+    );
   }
 }

@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** The POS vendor double's base URL (control API under /_control). */
+      POS_DOUBLE_URL: string;
     }
   }
 }

@@ -157,3 +157,28 @@ export async function loadMenuForPricing(
     ]),
   );
 }
+
+/** POS ids of the menu items (and their modifiers) an order names, for the POS mapping. */
+export async function loadPosMapping(
+  db: Db,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<Map<string, { posItemId: string | null; modifiers: Map<string, string | null> }>> {
+  const unique = [...new Set(ids)];
+  const rows =
+    unique.length === 0
+      ? []
+      : await db.query.menuItems.findMany({
+          where: and(eq(menuItems.tenantId, tenantId), inArray(menuItems.id, unique)),
+          with: { modifiers: true },
+        });
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      {
+        posItemId: row.posItemId,
+        modifiers: new Map(row.modifiers.map((m) => [m.id, m.posModifierId])),
+      },
+    ]),
+  );
+}

@@ -110,29 +110,37 @@ export async function listOrderHistory(db: Db, orderId: string): Promise<History
 
 /** The columns a change may set; everything else about an order is fixed at creation. */
 export type OrderPatch = Partial<
-  Pick<OrderRow, "status" | "paymentStatus" | "posStatus" | "externalId">
+  Pick<
+    OrderRow,
+    "status" | "paymentStatus" | "posStatus" | "externalId" | "posClaim" | "posClaimedUntil"
+  >
 >;
 
 export interface OrderChange {
   patch: OrderPatch;
-  /** The history row, when the change moves `status`. */
+  /** The history row's source, when the change moves `status`. */
   source: StatusSource;
-  /** The client event describing the change, built from the order as changed. */
-  event: (updated: OrderWithItems) => { type: OutboxEventType; payload: unknown };
+  /** The client event describing the change, built from the order as changed; null for none. */
+  event: ((updated: OrderWithItems) => { type: OutboxEventType; payload: unknown }) | null;
+  /** More rows for the same batch, each written only if the change wins (use `insertIf` with `won`). */
+  extra?: (won: SQL) => BatchItem<"sqlite">[];
+  /** More events (alerts) for the same batch, written only if the change wins. */
+  extraEvents?: OutboxRecord[];
 }
 
 /**
  * Applies `change` if nobody changed the order since it was read (its
- * `revision`), with the status-history row and the outbox event guarded by
- * the new revision, all in one batch. Returns the updated order and the event
- * written, or `null` when a concurrent change won (nothing is written then).
+ * `revision`), with the status-history row, the outbox events and any extra
+ * rows guarded by the new revision, all in one batch. Returns the updated
+ * order and the events written, or `null` when a concurrent change won
+ * (nothing is written then).
  */
 export async function applyOrderChange(
   db: Db,
   order: OrderWithItems,
   change: OrderChange,
   now: Date,
-): Promise<{ order: OrderWithItems; event: OutboxRecord } | null> {
+): Promise<{ order: OrderWithItems; events: OutboxRecord[] } | null> {
   const at = now.toISOString();
   const updated: OrderWithItems = {
     ...order,
@@ -141,7 +149,10 @@ export async function applyOrderChange(
     updatedAt: at,
   };
   const won = sql`EXISTS (SELECT 1 FROM ${orders} WHERE ${orders.id} = ${order.id} AND ${orders.revision} = ${updated.revision})`;
-  const event = newOutboxRecord(order.tenantId, change.event(updated), now);
+  const events = [
+    ...(change.event ? [newOutboxRecord(order.tenantId, change.event(updated), now)] : []),
+    ...(change.extraEvents ?? []),
+  ];
   const statusMoved = updated.status !== order.status;
   const [rows] = await db.batch([
     db
@@ -150,7 +161,7 @@ export async function applyOrderChange(
       .where(and(eq(orders.id, order.id), eq(orders.revision, order.revision)))
       .returning({ id: orders.id }),
     // Guarded by the new revision: these rows exist only if the update above won.
-    guardedOutboxInsert(db, event, won),
+    ...events.map((event) => guardedOutboxInsert(db, event, won)),
     ...(statusMoved
       ? [
           insertIf(
@@ -168,6 +179,19 @@ export async function applyOrderChange(
           ),
         ]
       : []),
+    ...(change.extra?.(won) ?? []),
   ]);
-  return rows.length === 1 ? { order: updated, event } : null;
+  return rows.length === 1 ? { order: updated, events } : null;
+}
+
+/** The order a POS knows by its own id. */
+export async function findOrderByExternalId(
+  db: Db,
+  tenantId: string,
+  externalId: string,
+): Promise<OrderWithItems | undefined> {
+  return db.query.orders.findFirst({
+    where: and(eq(orders.tenantId, tenantId), eq(orders.externalId, externalId)),
+    with: { items: { orderBy: [asc(orderItems.position)] } },
+  });
 }

@@ -40,6 +40,12 @@ export type ServerMessage =
       ok: boolean;
       error?: { code: string; message: string };
     }
+  | {
+      type: "ack_alert_result";
+      alertId: string;
+      ok: boolean;
+      error?: { code: string; message: string };
+    }
   | { type: "error"; code: string; message: string; details?: unknown }
   | { type: "pong" };
 

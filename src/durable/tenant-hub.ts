@@ -13,6 +13,7 @@ import {
   type TerminalMessage,
 } from "../domain/terminal-protocol";
 import { ApiError } from "../http/errors";
+import { acknowledgeStaffAlert } from "../services/alerts";
 import { changeOrderStatus } from "../services/orders";
 import { markDelivered, type OutboxRecord } from "../services/outbox";
 
@@ -200,11 +201,7 @@ export class TenantHub extends DurableObject<Env> {
         await this.#setStatus(ws, message);
         return;
       case "ack_alert":
-        this.#send(ws, {
-          type: "error",
-          code: "not_supported",
-          message: "alerts are not raised by this platform version yet",
-        });
+        await this.#ackAlert(ws, message.alertId);
         return;
     }
   }
@@ -245,6 +242,27 @@ export class TenantHub extends DurableObject<Env> {
         );
       }
       this.#send(ws, { type: "set_status_result", requestId, ok: false, error });
+    }
+  }
+
+  async #ackAlert(ws: WebSocket, alertId: string): Promise<void> {
+    try {
+      const tenant = await this.#loadTenant();
+      const { terminalId } = this.#attachment(ws);
+      await acknowledgeStaffAlert(
+        getDb(this.env),
+        tenant.id,
+        alertId,
+        `terminal:${terminalId}`,
+        new Date(),
+      );
+      this.#send(ws, { type: "ack_alert_result", alertId, ok: true });
+    } catch (err) {
+      const error =
+        err instanceof ApiError
+          ? { code: err.code, message: err.message }
+          : { code: "internal", message: "the alert could not be acknowledged; try again" };
+      this.#send(ws, { type: "ack_alert_result", alertId, ok: false, error });
     }
   }
 

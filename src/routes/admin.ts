@@ -17,6 +17,7 @@ import {
   updateMenuItem,
 } from "../db/menu";
 import { findOrder, listOrderHistory, listOrders } from "../db/orders";
+import { listSyncAttempts } from "../db/sync-attempts";
 import type { Tenant } from "../db/tenants";
 import { ORDER_STATUSES, POS_STATUSES } from "../domain/order-status";
 import { requireRole } from "../http/auth";
@@ -32,8 +33,10 @@ import {
   pageSchema,
   TenantParam,
 } from "../http/router";
-import { changeOrderStatus, confirmOrderPayment } from "../services/orders";
+import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
+import { confirmOrderAndQueue } from "../services/pos-sync";
+import { SyncAttemptSchema, syncAttemptDto } from "./pos-sync";
 import { HistoryEntrySchema, MenuItemSchema, menuItemDto, OrderSchema, orderDto } from "./schemas";
 
 const IdParams = TenantParam.extend({
@@ -257,7 +260,11 @@ const getOrderRoute = createRoute({
   request: { params: IdParams },
   responses: {
     200: jsonContent(
-      z.object({ order: OrderSchema, history: z.array(HistoryEntrySchema) }),
+      z.object({
+        order: OrderSchema,
+        history: z.array(HistoryEntrySchema),
+        syncAttempts: z.array(SyncAttemptSchema),
+      }),
       "the order",
     ),
     ...errorResponses("unauthorized", "forbidden", "not_found"),
@@ -443,10 +450,14 @@ export const adminRoutes = admin
     const db = c.get("db");
     const order = await findOrder(db, tenant.id, c.req.valid("param").id);
     if (!order) throw new ApiError("not_found", "unknown order");
-    const history = await listOrderHistory(db, order.id);
+    const [history, attempts] = await Promise.all([
+      listOrderHistory(db, order.id),
+      listSyncAttempts(db, tenant.id, { orderId: order.id, limit: 200 }),
+    ]);
     return c.json(
       {
         order: orderDto(order, tenant.slug),
+        syncAttempts: attempts.map(syncAttemptDto),
         history: history.map((h) => ({
           from: h.fromStatus,
           to: h.toStatus,
@@ -472,7 +483,8 @@ export const adminRoutes = admin
   })
   .openapi(markPaidRoute, async (c) => {
     const tenant = c.get("tenant");
-    const { order, changed, events } = await confirmOrderPayment(
+    const { order, changed, events } = await confirmOrderAndQueue(
+      c.env,
       c.get("db"),
       tenant,
       c.req.valid("param").id,

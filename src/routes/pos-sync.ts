@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readConfig } from "../config";
+import { type AlertRow, listAlerts } from "../db/alerts";
+import { findOrder } from "../db/orders";
 import {
   connectPosIntegration,
   DEFAULT_POS_SETTINGS,
@@ -7,6 +9,7 @@ import {
   findPosIntegration,
   type PosIntegrationRow,
 } from "../db/pos-integrations";
+import { listSyncAttempts, type SyncAttemptRow, syncStats } from "../db/sync-attempts";
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
@@ -15,8 +18,13 @@ import {
   errorResponses,
   jsonBody,
   jsonContent,
+  PageQuery,
+  pageSchema,
   TenantParam,
 } from "../http/router";
+import { acknowledgeStaffAlert } from "../services/alerts";
+import { retryPosSubmission } from "../services/pos-sync";
+import { OrderSchema, orderDto } from "./schemas";
 
 const secret = z.string().min(1).max(2000);
 const optionalSecret = secret.optional();
@@ -161,6 +169,137 @@ const disconnectRoute = createRoute({
   },
 });
 
+const SyncAttemptSchema = z
+  .object({
+    id: z.string(),
+    orderId: z.string(),
+    provider: z.string(),
+    attempt: z.number().int(),
+    status: z.enum(["success", "retryable_error", "permanent_error"]),
+    errorCode: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    durationMs: z.number().int(),
+    posOrderId: z.string().nullable(),
+    startedAt: z.string(),
+  })
+  .openapi("SyncAttempt");
+
+const AlertSchema = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    level: z.enum(["info", "warning", "critical"]),
+    orderId: z.string().nullable(),
+    message: z.string(),
+    createdAt: z.string(),
+    lastRaisedAt: z.string(),
+    raiseCount: z.number().int(),
+    acknowledgedAt: z.string().nullable(),
+  })
+  .openapi("Alert");
+
+const IdParams = TenantParam.extend({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+const syncHistoryRoute = createRoute({
+  method: "get",
+  path: "/v1/admin/{tenant}/pos/sync-history",
+  tags: ["admin: pos"],
+  summary: "POS submission attempts, newest first",
+  security: bearerSecurity,
+  request: {
+    params: TenantParam,
+    query: PageQuery.extend({
+      status: z.enum(["success", "retryable_error", "permanent_error"]).optional(),
+      cursor: z
+        .string()
+        .regex(/^att_[0-9A-Z]{26}$/, "is not a cursor from this list")
+        .optional(),
+    }),
+  },
+  responses: {
+    200: jsonContent(pageSchema(SyncAttemptSchema), "a page of attempts"),
+    ...errorResponses("validation_failed", "unauthorized", "forbidden", "not_found"),
+  },
+});
+
+const statsRoute = createRoute({
+  method: "get",
+  path: "/v1/admin/{tenant}/pos/stats",
+  tags: ["admin: pos"],
+  summary: "Submission totals, success rate and attempt-duration percentiles",
+  security: bearerSecurity,
+  request: { params: TenantParam },
+  responses: {
+    200: jsonContent(
+      z.object({
+        totalSyncs: z.number().int(),
+        successfulSyncs: z.number().int(),
+        failedSyncs: z.number().int(),
+        pendingRetries: z.number().int(),
+        successRate: z.number(),
+        p50SyncMs: z.number().int().nullable(),
+        p95SyncMs: z.number().int().nullable(),
+      }),
+      "the stats",
+    ),
+    ...errorResponses("unauthorized", "forbidden", "not_found"),
+  },
+});
+
+const posRetryRoute = createRoute({
+  method: "post",
+  path: "/v1/admin/{tenant}/orders/{id}/pos-retry",
+  tags: ["admin: pos"],
+  summary: "Send a failed order to the POS again, with a fresh attempt budget (409 unless failed)",
+  security: bearerSecurity,
+  middleware: requireRole("staff"),
+  request: { params: IdParams },
+  responses: {
+    202: jsonContent(z.object({ order: OrderSchema }), "queued again"),
+    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+  },
+});
+
+const listAlertsRoute = createRoute({
+  method: "get",
+  path: "/v1/admin/{tenant}/alerts",
+  tags: ["admin: alerts"],
+  summary: "Staff alerts, newest first",
+  security: bearerSecurity,
+  middleware: requireRole("staff"),
+  request: {
+    params: TenantParam,
+    query: z.object({
+      open: z.enum(["true", "false"]).optional(),
+      limit: PageQuery.shape.limit,
+    }),
+  },
+  responses: {
+    200: jsonContent(z.object({ items: z.array(AlertSchema) }), "alerts"),
+    ...errorResponses("validation_failed", "unauthorized", "forbidden", "not_found"),
+  },
+});
+
+const ackAlertRoute = createRoute({
+  method: "post",
+  path: "/v1/admin/{tenant}/alerts/{id}/ack",
+  tags: ["admin: alerts"],
+  summary: "Acknowledge an alert: it stops being raised again",
+  security: bearerSecurity,
+  middleware: requireRole("staff"),
+  request: { params: IdParams },
+  responses: {
+    200: jsonContent(z.object({ alert: AlertSchema }), "acknowledged"),
+    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+  },
+});
+
 const posSync = createRouter();
 posSync.use("/v1/admin/:tenant/pos/*", requireRole("staff"));
 
@@ -187,6 +326,60 @@ export const posSyncRoutes = posSync
       new Date(),
     );
     return c.json({ integration: integrationDto(row) }, 200);
+  })
+  .openapi(syncHistoryRoute, async (c) => {
+    const query = c.req.valid("query");
+    const rows = await listSyncAttempts(c.get("db"), c.get("tenant").id, {
+      status: query.status,
+      beforeId: query.cursor,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    return c.json(
+      {
+        items: page.map(syncAttemptDto),
+        nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
+      },
+      200,
+    );
+  })
+  .openapi(statsRoute, async (c) => c.json(await syncStats(c.get("db"), c.get("tenant").id), 200))
+  .openapi(posRetryRoute, async (c) => {
+    const tenant = c.get("tenant");
+    const db = c.get("db");
+    const order = await findOrder(db, tenant.id, c.req.valid("param").id);
+    if (!order) throw new ApiError("not_found", "unknown order");
+    if (order.posStatus !== "failed") {
+      throw new ApiError(
+        "conflict",
+        `only a failed submission can be retried; this one is ${order.posStatus}`,
+        {
+          posStatus: order.posStatus,
+        },
+      );
+    }
+    const requeued = await retryPosSubmission(c.env, db, tenant, order, new Date());
+    if (!requeued)
+      throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
+    return c.json({ order: orderDto(requeued, tenant.slug) }, 202);
+  })
+  .openapi(listAlertsRoute, async (c) => {
+    const query = c.req.valid("query");
+    const rows = await listAlerts(c.get("db"), c.get("tenant").id, {
+      openOnly: query.open === "true",
+      limit: query.limit,
+    });
+    return c.json({ items: rows.map(alertDto) }, 200);
+  })
+  .openapi(ackAlertRoute, async (c) => {
+    const alert = await acknowledgeStaffAlert(
+      c.get("db"),
+      c.get("tenant").id,
+      c.req.valid("param").id,
+      `key:${c.get("apiKey").id}`,
+      new Date(),
+    );
+    return c.json({ alert: alertDto(alert) }, 200);
   })
   .openapi(disconnectRoute, async (c) => {
     const db = c.get("db");
@@ -226,3 +419,34 @@ function integrationDto(row: PosIntegrationRow): z.infer<typeof IntegrationSchem
     disconnectedAt: row.disconnectedAt,
   };
 }
+
+function syncAttemptDto(row: SyncAttemptRow): z.infer<typeof SyncAttemptSchema> {
+  return {
+    id: row.id,
+    orderId: row.orderId,
+    provider: row.provider,
+    attempt: row.attempt,
+    status: row.status,
+    errorCode: row.errorCode,
+    errorMessage: row.errorMessage,
+    durationMs: row.durationMs,
+    posOrderId: row.posOrderId,
+    startedAt: row.startedAt,
+  };
+}
+
+function alertDto(row: AlertRow): z.infer<typeof AlertSchema> {
+  return {
+    id: row.id,
+    kind: row.kind,
+    level: row.level,
+    orderId: row.orderId,
+    message: row.message,
+    createdAt: row.createdAt,
+    lastRaisedAt: row.lastRaisedAt,
+    raiseCount: row.raiseCount,
+    acknowledgedAt: row.acknowledgedAt,
+  };
+}
+
+export { SyncAttemptSchema, syncAttemptDto };

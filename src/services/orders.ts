@@ -284,6 +284,7 @@ export async function changeOrderStatus(
   to: OrderStatus,
   source: StatusSource,
   now: Date,
+  extra?: OrderChange["extra"],
 ): Promise<OrderChangeResult> {
   return withFreshOrder(
     db,
@@ -303,6 +304,7 @@ export async function changeOrderStatus(
       return {
         patch: { status: to },
         source,
+        ...(extra ? { extra } : {}),
         event: (next) => ({
           type: "order_updated",
           payload: {
@@ -328,6 +330,7 @@ export async function confirmOrderPayment(
   tenant: Tenant,
   orderId: string,
   source: StatusSource,
+  posRequired: boolean,
   now: Date,
 ): Promise<OrderChangeResult> {
   return withFreshOrder(
@@ -347,7 +350,11 @@ export async function confirmOrderPayment(
         );
       }
       return {
-        patch: { status: "confirmed", paymentStatus: "paid" },
+        patch: {
+          status: "confirmed",
+          paymentStatus: "paid",
+          posStatus: posRequired ? "queued" : "not_required",
+        },
         source,
         event: (next) => ({ type: "new_order", payload: orderDto(next, tenant.slug) }),
       };
@@ -373,7 +380,7 @@ async function withFreshOrder(
     const change = await decide(order);
     if (change === "unchanged") return { order, changed: false, events: [] };
     const applied = await applyOrderChange(db, order, change, now);
-    if (applied) return { order: applied.order, changed: true, events: [applied.event] };
+    if (applied) return { order: applied.order, changed: true, events: applied.events };
   }
   throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
 }

@@ -1,0 +1,738 @@
+import { z } from "zod";
+import { sha256Hex } from "../../crypto";
+import type { OrderStatus } from "../../domain/order-status";
+import { readJson, vendorFetch } from "./http";
+import {
+  type CreatedPosOrder,
+  type PosAdapter,
+  type PosCallOptions,
+  type PosConnection,
+  PosError,
+  type PosOrder,
+  type PosSession,
+  type PosStatusReport,
+  type WebhookRequest,
+} from "./types";
+
+/*
+ * Square POS adapter (Orders API, Payments API, OAuth API).
+ *
+ * One order is two calls, both idempotent under keys derived from our order
+ * id, so a retry after any failure replays rather than duplicates:
+ * 1. CreateOrder with `idempotency_key` = our order id (and `reference_id` =
+ *    our order id, for staff and reports).
+ * 2. CreatePayment with `source_id: "EXTERNAL"` for what the customer already
+ *    paid through Stripe. Square shows API orders in the seller's Point of
+ *    Sale only once they have a fulfillment and are paid, so without this the
+ *    kitchen would never see the order.
+ *
+ * Money: Square computes every total itself, so the order is built to come
+ * out at exactly our numbers (minor units, as Square's `amount` is):
+ * - each line's `base_price_money` is our unit price minus its modifiers,
+ *   and each modifier carries its own price, overriding catalog prices;
+ * - our discount is one order-scoped FIXED_AMOUNT discount;
+ * - our tax is one non-taxable TOTAL_PHASE service charge named "Tax".
+ *   Square taxes (OrderLineItemTax) take only a percentage and Square rounds
+ *   per line, so no tax object can reproduce an amount we already rounded;
+ *   the service charge is exact. The price: Square's reports list it as a
+ *   service charge, not tax; Orderlane stays the record of the tax collected;
+ * - the tip is the payment's `tip_money`, where Square keeps tips (the order's
+ *   `total_tip_money` comes from its tenders), so the order's own total is our
+ *   total less the tip and the tip lands in Square's tip reporting.
+ * Catalog taxes and discounts are never auto-applied (`pricing_options`),
+ * and a created order whose total differs from ours is not paid: that fails
+ * permanently, for staff to look at, rather than record a wrong payment.
+ *
+ * Fulfillment: always one PICKUP (see `toSquareCreateOrderRequest`); a
+ * delivery's address and a dine-in marker go in its note.
+ *
+ * Credentials: `accessToken`; for refresh `clientId`, `clientSecret`,
+ * `refreshToken`. `locationId` is the Square location id.
+ */
+
+/** The Square API version every request pins. */
+// Square versioning: a `Square-Version: YYYY-MM-DD` header selects the API version: https://developer.squareup.com/docs/build-basics/versioning-overview
+export const SQUARE_VERSION = "2025-10-16";
+
+const encoder = new TextEncoder();
+
+// ---------------------------------------------------------------- wire shapes
+
+const moneySchema = z.object({ amount: z.number().int(), currency: z.string() });
+
+// Square Order object (the fields read here): https://developer.squareup.com/reference/square/objects/Order
+const squareOrderSchema = z.object({
+  id: z.string().min(1),
+  state: z.string().nullish(),
+  reference_id: z.string().nullish(),
+  total_money: moneySchema.nullish(),
+  fulfillments: z
+    .array(z.object({ uid: z.string().nullish(), state: z.string().nullish() }))
+    .nullish(),
+});
+
+// CreateOrder and RetrieveOrder answer `{ order }`: https://developer.squareup.com/reference/square/orders-api/create-order
+const orderResponseSchema = z.object({ order: squareOrderSchema });
+
+// CreatePayment answers `{ payment }`: https://developer.squareup.com/reference/square/payments-api/create-payment
+const paymentResponseSchema = z.object({
+  payment: z.object({ id: z.string().min(1), status: z.string().nullish() }),
+});
+
+// ObtainToken answer; `expires_at` is an ISO 8601 string: https://developer.squareup.com/reference/square/objects/ObtainTokenResponse
+const tokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  expires_at: z.string().nullish(),
+  refresh_token: z.string().nullish(),
+});
+
+// Square error envelope `{ errors: [{ category, code, detail, field }] }`: https://developer.squareup.com/docs/build-basics/handling-errors
+const errorResponseSchema = z.object({
+  errors: z
+    .array(
+      z.object({
+        category: z.string(),
+        code: z.string(),
+        detail: z.string().nullish(),
+        field: z.string().nullish(),
+      }),
+    )
+    .min(1),
+});
+
+// Webhook event envelope; order events carry `data.object.order_created | order_updated |
+// order_fulfillment_updated`: https://developer.squareup.com/reference/square/webhooks/order.fulfillment.updated
+const webhookEventSchema = z.object({
+  merchant_id: z.string().nullish(),
+  type: z.string().min(1),
+  event_id: z.string().min(1),
+  created_at: z.string().nullish(),
+  data: z
+    .object({
+      type: z.string().nullish(),
+      id: z.string().nullish(),
+      object: z.record(z.string(), z.unknown()).nullish(),
+    })
+    .nullish(),
+});
+
+const orderEventObjectSchema = z.object({
+  order_id: z.string().min(1),
+  state: z.string().nullish(),
+  updated_at: z.string().nullish(),
+  created_at: z.string().nullish(),
+  // OrderFulfillmentUpdatedUpdate: https://developer.squareup.com/reference/square/objects/OrderFulfillmentUpdatedUpdate
+  fulfillment_update: z
+    .array(
+      z.object({
+        fulfillment_uid: z.string().nullish(),
+        old_state: z.string().nullish(),
+        new_state: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+});
+
+/** Which `data.object` key holds the order for each order event type. */
+const ORDER_EVENT_OBJECT_KEYS: Readonly<Record<string, string>> = {
+  "order.created": "order_created",
+  "order.updated": "order_updated",
+  "order.fulfillment.updated": "order_fulfillment_updated",
+};
+
+// ---------------------------------------------------------------- request shapes
+
+interface SquareMoney {
+  amount: number;
+  currency: string;
+}
+
+interface SquareRecipient {
+  display_name: string;
+  email_address?: string;
+  phone_number?: string;
+}
+
+/** The CreateOrder body this adapter sends. */
+export interface SquareCreateOrderRequest {
+  idempotency_key: string;
+  order: {
+    location_id: string;
+    reference_id: string;
+    source: { name: string };
+    ticket_name: string;
+    pricing_options: { auto_apply_taxes: boolean; auto_apply_discounts: boolean };
+    line_items: Array<{
+      quantity: string;
+      catalog_object_id?: string;
+      name?: string;
+      base_price_money: SquareMoney;
+      modifiers?: Array<{
+        catalog_object_id?: string;
+        name?: string;
+        base_price_money: SquareMoney;
+      }>;
+      note?: string;
+    }>;
+    discounts?: Array<{
+      uid: string;
+      name: string;
+      type: "FIXED_AMOUNT";
+      amount_money: SquareMoney;
+      scope: "ORDER";
+    }>;
+    service_charges?: Array<{
+      uid: string;
+      name: string;
+      amount_money: SquareMoney;
+      calculation_phase: "TOTAL_PHASE";
+      taxable: false;
+    }>;
+    fulfillments: Array<{
+      type: "PICKUP";
+      state: "PROPOSED";
+      pickup_details: {
+        recipient: SquareRecipient;
+        schedule_type: "ASAP" | "SCHEDULED";
+        pickup_at?: string;
+        note?: string;
+      };
+    }>;
+  };
+}
+
+/** The CreatePayment body this adapter sends. */
+export interface SquareCreatePaymentRequest {
+  idempotency_key: string;
+  source_id: "EXTERNAL";
+  amount_money: SquareMoney;
+  tip_money?: SquareMoney;
+  order_id: string;
+  location_id: string;
+  reference_id: string;
+  autocomplete: true;
+  external_details: { type: "OTHER"; source: string };
+}
+
+// Field limits from the Square reference, cut rather than refused: a long note must not block an order.
+// OrderLineItem.note max 2000: https://developer.squareup.com/reference/square/objects/OrderLineItem
+const LINE_NOTE_MAX = 2000;
+// FulfillmentPickupDetails.note max 500 (cited below).
+const FULFILLMENT_NOTE_MAX = 500;
+// Order.ticket_name max 30: https://developer.squareup.com/reference/square/objects/Order
+const TICKET_NAME_MAX = 30;
+// CreatePayment.idempotency_key max 45: https://developer.squareup.com/reference/square/payments-api/create-payment
+const PAYMENT_KEY_MAX = 45;
+
+// ---------------------------------------------------------------- mapping
+
+/**
+ * The CreateOrder request for `order`, pure. Customer name, phone and email
+ * appear only when `syncCustomerInfo` is on and the order has a customer;
+ * otherwise the recipient (which Square requires) is `Order #<number>`.
+ */
+export function toSquareCreateOrderRequest(
+  order: PosOrder,
+  locationId: string,
+  syncCustomerInfo: boolean,
+): SquareCreateOrderRequest {
+  const money = (amount: number): SquareMoney => ({ amount, currency: order.currency });
+  const lineItems = order.lines.map((line) => {
+    const modifierTotal = line.modifiers.reduce((sum, m) => sum + m.price, 0);
+    // Square adds modifier prices to the base price itself; deriving the base
+    // from our unit price keeps each line exactly at our unit price × quantity.
+    // OrderLineItem: base_price_money overrides the catalog price when both are set: https://developer.squareup.com/reference/square/objects/OrderLineItem
+    return {
+      quantity: String(line.quantity),
+      ...(line.posItemId ? { catalog_object_id: line.posItemId } : { name: line.name }),
+      base_price_money: money(line.unitPrice - modifierTotal),
+      ...(line.modifiers.length > 0
+        ? {
+            // OrderLineItemModifier: ad hoc modifiers need base_price_money, which also overrides a catalog price: https://developer.squareup.com/reference/square/objects/OrderLineItemModifier
+            modifiers: line.modifiers.map((m) => ({
+              ...(m.posModifierId ? { catalog_object_id: m.posModifierId } : { name: m.name }),
+              base_price_money: money(m.price),
+            })),
+          }
+        : {}),
+      ...(line.specialInstructions
+        ? { note: line.specialInstructions.slice(0, LINE_NOTE_MAX) }
+        : {}),
+    };
+  });
+
+  const customer = syncCustomerInfo ? order.customer : null;
+  // FulfillmentRecipient: display_name is required, so without customer details the order number stands in: https://developer.squareup.com/reference/square/objects/FulfillmentRecipient
+  const recipient: SquareRecipient = {
+    display_name: customer?.name.trim() || `Order #${order.number}`,
+    ...(customer?.email ? { email_address: customer.email } : {}),
+    ...(customer?.phone ? { phone_number: customer.phone } : {}),
+  };
+  const noteParts = [
+    order.orderType === "dine_in" ? "Dine in" : null,
+    order.orderType === "delivery"
+      ? `Delivery to ${order.deliveryAddress ? oneLineAddress(order.deliveryAddress) : "(no address)"}`
+      : null,
+    order.specialInstructions,
+  ].filter((part): part is string => Boolean(part));
+
+  // Every order type goes as one PICKUP fulfillment. Square Point of Sale
+  // lists an API order only with a fulfillment (so dine-in needs one too),
+  // and shows DELIVERY fulfillments only to Square delivery partners; a
+  // restaurant delivering itself hands the order to its driver at the
+  // counter, so the address travels in the note.
+  // Fulfillments: one per API order, PROPOSED on creation, DELIVERY hidden from the POS without a partnership,
+  // only paid orders visible: https://developer.squareup.com/docs/orders-api/fulfillments
+  const fulfillment: SquareCreateOrderRequest["order"]["fulfillments"][number] = {
+    type: "PICKUP",
+    state: "PROPOSED",
+    // FulfillmentPickupDetails: ASAP sets pickup_at itself, SCHEDULED needs it; note max 500: https://developer.squareup.com/reference/square/objects/FulfillmentPickupDetails
+    pickup_details: {
+      recipient,
+      schedule_type: order.scheduledFor ? "SCHEDULED" : "ASAP",
+      ...(order.scheduledFor ? { pickup_at: order.scheduledFor } : {}),
+      ...(noteParts.length > 0
+        ? { note: noteParts.join(". ").slice(0, FULFILLMENT_NOTE_MAX) }
+        : {}),
+    },
+  };
+
+  return {
+    // CreateOrder: a repeated idempotency_key returns the order created the first time: https://developer.squareup.com/docs/working-with-apis/idempotency
+    idempotency_key: order.orderId,
+    order: {
+      location_id: locationId,
+      reference_id: order.orderId,
+      source: { name: "Orderlane" },
+      ticket_name: `Orderlane #${order.number}`.slice(0, TICKET_NAME_MAX),
+      // OrderPricingOptions: without auto-applied catalog taxes/discounts Square's total is ours: https://developer.squareup.com/reference/square/objects/OrderPricingOptions
+      pricing_options: { auto_apply_taxes: false, auto_apply_discounts: false },
+      line_items: lineItems,
+      ...(order.discount > 0
+        ? {
+            // OrderLineItemDiscount, FIXED_AMOUNT with ORDER scope, apportioned by Square: https://developer.squareup.com/docs/orders-api/apply-taxes-and-discounts
+            discounts: [
+              {
+                uid: "orderlane-discount",
+                name: "Discount",
+                type: "FIXED_AMOUNT" as const,
+                amount_money: money(order.discount),
+                scope: "ORDER" as const,
+              },
+            ],
+          }
+        : {}),
+      ...(order.tax > 0
+        ? {
+            // Service charges: an amount-based TOTAL_PHASE charge is added after discounts and cannot be taxable: https://developer.squareup.com/docs/orders-api/service-charges
+            service_charges: [
+              {
+                uid: "orderlane-tax",
+                name: "Tax",
+                amount_money: money(order.tax),
+                calculation_phase: "TOTAL_PHASE" as const,
+                taxable: false as const,
+              },
+            ],
+          }
+        : {}),
+      fulfillments: [fulfillment],
+    },
+  };
+}
+
+function oneLineAddress(address: NonNullable<PosOrder["deliveryAddress"]>): string {
+  return [
+    address.line1,
+    address.line2,
+    address.city,
+    address.region,
+    address.postalCode,
+    address.country,
+  ]
+    .filter((part): part is string => Boolean(part?.trim()))
+    .join(", ");
+}
+
+/** The idempotency key of the payment recorded for our order (CreatePayment allows 45 characters). */
+export async function squarePaymentKey(orderId: string): Promise<string> {
+  const key = `pay:${orderId}`;
+  return key.length <= PAYMENT_KEY_MAX ? key : `pay:${(await sha256Hex(orderId)).slice(0, 40)}`;
+}
+
+/**
+ * The CreatePayment request that records the customer's online payment
+ * against the Square order: the order's total as the amount, our tip as the tip.
+ */
+export async function toSquareCreatePaymentRequest(
+  order: PosOrder,
+  squareOrderId: string,
+  locationId: string,
+): Promise<SquareCreatePaymentRequest> {
+  return {
+    idempotency_key: await squarePaymentKey(order.orderId),
+    // External payments: source_id EXTERNAL with external_details { type, source }: https://developer.squareup.com/docs/payments-api/take-payments/external-payments
+    source_id: "EXTERNAL",
+    amount_money: { amount: order.total - order.tip, currency: order.currency },
+    ...(order.tip > 0 ? { tip_money: { amount: order.tip, currency: order.currency } } : {}),
+    order_id: squareOrderId,
+    location_id: locationId,
+    reference_id: order.orderId,
+    autocomplete: true,
+    external_details: { type: "OTHER", source: "Orderlane online payment" },
+  };
+}
+
+/**
+ * Square's order state, and the fulfillment state when there is one, in our
+ * words. A final order state wins over its fulfillment; within an OPEN order
+ * the fulfillment tells how far the kitchen is.
+ */
+// OrderState OPEN/COMPLETED/CANCELED/DRAFT: https://developer.squareup.com/reference/square/enums/OrderState
+// FulfillmentState PROPOSED/RESERVED/PREPARED/COMPLETED/CANCELED/FAILED: https://developer.squareup.com/reference/square/enums/FulfillmentState
+export function mapSquareStatus(
+  orderState: string | null,
+  fulfillmentState: string | null,
+): OrderStatus | null {
+  switch (orderState) {
+    case "CANCELED":
+      return "cancelled";
+    case "COMPLETED":
+      return "completed";
+    case "DRAFT":
+      // A draft is not in the kitchen's queue yet: nothing to report.
+      return null;
+    case "OPEN":
+      break;
+    default:
+      return null;
+  }
+  switch (fulfillmentState) {
+    case null:
+    case "PROPOSED":
+      // Open in the POS and not started: the order is accepted, i.e. confirmed.
+      return "confirmed";
+    case "RESERVED":
+      // "The fulfillment has been acknowledged and is being prepared."
+      return "preparing";
+    case "PREPARED":
+      return "ready";
+    case "COMPLETED":
+      return "completed";
+    case "CANCELED":
+      return "cancelled";
+    default:
+      // FAILED is "failed to be completed, but was not explicitly canceled":
+      // staff decide what happens, no automatic move for us. Unknown states likewise.
+      return null;
+  }
+}
+
+/** `OPEN` or `OPEN:RESERVED`: the vendor status kept for the record. */
+function vendorStatusOf(orderState: string | null, fulfillmentState: string | null): string {
+  const order = orderState ?? "UNKNOWN";
+  return fulfillmentState ? `${order}:${fulfillmentState}` : order;
+}
+
+// ---------------------------------------------------------------- HTTP
+
+function apiUrl(connection: PosConnection, path: string): string {
+  return `${connection.baseUrl.replace(/\/+$/, "")}${path}`;
+}
+
+function accessTokenOf(connection: PosConnection): string {
+  const token = connection.session?.accessToken || connection.credentials.accessToken;
+  if (!token) {
+    // `auth`, so the caller refreshes once: a connection may start with only a refresh token.
+    throw new PosError("auth", "no_access_token", "no Square access token: refresh the session");
+  }
+  return token;
+}
+
+/** A Square API call, its failure message completed with Square's own error code and field. */
+async function squareFetch(
+  url: string,
+  init: { method: "GET" | "POST"; token?: string; body?: unknown },
+  options: PosCallOptions,
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    "Square-Version": SQUARE_VERSION,
+    Accept: "application/json",
+  };
+  if (init.token) headers.Authorization = `Bearer ${init.token}`;
+  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  try {
+    return await vendorFetch(
+      url,
+      {
+        method: init.method,
+        headers,
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      },
+      options,
+    );
+  } catch (err) {
+    throw withSquareDetail(err);
+  }
+}
+
+/** Square explains refusals in `errors[]`; that explanation is what staff need in the sync history. */
+function withSquareDetail(err: unknown): unknown {
+  if (!(err instanceof PosError) || !err.details.vendorMessage) return err;
+  let json: unknown;
+  try {
+    json = JSON.parse(err.details.vendorMessage) as unknown;
+  } catch {
+    return err;
+  }
+  const parsed = errorResponseSchema.safeParse(json);
+  if (!parsed.success) return err;
+  const described = parsed.data.errors
+    .map(
+      (e) =>
+        `${e.category}/${e.code}${e.field ? ` at ${e.field}` : ""}${e.detail ? `: ${e.detail}` : ""}`,
+    )
+    .join("; ");
+  // IDEMPOTENCY_KEY_REUSED: the same key came with a different body, so the
+  // order changed between attempts; it needs a person, not another retry.
+  const reused = parsed.data.errors.some((e) => e.code === "IDEMPOTENCY_KEY_REUSED");
+  return new PosError(
+    reused ? "permanent" : err.kind,
+    reused ? "idempotency_key_reused" : err.code,
+    `${err.message}: ${described}`.slice(0, 500),
+    err.details,
+  );
+}
+
+function parseAnswer<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    // A 2xx Square answer that is not what the API documents: retrying the
+    // same request would get the same answer.
+    throw new PosError("permanent", "bad_response", `unexpected Square ${what}`, {
+      vendorMessage: z.prettifyError(parsed.error).slice(0, 500),
+    });
+  }
+  return parsed.data;
+}
+
+// ---------------------------------------------------------------- webhooks
+
+/**
+ * Verifies `x-square-hmacsha256-signature`: Base64 of HMAC-SHA256 under the
+ * subscription's signature key, over the notification URL followed by the
+ * raw body. `url` must be exactly the notification URL registered with
+ * Square (scheme, host, path and query), so a proxy in front must pass it on.
+ */
+// Validate notifications: HMAC-SHA256(signature key, notification URL + raw body), Base64: https://developer.squareup.com/docs/webhooks/step3validate
+export async function verifySquareSignature(
+  request: WebhookRequest,
+  signatureKey: string,
+): Promise<boolean> {
+  const signature = request.headers["x-square-hmacsha256-signature"];
+  if (!signature || !signatureKey) return false;
+  const expected = decodeBase64(signature.trim());
+  if (expected?.length !== 32) return false;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(signatureKey),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
+  // `verify` compares in constant time, unlike comparing Base64 strings.
+  return crypto.subtle.verify("HMAC", key, expected, encoder.encode(request.url + request.rawBody));
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> | null {
+  try {
+    const binary = atob(text);
+    const out = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+function isoOrNull(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? null : at.toISOString();
+}
+
+// ---------------------------------------------------------------- adapter
+
+/** Square: Orders API for the order, an EXTERNAL payment so the POS shows it, OAuth refresh. */
+export const squareAdapter: PosAdapter = {
+  provider: "square",
+
+  async createOrder(
+    connection: PosConnection,
+    order: PosOrder,
+    options: PosCallOptions,
+  ): Promise<CreatedPosOrder> {
+    const token = accessTokenOf(connection);
+    const request = toSquareCreateOrderRequest(
+      order,
+      connection.locationId,
+      connection.syncCustomerInfo,
+    );
+    // Orders API, CreateOrder `POST /v2/orders`: https://developer.squareup.com/reference/square/orders-api/create-order
+    const created = await squareFetch(
+      apiUrl(connection, "/v2/orders"),
+      { method: "POST", token, body: request },
+      options,
+    );
+    const squareOrder = parseAnswer(
+      orderResponseSchema,
+      await readJson(created),
+      "CreateOrder answer",
+    ).order;
+
+    const expected = order.total - order.tip;
+    const computed = squareOrder.total_money?.amount;
+    if (computed !== undefined && computed !== expected) {
+      throw new PosError(
+        "permanent",
+        "total_mismatch",
+        `Square computed ${computed} for order ${squareOrder.id}, Orderlane ${expected} (total less tip); the order was not marked paid`,
+      );
+    }
+    // A zero total has nothing to pay (Square refuses zero payments), and
+    // Square lists such an order without one.
+    if (expected > 0) {
+      const payment = await toSquareCreatePaymentRequest(
+        order,
+        squareOrder.id,
+        connection.locationId,
+      );
+      // Payments API, CreatePayment `POST /v2/payments`: https://developer.squareup.com/reference/square/payments-api/create-payment
+      const paid = await squareFetch(
+        apiUrl(connection, "/v2/payments"),
+        { method: "POST", token, body: payment },
+        options,
+      );
+      parseAnswer(paymentResponseSchema, await readJson(paid), "CreatePayment answer");
+    }
+    // Square replays the first answer for a repeated key, indistinguishable
+    // from a first creation, so a replay cannot be reported as such.
+    return { posOrderId: squareOrder.id, alreadyExisted: false };
+  },
+
+  async getOrderStatus(
+    connection: PosConnection,
+    posOrderId: string,
+    options: PosCallOptions,
+  ): Promise<{ vendorStatus: string; status: OrderStatus | null }> {
+    // Orders API, RetrieveOrder `GET /v2/orders/{order_id}`: https://developer.squareup.com/reference/square/orders-api/retrieve-order
+    const response = await squareFetch(
+      apiUrl(connection, `/v2/orders/${encodeURIComponent(posOrderId)}`),
+      { method: "GET", token: accessTokenOf(connection) },
+      options,
+    );
+    const { order } = parseAnswer(
+      orderResponseSchema,
+      await readJson(response),
+      "RetrieveOrder answer",
+    );
+    const orderState = order.state ?? null;
+    // Orderlane creates exactly one fulfillment per order.
+    const fulfillmentState = order.fulfillments?.[0]?.state ?? null;
+    return {
+      vendorStatus: vendorStatusOf(orderState, fulfillmentState),
+      status: mapSquareStatus(orderState, fulfillmentState),
+    };
+  },
+
+  async refreshSession(connection: PosConnection, options: PosCallOptions): Promise<PosSession> {
+    const { clientId, clientSecret } = connection.credentials;
+    const refreshToken = connection.session?.refreshToken || connection.credentials.refreshToken;
+    if (!clientId || !clientSecret || !refreshToken) {
+      throw new PosError(
+        "permanent",
+        "refresh_unavailable",
+        "Square refresh needs clientId, clientSecret and a refresh token: reconnect the POS",
+      );
+    }
+    let response: Response;
+    try {
+      // OAuth API, ObtainToken `POST /oauth2/token` with grant_type refresh_token; the code flow returns
+      // the same refresh token: https://developer.squareup.com/reference/square/o-auth-api/obtain-token
+      response = await squareFetch(
+        apiUrl(connection, "/oauth2/token"),
+        {
+          method: "POST",
+          body: {
+            client_id: clientId,
+            client_secret: clientSecret,
+            grant_type: "refresh_token",
+            refresh_token: refreshToken,
+          },
+        },
+        options,
+      );
+    } catch (err) {
+      // A refused refresh token stays refused: the merchant must reconnect.
+      if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
+        throw new PosError(
+          "permanent",
+          "refresh_failed",
+          `Square refused the refresh: ${err.message}`,
+          err.details,
+        );
+      }
+      throw err;
+    }
+    const token = parseAnswer(tokenResponseSchema, await readJson(response), "ObtainToken answer");
+    return {
+      accessToken: token.access_token,
+      expiresAt: isoOrNull(token.expires_at),
+      refreshToken: token.refresh_token ?? refreshToken,
+    };
+  },
+
+  verifyWebhook(request: WebhookRequest, secret: string): Promise<boolean> {
+    return verifySquareSignature(request, secret);
+  },
+
+  parseWebhook(request: WebhookRequest): PosStatusReport[] {
+    let json: unknown;
+    try {
+      json = JSON.parse(request.rawBody) as unknown;
+    } catch {
+      json = undefined;
+    }
+    const event = webhookEventSchema.safeParse(json);
+    if (!event.success) {
+      throw new PosError("permanent", "invalid_webhook", "not a Square webhook event", {
+        vendorMessage: z.prettifyError(event.error).slice(0, 500),
+      });
+    }
+    const { type, event_id: eventId, created_at: createdAt, data } = event.data;
+    const objectKey = ORDER_EVENT_OBJECT_KEYS[type];
+    // Payments, customers and the rest are not order progress.
+    if (!objectKey) return [];
+    const parsed = orderEventObjectSchema.safeParse(data?.object?.[objectKey]);
+    if (!parsed.success) {
+      throw new PosError("permanent", "invalid_webhook", `Square ${type} without its order`, {
+        vendorMessage: z.prettifyError(parsed.error).slice(0, 500),
+      });
+    }
+    const object = parsed.data;
+    const orderState = object.state ?? null;
+    // The last update is the newest; Orderlane orders have one fulfillment.
+    const fulfillmentState = object.fulfillment_update?.at(-1)?.new_state ?? null;
+    return [
+      {
+        eventId,
+        posOrderId: object.order_id,
+        // Square's order events do not echo reference_id; the caller looks the order up by posOrderId.
+        orderId: null,
+        vendorStatus: vendorStatusOf(orderState, fulfillmentState),
+        status: mapSquareStatus(orderState, fulfillmentState),
+        occurredAt: isoOrNull(object.updated_at) ?? isoOrNull(createdAt),
+      },
+    ];
+  },
+};

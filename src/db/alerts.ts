@@ -1,0 +1,142 @@
+import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { newId } from "../crypto";
+import type { Db } from "./client";
+import { guardedOutboxInsert, newOutboxRecord, type OutboxRecord, outboxInsert } from "./outbox";
+import { type AlertLevel, alerts } from "./schema";
+
+export type AlertRow = typeof alerts.$inferSelect;
+
+export interface NewAlert {
+  tenantId: string;
+  kind: string;
+  level: AlertLevel;
+  orderId: string | null;
+  message: string;
+}
+
+/** The `alert` event terminals receive for an alert row. */
+export function alertEvent(alert: AlertRow, now: Date): OutboxRecord {
+  return newOutboxRecord(
+    alert.tenantId,
+    {
+      type: "alert",
+      payload: {
+        alertId: alert.id,
+        level: alert.level,
+        kind: alert.kind,
+        orderId: alert.orderId,
+        message: alert.message,
+        raisedAt: alert.lastRaisedAt,
+        raiseCount: alert.raiseCount,
+      },
+    },
+    now,
+  );
+}
+
+/** A new open alert and its event, as statements for the caller's batch. */
+export function buildAlert(db: Db, input: NewAlert, now: Date) {
+  const at = now.toISOString();
+  const row: AlertRow = {
+    id: newId("alr", now.getTime()),
+    ...input,
+    createdAt: at,
+    lastRaisedAt: at,
+    raiseCount: 1,
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+  };
+  const event = alertEvent(row, now);
+  return {
+    row,
+    event,
+    statements: [db.insert(alerts).values(row), outboxInsert(db, event)] as const,
+  };
+}
+
+export async function listAlerts(
+  db: Db,
+  tenantId: string,
+  options: { openOnly: boolean; limit: number },
+): Promise<AlertRow[]> {
+  return db.query.alerts.findMany({
+    where: options.openOnly
+      ? and(eq(alerts.tenantId, tenantId), isNull(alerts.acknowledgedAt))
+      : eq(alerts.tenantId, tenantId),
+    orderBy: [desc(alerts.createdAt), desc(alerts.id)],
+    limit: options.limit,
+  });
+}
+
+/** Closes an open alert; false when there is no such open alert. */
+export async function acknowledgeAlert(
+  db: Db,
+  tenantId: string,
+  alertId: string,
+  by: string,
+  now: Date,
+): Promise<AlertRow | null> {
+  const [row] = await db
+    .update(alerts)
+    .set({ acknowledgedAt: now.toISOString(), acknowledgedBy: by })
+    .where(
+      and(eq(alerts.tenantId, tenantId), eq(alerts.id, alertId), isNull(alerts.acknowledgedAt)),
+    )
+    .returning();
+  return row ?? null;
+}
+
+export async function findAlert(
+  db: Db,
+  tenantId: string,
+  alertId: string,
+): Promise<AlertRow | undefined> {
+  return db.query.alerts.findFirst({
+    where: and(eq(alerts.tenantId, tenantId), eq(alerts.id, alertId)),
+  });
+}
+
+/**
+ * Raises again every open alert of `kind` last raised before `olderThan`:
+ * each gets its raise time bumped and a new `alert` event in one batch, the
+ * event guarded by the bump so two cron passes cannot both raise it.
+ */
+export async function reraiseOpenAlerts(
+  db: Db,
+  kind: string,
+  olderThan: Date,
+  now: Date,
+  limit = 100,
+): Promise<OutboxRecord[]> {
+  const due = await db.query.alerts.findMany({
+    where: and(
+      eq(alerts.kind, kind),
+      isNull(alerts.acknowledgedAt),
+      lt(alerts.lastRaisedAt, olderThan.toISOString()),
+    ),
+    limit,
+  });
+  const events: OutboxRecord[] = [];
+  for (const alert of due) {
+    const at = now.toISOString();
+    const raised: AlertRow = { ...alert, lastRaisedAt: at, raiseCount: alert.raiseCount + 1 };
+    const event = alertEvent(raised, now);
+    const won = sql`EXISTS (SELECT 1 FROM ${alerts} WHERE ${alerts.id} = ${alert.id} AND ${alerts.lastRaisedAt} = ${at} AND ${alerts.raiseCount} = ${raised.raiseCount})`;
+    await db.batch([
+      db
+        .update(alerts)
+        .set({ lastRaisedAt: at, raiseCount: raised.raiseCount })
+        .where(
+          and(
+            eq(alerts.id, alert.id),
+            eq(alerts.lastRaisedAt, alert.lastRaisedAt),
+            isNull(alerts.acknowledgedAt),
+          ),
+        ),
+      guardedOutboxInsert(db, event, won),
+    ]);
+    const stored = await db.query.alerts.findFirst({ where: eq(alerts.id, alert.id) });
+    if (stored?.lastRaisedAt === at && stored.raiseCount === raised.raiseCount) events.push(event);
+  }
+  return events;
+}

@@ -1,0 +1,120 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { getPosAdapter } from "../adapters/pos";
+import {
+  POS_PROVIDERS,
+  type PosProvider,
+  type PosStatusReport,
+  type WebhookRequest,
+} from "../adapters/pos/types";
+import { readConfig } from "../config";
+import type { Db } from "../db/client";
+import { getDb, insertIf, isConstraintError } from "../db/client";
+import { findOrder, findOrderByExternalId } from "../db/orders";
+import { findPosIntegration, openWebhookSecret } from "../db/pos-integrations";
+import { webhookEvents } from "../db/schema";
+import { findTenantBySlug, type Tenant } from "../db/tenants";
+import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
+import { ApiError } from "../http/errors";
+import type { AppEnv } from "../http/router";
+import { changeOrderStatus } from "../services/orders";
+import { deliverEvents } from "../services/outbox";
+
+const ProviderParam = z.enum(POS_PROVIDERS);
+
+/**
+ * Vendor webhooks. No bearer: each request proves itself with its sender's
+ * signature scheme. A bad signature is 400 and changes nothing; an event
+ * seen before is 200 and changes nothing.
+ */
+export const webhookRoutes = new Hono<AppEnv>().post(
+  "/webhooks/pos/:provider/:tenant",
+  async (c) => {
+    const provider = ProviderParam.safeParse(c.req.param("provider"));
+    if (!provider.success) throw new ApiError("not_found", "unknown POS provider");
+    const db = getDb(c.env);
+    const tenant = await findTenantBySlug(db, c.req.param("tenant"));
+    const integration = tenant ? await findPosIntegration(db, tenant.id) : undefined;
+    if (!tenant || !integration || integration.provider !== provider.data) {
+      throw new ApiError("not_found", "no such POS connection");
+    }
+    const secret = await openWebhookSecret(readConfig(c.env).credentialsKey, integration);
+    if (!secret)
+      throw new ApiError(
+        "validation_failed",
+        "this POS connection has no webhook secret configured",
+      );
+    const request: WebhookRequest = {
+      headers: Object.fromEntries([...c.req.raw.headers].map(([k, v]) => [k.toLowerCase(), v])),
+      rawBody: await c.req.text(),
+      url: c.req.url,
+    };
+    const adapter = getPosAdapter(provider.data);
+    if (!(await adapter.verifyWebhook(request, secret))) {
+      throw new ApiError("validation_failed", "webhook signature is missing or invalid");
+    }
+    let reports: PosStatusReport[];
+    try {
+      reports = adapter.parseWebhook(request);
+    } catch {
+      throw new ApiError(
+        "validation_failed",
+        "webhook body is not an event this endpoint understands",
+      );
+    }
+    let applied = 0;
+    for (const report of reports) {
+      if (await applyReport(c.env, db, tenant, provider.data, report)) applied += 1;
+    }
+    return c.json({ received: true, events: reports.length, applied }, 200);
+  },
+);
+
+/**
+ * Applies one status report through the state machine (forward only; late
+ * reports are ignored), recording its event id in the same batch so a replay
+ * is a no-op. An unknown order is acknowledged and ignored.
+ */
+async function applyReport(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  provider: PosProvider,
+  report: PosStatusReport,
+): Promise<boolean> {
+  const event = { provider, eventId: `${tenant.id}:${report.eventId}`, tenantId: tenant.id };
+  const now = new Date();
+  if (await webhookEventSeen(db, event.provider, event.eventId)) return false;
+  const order =
+    (report.orderId ? await findOrder(db, tenant.id, report.orderId) : undefined) ??
+    (report.posOrderId ? await findOrderByExternalId(db, tenant.id, report.posOrderId) : undefined);
+  try {
+    if (!order || !report.status) {
+      await webhookEventInsert(db, event, now);
+      return false;
+    }
+    const result = await changeOrderStatus(
+      db,
+      tenant,
+      order.id,
+      report.status,
+      "pos_webhook",
+      now,
+      (won) => [insertIf(db, webhookEvents, { ...event, receivedAt: now.toISOString() }, won)],
+    );
+    if (!result.changed) {
+      await webhookEventInsert(db, event, now);
+      return false;
+    }
+    await deliverEvents(env, tenant, result.events);
+    return true;
+  } catch (err) {
+    // A concurrent delivery of the same event recorded it first.
+    if (isConstraintError(err, "webhook_events")) return false;
+    if (err instanceof ApiError && err.code === "conflict") {
+      await webhookEventInsert(db, event, now).catch(() => undefined);
+      return false;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,23 @@
+import { type AlertRow, acknowledgeAlert, findAlert } from "../db/alerts";
+import type { Db } from "../db/client";
+import { ApiError } from "../http/errors";
+
+/**
+ * Acknowledges an alert for staff (route or terminal): unknown is 404, one
+ * already acknowledged is 409.
+ */
+export async function acknowledgeStaffAlert(
+  db: Db,
+  tenantId: string,
+  alertId: string,
+  by: string,
+  now: Date,
+): Promise<AlertRow> {
+  const acknowledged = await acknowledgeAlert(db, tenantId, alertId, by, now);
+  if (acknowledged) return acknowledged;
+  const existing = await findAlert(db, tenantId, alertId);
+  if (!existing) throw new ApiError("not_found", "unknown alert");
+  throw new ApiError("conflict", "this alert was already acknowledged", {
+    acknowledgedAt: existing.acknowledgedAt,
+  });
+}

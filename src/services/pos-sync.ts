@@ -1,0 +1,606 @@
+import { and, eq, inArray, isNull, lt, or } from "drizzle-orm";
+import { getNotifier } from "../adapters/notify";
+import { getPosAdapter } from "../adapters/pos";
+import {
+  type CreatedPosOrder,
+  type PosAdapter,
+  type PosConnection,
+  PosError,
+  type PosOrder,
+  type PosProvider,
+} from "../adapters/pos/types";
+import { readConfig } from "../config";
+import { randomToken } from "../crypto";
+import { buildAlert, type NewAlert } from "../db/alerts";
+import { type Db, getDb, insertIf } from "../db/client";
+import { loadPosMapping } from "../db/menu";
+import { applyOrderChange, findOrder, type OrderChange, type OrderWithItems } from "../db/orders";
+import type { OutboxRecord } from "../db/outbox";
+import {
+  findPosIntegration,
+  integrationFailed,
+  integrationSucceeded,
+  openCredentials,
+  openSession,
+  type PosIntegrationRow,
+  saveSession,
+} from "../db/pos-integrations";
+import { alerts, notifications, orders, posSyncAttempts } from "../db/schema";
+import { newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
+import { findTenantById, type Tenant } from "../db/tenants";
+import type { StatusSource } from "../domain/order-status";
+import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
+import { orderDto } from "../routes/schemas";
+import { confirmOrderPayment, type OrderChangeResult } from "./orders";
+import { deliverEvents } from "./outbox";
+
+/** The message on `pos-submissions`. */
+export interface PosSubmitMessage {
+  type: "pos_submit";
+  tenantId: string;
+  orderId: string;
+}
+
+/** What the consumer does with the message. */
+export type SubmissionOutcome =
+  | { kind: "done"; result: "synced" | "failed" | "skipped" }
+  | { kind: "retry"; delaySeconds: number };
+
+/** A claim outlives the slowest vendor call, so a crashed consumer's claim expires. */
+const CLAIM_MS = 60_000;
+/** When another delivery holds the claim, look again after this long. */
+const CLAIMED_RETRY_SECONDS = 15;
+
+/** Whether a newly confirmed order goes to the POS (`queued`) or not (`not_required`). */
+export function posRequired(integration: PosIntegrationRow | undefined): boolean {
+  return integration?.status === "connected" && integration.autoSync;
+}
+
+export async function enqueuePosSubmission(
+  env: Env,
+  tenantId: string,
+  orderId: string,
+): Promise<void> {
+  const message: PosSubmitMessage = { type: "pos_submit", tenantId, orderId };
+  await env.POS_SUBMISSIONS.send(message, { contentType: "json" });
+}
+
+/**
+ * Hands one order to its tenant's POS, exactly once: skips orders already
+ * synced or failed, claims the order with a conditional update so concurrent
+ * deliveries make one call, refreshes the session once on an auth failure,
+ * and records every try in `pos_sync_attempts` in the same batch as the
+ * order's new POS state and its `order_updated` event.
+ */
+export async function submitOrderToPos(
+  env: Env,
+  message: PosSubmitMessage,
+  delivery: { attempt: number; random: number; now?: () => Date },
+): Promise<SubmissionOutcome> {
+  const clock = delivery.now ?? (() => new Date());
+  const db = getDb(env);
+  const [tenant, integration] = await Promise.all([
+    findTenantById(db, message.tenantId),
+    findPosIntegration(db, message.tenantId),
+  ]);
+  const order = tenant ? await findOrder(db, tenant.id, message.orderId) : undefined;
+  if (!tenant || !order) return { kind: "done", result: "skipped" };
+  if (order.posStatus !== "queued" && order.posStatus !== "retrying") {
+    return { kind: "done", result: "skipped" };
+  }
+  if (integration?.status !== "connected") {
+    // Disconnected meanwhile: the POS is no longer part of this order's path.
+    await changePosState(env, db, tenant, order, { posStatus: "not_required" }, clock());
+    return { kind: "done", result: "skipped" };
+  }
+
+  const claimed = await claimOrder(db, order, clock());
+  if (!claimed) {
+    const fresh = await findOrder(db, tenant.id, order.id);
+    if (!fresh || (fresh.posStatus !== "queued" && fresh.posStatus !== "retrying")) {
+      return { kind: "done", result: "skipped" };
+    }
+    return { kind: "retry", delaySeconds: CLAIMED_RETRY_SECONDS };
+  }
+
+  const config = readConfig(env);
+  const adapter = getPosAdapter(integration.provider as PosProvider);
+  const startedAt = clock();
+  let outcome: { ok: true; created: CreatedPosOrder } | { ok: false; error: PosError };
+  try {
+    const connection = await connectionFor(env, integration);
+    const posOrder = await toPosOrder(db, claimed, connection.syncCustomerInfo);
+    outcome = {
+      ok: true,
+      created: await createWithOneRefresh(env, db, tenant.id, adapter, connection, posOrder, {
+        timeoutMs: config.posTimeoutMs,
+        now: clock,
+      }),
+    };
+  } catch (err) {
+    outcome = { ok: false, error: asPosError(err) };
+  }
+  const durationMs = clock().getTime() - startedAt.getTime();
+  const attemptRow = (
+    status: SyncAttemptRow["status"],
+    extra: { posOrderId?: string; errorCode?: string; errorMessage?: string } = {},
+  ) =>
+    newSyncAttempt({
+      tenantId: tenant.id,
+      orderId: order.id,
+      provider: integration.provider,
+      attempt: delivery.attempt,
+      status,
+      durationMs,
+      startedAt,
+      ...extra,
+    });
+
+  if (outcome.ok) {
+    const attempt = attemptRow("success", { posOrderId: outcome.created.posOrderId });
+    await changePosState(
+      env,
+      db,
+      tenant,
+      claimed,
+      {
+        posStatus: "synced",
+        externalId: outcome.created.posOrderId,
+        posClaim: null,
+        posClaimedUntil: null,
+      },
+      clock(),
+      (won) => [
+        insertIf(db, posSyncAttempts, attempt, won),
+        integrationSucceeded(db, tenant.id, clock()),
+      ],
+    );
+    return { kind: "done", result: "synced" };
+  }
+
+  const error = outcome.error;
+  const decision = decideRetry({
+    attempt: delivery.attempt,
+    kind: error.kind === "retryable" ? "retryable" : "permanent",
+    retryAfterSeconds: error.details.retryAfterSeconds,
+    random: delivery.random,
+    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: integration.maxAttempts },
+  });
+  const attempt = attemptRow(error.kind === "retryable" ? "retryable_error" : "permanent_error", {
+    errorCode: error.code,
+    errorMessage: describeError(error),
+  });
+  if (decision.action === "retry") {
+    await changePosState(
+      env,
+      db,
+      tenant,
+      claimed,
+      { posStatus: "retrying", posClaim: null, posClaimedUntil: null },
+      clock(),
+      (won) => [insertIf(db, posSyncAttempts, attempt, won)],
+    );
+    return { kind: "retry", delaySeconds: decision.delaySeconds };
+  }
+  await handlePosFailure(env, tenant, claimed, {
+    reason:
+      decision.reason === "permanent"
+        ? describeError(error)
+        : `gave up after ${delivery.attempt} attempts: ${describeError(error)}`,
+    attempt,
+    now: clock(),
+  });
+  return { kind: "done", result: "failed" };
+}
+
+/**
+ * An order the POS will not take: `posStatus: failed`, an open
+ * `pos_sync_failed` alert for staff (raised again until acknowledged), a
+ * notification, the integration's failure streak (degraded at three in a
+ * row, alerted once), then the tenant's failure policy. Used for permanent
+ * errors, exhausted retries and the dead-letter queue alike; an order that
+ * is already synced or failed is left alone.
+ */
+export async function handlePosFailure(
+  env: Env,
+  tenant: Tenant,
+  order: OrderWithItems,
+  failure: { reason: string; attempt: SyncAttemptRow | null; now: Date },
+): Promise<boolean> {
+  const db = getDb(env);
+  const integration = await findPosIntegration(db, tenant.id);
+  const alert: NewAlert = {
+    tenantId: tenant.id,
+    kind: "pos_sync_failed",
+    level: "critical",
+    orderId: order.id,
+    message: `Order #${order.number} could not be sent to the POS: ${failure.reason}`,
+  };
+  const built = buildAlert(db, alert, failure.now);
+  const autoRefund = integration?.failurePolicy === "auto_refund";
+  const notificationRows = [
+    {
+      id: `${built.row.id}_staff`,
+      tenantId: tenant.id,
+      audience: "staff" as const,
+      kind: "pos_sync_failed",
+      orderId: order.id,
+      message: alert.message,
+      createdAt: failure.now.toISOString(),
+      sentAt: null,
+    },
+    ...(autoRefund
+      ? [
+          {
+            // The refund itself belongs to the payments flow; the decision is recorded here.
+            id: `${built.row.id}_refund`,
+            tenantId: tenant.id,
+            audience: "staff" as const,
+            kind: "auto_refund_requested",
+            orderId: order.id,
+            message: `Order #${order.number}: the tenant's policy asks for a refund`,
+            createdAt: failure.now.toISOString(),
+            sentAt: null,
+          },
+        ]
+      : []),
+  ];
+  let current: OrderWithItems | undefined = order;
+  for (let tries = 0; tries < 3 && current; tries++) {
+    if (
+      current.posStatus === "synced" ||
+      current.posStatus === "failed" ||
+      current.posStatus === "not_required"
+    ) {
+      return false;
+    }
+    const applied = await applyOrderChange(
+      db,
+      current,
+      posChange(
+        tenant,
+        current,
+        { posStatus: "failed", posClaim: null, posClaimedUntil: null },
+        (won) => [
+          insertIf(db, alerts, built.row, won),
+          ...notificationRows.map((row) => insertIf(db, notifications, row, won)),
+          ...(failure.attempt ? [insertIf(db, posSyncAttempts, failure.attempt, won)] : []),
+        ],
+        [built.event],
+      ),
+      failure.now,
+    );
+    if (applied) {
+      const events = [...applied.events];
+      if (await integrationFailed(db, tenant.id, failure.now)) {
+        events.push(...(await raiseIntegrationDegraded(db, tenant, failure.now)));
+      }
+      await deliverEvents(env, tenant, events);
+      const notifier = getNotifier(env);
+      for (const row of notificationRows) {
+        await notifier.notify({
+          audience: row.audience,
+          kind: row.kind,
+          tenantId: tenant.id,
+          orderId: order.id,
+          message: row.message,
+        });
+      }
+      return true;
+    }
+    current = await findOrder(db, tenant.id, order.id);
+  }
+  return false;
+}
+
+/**
+ * Staff's manual retry: only from `failed` (else 409), back to `queued`
+ * with a new message, so the retry budget starts afresh.
+ */
+export async function retryPosSubmission(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  order: OrderWithItems,
+  now: Date,
+): Promise<OrderWithItems | null> {
+  const applied = await applyOrderChange(
+    db,
+    order,
+    posChange(tenant, order, { posStatus: "queued" }),
+    now,
+  );
+  if (!applied) return null;
+  await enqueuePosSubmission(env, tenant.id, order.id);
+  await deliverEvents(env, tenant, applied.events);
+  return applied.order;
+}
+
+/**
+ * The cron pass's safety net: orders left `queued` (their message lost, or
+ * never sent because the enqueue failed) or `retrying` far past any backoff
+ * are queued again. Claims and the skip of synced orders make a duplicate
+ * message harmless.
+ */
+export async function requeueStuckSubmissions(env: Env, db: Db, now: Date): Promise<number> {
+  const nowIso = now.toISOString();
+  const queuedBefore = new Date(now.getTime() - 2 * 60_000).toISOString();
+  const retryingBefore = new Date(now.getTime() - 65 * 60_000).toISOString();
+  const stuck = await db
+    .select({ id: orders.id, tenantId: orders.tenantId })
+    .from(orders)
+    .where(
+      and(
+        or(
+          and(eq(orders.posStatus, "queued"), lt(orders.updatedAt, queuedBefore)),
+          and(eq(orders.posStatus, "retrying"), lt(orders.updatedAt, retryingBefore)),
+        ),
+        or(isNull(orders.posClaimedUntil), lt(orders.posClaimedUntil, nowIso)),
+      ),
+    )
+    .limit(100);
+  for (const row of stuck) await enqueuePosSubmission(env, row.tenantId, row.id);
+  return stuck.length;
+}
+
+/** Raises the one-time `integration_degraded` alert. */
+async function raiseIntegrationDegraded(
+  db: Db,
+  tenant: Tenant,
+  now: Date,
+): Promise<OutboxRecord[]> {
+  const built = buildAlert(
+    db,
+    {
+      tenantId: tenant.id,
+      kind: "integration_degraded",
+      level: "warning",
+      orderId: null,
+      message: "Three orders in a row could not be sent to the POS: check the POS connection.",
+    },
+    now,
+  );
+  await db.batch([...built.statements]);
+  return [built.event];
+}
+
+async function claimOrder(
+  db: Db,
+  order: OrderWithItems,
+  now: Date,
+): Promise<OrderWithItems | null> {
+  const claim = randomToken(16);
+  const nowIso = now.toISOString();
+  const until = new Date(now.getTime() + CLAIM_MS).toISOString();
+  const [row] = await db
+    .update(orders)
+    .set({ posClaim: claim, posClaimedUntil: until })
+    .where(
+      and(
+        eq(orders.id, order.id),
+        inArray(orders.posStatus, ["queued", "retrying"]),
+        or(isNull(orders.posClaimedUntil), lt(orders.posClaimedUntil, nowIso)),
+      ),
+    )
+    .returning({ revision: orders.revision, posStatus: orders.posStatus, status: orders.status });
+  if (!row) return null;
+  // The claim does not change the revision; the order as read is still current.
+  return { ...order, posClaim: claim, posClaimedUntil: until, revision: row.revision };
+}
+
+function posChange(
+  tenant: Tenant,
+  order: OrderWithItems,
+  patch: OrderChange["patch"],
+  extra?: OrderChange["extra"],
+  extraEvents?: OutboxRecord[],
+): OrderChange {
+  return {
+    patch,
+    source: "system",
+    // A claim alone is not news for terminals; a POS state change is.
+    event:
+      patch.posStatus !== undefined && patch.posStatus !== order.posStatus
+        ? (next) => ({
+            type: "order_updated",
+            payload: {
+              order: orderDto(next, tenant.slug),
+              previousStatus: order.status,
+              change: "pos",
+            },
+          })
+        : null,
+    ...(extra ? { extra } : {}),
+    ...(extraEvents ? { extraEvents } : {}),
+  };
+}
+
+/** Applies a POS-state change (re-reading on a lost race) and delivers its events. */
+async function changePosState(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  order: OrderWithItems,
+  patch: OrderChange["patch"],
+  now: Date,
+  extra?: OrderChange["extra"],
+): Promise<void> {
+  let current: OrderWithItems | undefined = order;
+  for (let tries = 0; tries < 3 && current; tries++) {
+    const applied = await applyOrderChange(
+      db,
+      current,
+      posChange(tenant, current, patch, extra),
+      now,
+    );
+    if (applied) {
+      await deliverEvents(env, tenant, applied.events);
+      return;
+    }
+    // Staff moved the order meanwhile; the POS outcome still has to be recorded.
+    current = await findOrder(db, tenant.id, order.id);
+  }
+  throw new Error(`order ${order.id} kept changing while its POS state was recorded`);
+}
+
+/** Creates the order; an `auth` failure gets one session refresh, then counts as permanent. */
+async function createWithOneRefresh(
+  env: Env,
+  db: Db,
+  tenantId: string,
+  adapter: PosAdapter,
+  connection: PosConnection,
+  order: PosOrder,
+  options: { timeoutMs: number; now: () => Date },
+): Promise<CreatedPosOrder> {
+  const expiresAt = connection.session?.expiresAt;
+  let current = connection;
+  if (expiresAt && Date.parse(expiresAt) <= options.now().getTime()) {
+    current = await refreshed(env, db, tenantId, adapter, current, options);
+  }
+  try {
+    return await adapter.createOrder(current, order, options);
+  } catch (err) {
+    if (!(err instanceof PosError) || err.kind !== "auth") throw err;
+  }
+  current = await refreshed(env, db, tenantId, adapter, current, options);
+  try {
+    return await adapter.createOrder(current, order, options);
+  } catch (err) {
+    if (err instanceof PosError && err.kind === "auth") {
+      throw new PosError(
+        "permanent",
+        err.code,
+        `${err.message} after a session refresh`,
+        err.details,
+      );
+    }
+    throw err;
+  }
+}
+
+/** A new session from the vendor, stored (sealed) for the next submissions. */
+async function refreshed(
+  env: Env,
+  db: Db,
+  tenantId: string,
+  adapter: PosAdapter,
+  connection: PosConnection,
+  options: { timeoutMs: number; now: () => Date },
+): Promise<PosConnection> {
+  const session = await adapter.refreshSession(connection, options);
+  await saveSession(db, readConfig(env).credentialsKey, tenantId, session, options.now());
+  return { ...connection, session };
+}
+
+async function connectionFor(env: Env, integration: PosIntegrationRow): Promise<PosConnection> {
+  const config = readConfig(env);
+  const provider = integration.provider as PosProvider;
+  const baseUrl =
+    provider === "toast" || provider === "clover" || provider === "square"
+      ? config.posBaseUrls[provider]
+      : "";
+  return {
+    provider,
+    locationId: integration.locationId,
+    credentials: await openCredentials(config.credentialsKey, integration),
+    session: await openSession(config.credentialsKey, integration),
+    baseUrl,
+    syncCustomerInfo: integration.syncCustomerInfo,
+  };
+}
+
+async function toPosOrder(
+  db: Db,
+  order: OrderWithItems,
+  syncCustomerInfo: boolean,
+): Promise<PosOrder> {
+  const mapping = await loadPosMapping(
+    db,
+    order.tenantId,
+    order.items.map((i) => i.menuItemId),
+  );
+  return {
+    orderId: order.id,
+    number: order.number,
+    orderType: order.orderType,
+    customer: syncCustomerInfo
+      ? { name: order.customerName, email: order.customerEmail, phone: order.customerPhone }
+      : null,
+    lines: order.items.map((item) => {
+      const mapped = mapping.get(item.menuItemId);
+      const modifierTotal = item.modifiers.reduce((sum, m) => sum + m.price, 0);
+      return {
+        menuItemId: item.menuItemId,
+        name: item.name,
+        quantity: item.quantity,
+        unitPrice: item.unitPrice,
+        basePrice: item.unitPrice - modifierTotal,
+        posItemId: mapped?.posItemId ?? null,
+        modifiers: item.modifiers.map((m) => ({
+          name: m.name,
+          price: m.price,
+          posModifierId: mapped?.modifiers.get(m.id) ?? null,
+        })),
+        specialInstructions: item.specialInstructions,
+      };
+    }),
+    currency: order.currency,
+    subtotal: order.subtotal,
+    discount: order.discount,
+    tax: order.tax,
+    tip: order.tip,
+    total: order.total,
+    specialInstructions: order.specialInstructions,
+    scheduledFor: order.scheduledFor,
+    deliveryAddress: order.deliveryAddress ?? null,
+    createdAt: order.createdAt,
+  };
+}
+
+function asPosError(err: unknown): PosError {
+  if (err instanceof PosError) return err;
+  console.error(
+    JSON.stringify({ level: "error", msg: "unexpected POS submission error", error: String(err) }),
+  );
+  return new PosError("retryable", "internal_error", "unexpected error while submitting");
+}
+
+function describeError(error: PosError): string {
+  const status = error.details.status ? ` (HTTP ${error.details.status})` : "";
+  const vendor = error.details.vendorMessage
+    ? `: ${error.details.vendorMessage.slice(0, 200)}`
+    : "";
+  return `${error.message}${status}${vendor}`.slice(0, 500);
+}
+
+/**
+ * Confirms a paid order and, when the tenant's POS takes orders
+ * automatically, queues it for submission: `posStatus` is `queued` in the
+ * same batch as the confirmation, and the message follows the commit (the
+ * cron pass re-queues it should the send fail).
+ */
+export async function confirmOrderAndQueue(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  orderId: string,
+  source: StatusSource,
+  now: Date,
+): Promise<OrderChangeResult> {
+  const required = posRequired(await findPosIntegration(db, tenant.id));
+  const result = await confirmOrderPayment(db, tenant, orderId, source, required, now);
+  if (result.changed && result.order.posStatus === "queued") {
+    await enqueuePosSubmission(env, tenant.id, orderId).catch((err: unknown) => {
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          msg: "enqueue failed; the cron pass will queue the order again",
+          orderId,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    });
+  }
+  return result;
+}

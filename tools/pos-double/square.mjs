@@ -1,0 +1,664 @@
+// @ts-check
+// The Square part of the POS double: the endpoints the Square adapter calls,
+// in Square's wire format, with Square's error envelope
+// `{ errors: [{ category, code, detail, field }] }`:
+//   POST /v2/orders            CreateOrder (idempotent by idempotency_key; totals computed like Square)
+//   GET  /v2/orders/{order_id} RetrieveOrder
+//   POST /v2/payments          CreatePayment (EXTERNAL source; idempotent)
+//   POST /oauth2/token         ObtainToken with grant_type refresh_token
+// Faults (see server.mjs) apply to CreateOrder only.
+//
+// State (`double.state("square")`), all optional:
+//   refreshRefused: true       ObtainToken answers 401 (a revoked refresh token)
+//   issuedTokens: string[]     access tokens issued by refresh, oldest first (read it in tests)
+// Any non-empty bearer token is accepted unless an `unauthorized_once` fault
+// has revoked it; a refresh issues a fresh one.
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import { applyCommonFault } from "./server.mjs";
+
+/** @typedef {import("./server.mjs").VendorModule} VendorModule */
+/** @typedef {import("./server.mjs").VendorContext} VendorContext */
+/** @typedef {{ status: number, body: unknown, headers?: Record<string, string> }} Answer */
+/** @typedef {{ amount: number, currency: string }} Money */
+
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A Square-looking id (they are 29 base62 characters ending in "ZY" for orders). */
+function squareId(/** @type {number} */ length = 27, suffix = "ZY") {
+  const bytes = randomBytes(length);
+  let out = "";
+  for (const b of bytes) out += ID_ALPHABET[b % ID_ALPHABET.length];
+  return out + suffix;
+}
+
+/** One Square error answer. */
+function squareError(
+  /** @type {number} */ status,
+  /** @type {string} */ category,
+  /** @type {string} */ code,
+  /** @type {string} */ detail,
+  /** @type {string | undefined} */ field = undefined,
+) {
+  return {
+    status,
+    body: { errors: [{ category, code, detail, ...(field ? { field } : {}) }] },
+  };
+}
+
+/** The Square error an injected status stands for, when the fault brings no body of its own. */
+function squareErrorForStatus(/** @type {number} */ status) {
+  if (status === 429) return squareError(429, "RATE_LIMIT_ERROR", "RATE_LIMITED", "Rate limited");
+  if (status === 401)
+    return squareError(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED", "Unauthorized");
+  if (status === 403) return squareError(403, "AUTHENTICATION_ERROR", "FORBIDDEN", "Forbidden");
+  if (status === 503)
+    return squareError(503, "API_ERROR", "SERVICE_UNAVAILABLE", "Service unavailable");
+  if (status >= 500)
+    return squareError(status, "API_ERROR", "INTERNAL_SERVER_ERROR", "Internal server error");
+  return squareError(status, "INVALID_REQUEST_ERROR", "BAD_REQUEST", "Bad request");
+}
+
+/**
+ * A JSON text with sorted keys, so two equal bodies compare equal whatever their key order.
+ * @param {unknown} value
+ * @returns {string}
+ */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const fingerprint = (/** @type {unknown} */ value) =>
+  createHash("sha256").update(canonical(value)).digest("hex");
+
+/**
+ * A Map kept in the vendor's free state under `key`.
+ * @template V
+ * @param {Record<string, unknown>} state
+ * @param {string} key
+ * @returns {Map<string, V>}
+ */
+function stateMap(state, key) {
+  let map = state[key];
+  if (!(map instanceof Map)) {
+    map = new Map();
+    state[key] = map;
+  }
+  return /** @type {Map<string, V>} */ (map);
+}
+
+/** @returns {Set<string>} */
+function revokedTokens(/** @type {Record<string, unknown>} */ state) {
+  let set = state.revokedTokens;
+  if (!(set instanceof Set)) {
+    set = new Set();
+    state.revokedTokens = set;
+  }
+  return /** @type {Set<string>} */ (set);
+}
+
+/** The bearer token, or an answer refusing the request. */
+function authenticate(
+  /** @type {Record<string, string>} */ headers,
+  /** @type {Record<string, unknown>} */ state,
+) {
+  const match = /^Bearer (.+)$/.exec(headers.authorization ?? "");
+  if (!match?.[1]) {
+    return {
+      refused: squareError(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED", "Missing access token"),
+    };
+  }
+  const token = match[1];
+  if (revokedTokens(state).has(token)) {
+    return {
+      refused: squareError(
+        401,
+        "AUTHENTICATION_ERROR",
+        "ACCESS_TOKEN_EXPIRED",
+        "The access token has expired; refresh it",
+      ),
+    };
+  }
+  return { token };
+}
+
+const isObject = (/** @type {unknown} */ v) =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** A Money object's problem, if any. */
+function moneyProblem(/** @type {unknown} */ money, /** @type {string} */ field) {
+  if (!isObject(money)) {
+    return squareError(
+      400,
+      "INVALID_REQUEST_ERROR",
+      "MISSING_REQUIRED_PARAMETER",
+      `${field} is required`,
+      field,
+    );
+  }
+  const m = /** @type {Record<string, unknown>} */ (money);
+  if (!Number.isInteger(m.amount) || /** @type {number} */ (m.amount) < 0) {
+    return squareError(
+      400,
+      "INVALID_REQUEST_ERROR",
+      "INVALID_VALUE",
+      "amount must be a non-negative integer",
+      `${field}.amount`,
+    );
+  }
+  if (typeof m.currency !== "string" || !/^[A-Z]{3}$/.test(m.currency)) {
+    return squareError(
+      400,
+      "INVALID_REQUEST_ERROR",
+      "INVALID_ENUM_VALUE",
+      "currency must be ISO 4217",
+      `${field}.currency`,
+    );
+  }
+  return null;
+}
+
+/**
+ * Validates a CreateOrder body the way Square does for the fields Orderlane
+ * uses, and returns the first problem as Square would answer it.
+ * @param {any} body
+ * @returns {Answer | null}
+ */
+function validateCreateOrder(body) {
+  const invalid = (
+    /** @type {string} */ code,
+    /** @type {string} */ detail,
+    /** @type {string} */ field,
+  ) => squareError(400, "INVALID_REQUEST_ERROR", code, detail, field);
+  if (!isObject(body))
+    return invalid("EXPECTED_JSON_BODY", "The request body must be a JSON object", "");
+  if (typeof body.idempotency_key !== "string" || body.idempotency_key === "")
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "idempotency_key");
+  if (body.idempotency_key.length > 192)
+    return invalid("VALUE_TOO_LONG", "Must be at most 192 characters", "idempotency_key");
+  const order = body.order;
+  if (!isObject(order)) return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "order");
+  if (typeof order.location_id !== "string" || order.location_id === "")
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "order.location_id");
+  if (
+    order.reference_id !== undefined &&
+    (typeof order.reference_id !== "string" || order.reference_id.length > 40)
+  )
+    return invalid("VALUE_TOO_LONG", "Must be at most 40 characters", "order.reference_id");
+  if (!Array.isArray(order.line_items) || order.line_items.length === 0)
+    return invalid("ARRAY_EMPTY", "An order needs line items", "order.line_items");
+  /** @type {string | null} */
+  let currency = null;
+  const sameCurrency = (/** @type {any} */ money, /** @type {string} */ field) => {
+    currency ??= money.currency;
+    return money.currency === currency
+      ? null
+      : invalid("INVALID_VALUE", "All amounts must be in one currency", `${field}.currency`);
+  };
+  for (const [i, item] of order.line_items.entries()) {
+    const at = `order.line_items[${i}]`;
+    if (!isObject(item)) return invalid("EXPECTED_OBJECT", "Expected an object", at);
+    if (typeof item.quantity !== "string" || !/^[1-9]\d{0,11}$/.test(item.quantity))
+      return invalid(
+        "INVALID_VALUE",
+        "quantity must be a positive integer string",
+        `${at}.quantity`,
+      );
+    if (!item.catalog_object_id && !item.name)
+      return invalid("MISSING_REQUIRED_PARAMETER", "Ad hoc line items need a name", `${at}.name`);
+    if (!item.catalog_object_id || item.base_price_money !== undefined) {
+      const problem =
+        moneyProblem(item.base_price_money, `${at}.base_price_money`) ??
+        sameCurrency(item.base_price_money, `${at}.base_price_money`);
+      if (problem) return problem;
+    }
+    for (const [j, modifier] of (item.modifiers ?? []).entries()) {
+      const mat = `${at}.modifiers[${j}]`;
+      if (!modifier.catalog_object_id && !modifier.name)
+        return invalid("MISSING_REQUIRED_PARAMETER", "Ad hoc modifiers need a name", `${mat}.name`);
+      if (!modifier.catalog_object_id || modifier.base_price_money !== undefined) {
+        const problem =
+          moneyProblem(modifier.base_price_money, `${mat}.base_price_money`) ??
+          sameCurrency(modifier.base_price_money, `${mat}.base_price_money`);
+        if (problem) return problem;
+      }
+    }
+  }
+  for (const [i, discount] of (order.discounts ?? []).entries()) {
+    const at = `order.discounts[${i}]`;
+    if (discount.type === "FIXED_AMOUNT") {
+      const problem =
+        moneyProblem(discount.amount_money, `${at}.amount_money`) ??
+        sameCurrency(discount.amount_money, `${at}.amount_money`);
+      if (problem) return problem;
+    } else {
+      return invalid(
+        "INVALID_ENUM_VALUE",
+        "The double supports FIXED_AMOUNT discounts only",
+        `${at}.type`,
+      );
+    }
+    if (discount.scope !== "ORDER")
+      return invalid("INVALID_ENUM_VALUE", "The double supports ORDER scope only", `${at}.scope`);
+  }
+  for (const [i, charge] of (order.service_charges ?? []).entries()) {
+    const at = `order.service_charges[${i}]`;
+    if (charge.percentage !== undefined)
+      return invalid(
+        "INVALID_VALUE",
+        "The double supports amount_money service charges only",
+        `${at}.percentage`,
+      );
+    const problem =
+      moneyProblem(charge.amount_money, `${at}.amount_money`) ??
+      sameCurrency(charge.amount_money, `${at}.amount_money`);
+    if (problem) return problem;
+    if (!["SUBTOTAL_PHASE", "TOTAL_PHASE"].includes(charge.calculation_phase))
+      return invalid(
+        "INVALID_ENUM_VALUE",
+        "Unsupported calculation phase",
+        `${at}.calculation_phase`,
+      );
+    // Square: a TOTAL_PHASE service charge cannot be taxable.
+    if (charge.calculation_phase === "TOTAL_PHASE" && charge.taxable === true)
+      return invalid(
+        "INVALID_VALUE",
+        "A TOTAL_PHASE service charge cannot be taxable",
+        `${at}.taxable`,
+      );
+  }
+  if (order.taxes !== undefined && order.taxes.length > 0)
+    return invalid("INVALID_VALUE", "The double does not compute taxes", "order.taxes");
+  const fulfillments = order.fulfillments ?? [];
+  // Square: one fulfillment per order created through the API.
+  if (fulfillments.length > 1)
+    return invalid("ARRAY_LENGTH_TOO_LONG", "At most one fulfillment", "order.fulfillments");
+  for (const [i, fulfillment] of fulfillments.entries()) {
+    const at = `order.fulfillments[${i}]`;
+    if (!["PICKUP", "DELIVERY", "SHIPMENT"].includes(fulfillment.type))
+      return invalid("INVALID_ENUM_VALUE", "Unknown fulfillment type", `${at}.type`);
+    if (fulfillment.state !== undefined && fulfillment.state !== "PROPOSED")
+      return invalid("INVALID_VALUE", "A new fulfillment must be PROPOSED", `${at}.state`);
+    if (fulfillment.type === "PICKUP") {
+      const details = fulfillment.pickup_details;
+      if (!isObject(details))
+        return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", `${at}.pickup_details`);
+      if (!details.recipient?.display_name)
+        return invalid(
+          "MISSING_REQUIRED_PARAMETER",
+          "Field must be set",
+          `${at}.pickup_details.recipient.display_name`,
+        );
+      if ((details.schedule_type ?? "SCHEDULED") === "SCHEDULED" && !details.pickup_at)
+        return invalid(
+          "MISSING_REQUIRED_PARAMETER",
+          "pickup_at is required when SCHEDULED",
+          `${at}.pickup_details.pickup_at`,
+        );
+      if (details.note !== undefined && String(details.note).length > 500)
+        return invalid(
+          "VALUE_TOO_LONG",
+          "Must be at most 500 characters",
+          `${at}.pickup_details.note`,
+        );
+    }
+  }
+  return null;
+}
+
+/** Splits `amount` over `weights` in proportion, the remainder on the largest shares first. */
+function apportion(/** @type {number} */ amount, /** @type {number[]} */ weights) {
+  const total = weights.reduce((a, b) => a + b, 0);
+  if (total === 0) return weights.map(() => 0);
+  const raw = weights.map((w) => (amount * w) / total);
+  const out = raw.map(Math.floor);
+  let left = amount - out.reduce((a, b) => a + b, 0);
+  const order = raw.map((r, i) => ({ i, frac: r - Math.floor(r) })).sort((a, b) => b.frac - a.frac);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    out[i] = /** @type {number} */ (out[i]) + 1;
+    left -= 1;
+  }
+  return out;
+}
+
+/** The order Square would store for a valid CreateOrder body: ids, uids, states and totals filled in. */
+function buildOrder(/** @type {any} */ requested, /** @type {string} */ now) {
+  const currency = requested.line_items[0].base_price_money?.currency ?? "USD";
+  const money = (/** @type {number} */ amount) => ({ amount, currency });
+  const lineItems = requested.line_items.map((/** @type {any} */ item, /** @type {number} */ i) => {
+    const quantity = Number(item.quantity);
+    const base = item.base_price_money?.amount ?? 0;
+    const modifiers = (item.modifiers ?? []).map(
+      (/** @type {any} */ m, /** @type {number} */ j) => ({
+        uid: `mod-${i}-${j}`,
+        ...m,
+        quantity: "1",
+        base_price_money: money(m.base_price_money?.amount ?? 0),
+        total_price_money: money((m.base_price_money?.amount ?? 0) * quantity),
+      }),
+    );
+    const unit =
+      base +
+      modifiers.reduce(
+        (/** @type {number} */ s, /** @type {any} */ m) => s + m.base_price_money.amount,
+        0,
+      );
+    return {
+      uid: `line-${i}`,
+      ...item,
+      name: item.name ?? `Catalog item ${item.catalog_object_id}`,
+      variation_name: item.variation_name ?? "Regular",
+      item_type: "ITEM",
+      base_price_money: money(base),
+      modifiers,
+      gross_sales_money: money(unit * quantity),
+      variation_total_price_money: money(base * quantity),
+    };
+  });
+  const gross = lineItems.map((/** @type {any} */ l) => l.gross_sales_money.amount);
+  const grossTotal = gross.reduce((/** @type {number} */ a, /** @type {number} */ b) => a + b, 0);
+  // Square applies order-scoped fixed discounts across the lines, never below zero.
+  const discounts = (requested.discounts ?? []).map(
+    (/** @type {any} */ d, /** @type {number} */ i) => ({
+      uid: d.uid ?? `discount-${i}`,
+      ...d,
+      applied_money: money(0),
+    }),
+  );
+  let discountLeft = grossTotal;
+  for (const d of discounts) {
+    const applied = Math.min(d.amount_money.amount, discountLeft);
+    d.applied_money = money(applied);
+    discountLeft -= applied;
+  }
+  const discountTotal = grossTotal - discountLeft;
+  const perLineDiscount = apportion(discountTotal, gross);
+  for (const [i, line] of lineItems.entries()) {
+    const lineDiscount = perLineDiscount[i] ?? 0;
+    line.total_discount_money = money(lineDiscount);
+    line.total_tax_money = money(0);
+    line.total_money = money(line.gross_sales_money.amount - lineDiscount);
+  }
+  const serviceCharges = (requested.service_charges ?? []).map(
+    (/** @type {any} */ c, /** @type {number} */ i) => ({
+      uid: c.uid ?? `charge-${i}`,
+      ...c,
+      applied_money: money(c.amount_money.amount),
+      total_money: money(c.amount_money.amount),
+      total_tax_money: money(0),
+      type: "CUSTOM",
+    }),
+  );
+  const serviceTotal = serviceCharges.reduce(
+    (/** @type {number} */ s, /** @type {any} */ c) => s + c.total_money.amount,
+    0,
+  );
+  const total = grossTotal - discountTotal + serviceTotal;
+  return {
+    id: squareId(),
+    ...requested,
+    line_items: lineItems,
+    discounts: discounts.length > 0 ? discounts : undefined,
+    service_charges: serviceCharges.length > 0 ? serviceCharges : undefined,
+    fulfillments: (requested.fulfillments ?? []).map(
+      (/** @type {any} */ f, /** @type {number} */ i) => ({
+        uid: `fulfillment-${i}`,
+        ...f,
+        state: "PROPOSED",
+      }),
+    ),
+    state: "OPEN",
+    version: 1,
+    created_at: now,
+    updated_at: now,
+    total_money: money(total),
+    total_tax_money: money(0),
+    total_discount_money: money(discountTotal),
+    total_tip_money: money(0),
+    total_service_charge_money: money(serviceTotal),
+    net_amount_due_money: money(total),
+  };
+}
+
+/** CreateOrder. */
+async function createOrder(/** @type {any} */ req, /** @type {VendorContext} */ ctx) {
+  const fault = ctx.takeFault();
+  const common = await applyCommonFault(fault);
+  if (common) {
+    const shaped =
+      fault?.kind === "status" && fault.body === undefined
+        ? squareErrorForStatus(common.status)
+        : common;
+    return { ...shaped, headers: common.headers };
+  }
+  const auth = authenticate(req.headers, ctx.state);
+  if (auth.refused) return auth.refused;
+  if (fault?.kind === "unauthorized_once") {
+    // The presented token is now stale: refused until the client refreshes.
+    revokedTokens(ctx.state).add(/** @type {string} */ (auth.token));
+    return squareError(
+      401,
+      "AUTHENTICATION_ERROR",
+      "UNAUTHORIZED",
+      "The access token is no longer valid",
+    );
+  }
+  const problem = validateCreateOrder(req.json);
+  if (problem) return problem;
+  const body = req.json;
+  /** @type {Map<string, { fingerprint: string, orderId: string }>} */
+  const keys = stateMap(ctx.state, "orderKeys");
+  const print = fingerprint(body.order);
+  const seen = keys.get(body.idempotency_key);
+  let order;
+  if (seen) {
+    // Square: the same key with another request body is refused, never a second order.
+    if (seen.fingerprint !== print) {
+      return squareError(
+        400,
+        "INVALID_REQUEST_ERROR",
+        "IDEMPOTENCY_KEY_REUSED",
+        "The idempotency key can only be retried with the same request data.",
+        "idempotency_key",
+      );
+    }
+    order = ctx.orders.get(seen.orderId);
+  } else {
+    order = buildOrder(body.order, new Date().toISOString());
+    ctx.orders.set(order.id, order);
+    keys.set(body.idempotency_key, { fingerprint: print, orderId: order.id });
+  }
+  if (fault?.kind === "accept_then_fail") {
+    return squareErrorForStatus(fault.status ?? 500);
+  }
+  return ctx.reply(200, { order });
+}
+
+/** RetrieveOrder. */
+function retrieveOrder(
+  /** @type {any} */ req,
+  /** @type {VendorContext} */ ctx,
+  /** @type {string} */ id,
+) {
+  const auth = authenticate(req.headers, ctx.state);
+  if (auth.refused) return auth.refused;
+  const order = ctx.orders.get(id);
+  if (!order)
+    return squareError(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", `Order ${id} not found`);
+  return ctx.reply(200, { order });
+}
+
+/** CreatePayment, for the EXTERNAL payments Orderlane records against its orders. */
+function createPayment(/** @type {any} */ req, /** @type {VendorContext} */ ctx) {
+  const auth = authenticate(req.headers, ctx.state);
+  if (auth.refused) return auth.refused;
+  const body = req.json;
+  const invalid = (
+    /** @type {string} */ code,
+    /** @type {string} */ detail,
+    /** @type {string} */ field,
+  ) => squareError(400, "INVALID_REQUEST_ERROR", code, detail, field);
+  if (!isObject(body))
+    return invalid("EXPECTED_JSON_BODY", "The request body must be a JSON object", "");
+  if (typeof body.idempotency_key !== "string" || body.idempotency_key === "")
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "idempotency_key");
+  if (body.idempotency_key.length > 45)
+    return invalid("VALUE_TOO_LONG", "Must be at most 45 characters", "idempotency_key");
+  if (typeof body.source_id !== "string" || body.source_id === "")
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "source_id");
+  if (body.source_id !== "EXTERNAL")
+    return invalid("INVALID_VALUE", "The double records EXTERNAL payments only", "source_id");
+  if (!body.external_details?.type || !body.external_details?.source)
+    return invalid(
+      "MISSING_REQUIRED_PARAMETER",
+      "external_details.type and source are required",
+      "external_details",
+    );
+  const problem =
+    moneyProblem(body.amount_money, "amount_money") ??
+    (body.tip_money === undefined ? null : moneyProblem(body.tip_money, "tip_money"));
+  if (problem) return problem;
+  /** @type {Map<string, { fingerprint: string, paymentId: string }>} */
+  const keys = stateMap(ctx.state, "paymentKeys");
+  /** @type {Map<string, any>} */
+  const payments = stateMap(ctx.state, "payments");
+  const print = fingerprint(body);
+  const seen = keys.get(body.idempotency_key);
+  if (seen) {
+    if (seen.fingerprint !== print) {
+      return invalid(
+        "IDEMPOTENCY_KEY_REUSED",
+        "The idempotency key can only be retried with the same request data.",
+        "idempotency_key",
+      );
+    }
+    return ctx.reply(200, { payment: payments.get(seen.paymentId) });
+  }
+  const order = body.order_id ? ctx.orders.get(body.order_id) : undefined;
+  if (body.order_id && !order)
+    return invalid("NOT_FOUND", `Order ${body.order_id} not found`, "order_id");
+  if (order) {
+    if (order.tenders?.length)
+      return invalid("INVALID_VALUE", "The order is already paid", "order_id");
+    // Square: a payment for an order must be for the order's total (tips apart).
+    if (body.amount_money.amount !== order.total_money.amount)
+      return invalid(
+        "INVALID_VALUE",
+        "amount_money must equal the order's total_money",
+        "amount_money",
+      );
+  }
+  const now = new Date().toISOString();
+  const tip = body.tip_money?.amount ?? 0;
+  const payment = {
+    id: squareId(27, "YB"),
+    created_at: now,
+    updated_at: now,
+    amount_money: body.amount_money,
+    ...(body.tip_money ? { tip_money: body.tip_money } : {}),
+    total_money: { amount: body.amount_money.amount + tip, currency: body.amount_money.currency },
+    status: body.autocomplete === false ? "APPROVED" : "COMPLETED",
+    source_type: "EXTERNAL",
+    external_details: body.external_details,
+    location_id: body.location_id,
+    order_id: body.order_id,
+    reference_id: body.reference_id,
+  };
+  payments.set(payment.id, payment);
+  keys.set(body.idempotency_key, { fingerprint: print, paymentId: payment.id });
+  if (order) {
+    order.tenders = [
+      {
+        id: payment.id,
+        type: "OTHER",
+        amount_money: body.amount_money,
+        ...(body.tip_money ? { tip_money: body.tip_money } : {}),
+      },
+    ];
+    order.total_tip_money = { amount: tip, currency: body.amount_money.currency };
+    order.net_amount_due_money = { amount: 0, currency: body.amount_money.currency };
+    order.version += 1;
+    order.updated_at = now;
+  }
+  return ctx.reply(200, { payment });
+}
+
+/** ObtainToken, refresh_token grant: a fresh access token, the same refresh token (the code flow). */
+function obtainToken(/** @type {any} */ req, /** @type {VendorContext} */ ctx) {
+  const body = req.json;
+  const invalid = (/** @type {string} */ detail, /** @type {string} */ field) =>
+    squareError(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER", detail, field);
+  if (!isObject(body)) return invalid("The request body must be a JSON object", "");
+  if (!body.client_id) return invalid("Field must be set", "client_id");
+  if (body.grant_type !== "refresh_token")
+    return squareError(
+      400,
+      "INVALID_REQUEST_ERROR",
+      "INVALID_VALUE",
+      "The double supports grant_type refresh_token only",
+      "grant_type",
+    );
+  if (!body.client_secret) return invalid("Field must be set", "client_secret");
+  if (!body.refresh_token) return invalid("Field must be set", "refresh_token");
+  if (ctx.state.refreshRefused === true) {
+    return squareError(
+      401,
+      "AUTHENTICATION_ERROR",
+      "UNAUTHORIZED",
+      "The refresh token was revoked",
+    );
+  }
+  const accessToken = `EAAA${squareId(40, "")}`;
+  const issued = Array.isArray(ctx.state.issuedTokens) ? ctx.state.issuedTokens : [];
+  issued.push(accessToken);
+  ctx.state.issuedTokens = issued;
+  return ctx.reply(200, {
+    access_token: accessToken,
+    token_type: "bearer",
+    expires_at: new Date(Date.now() + 30 * 24 * 3600 * 1000)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z"),
+    merchant_id: "ML2PMZQDOUBLE",
+    refresh_token: body.refresh_token,
+    short_lived: false,
+  });
+}
+
+/** @type {VendorModule} */
+const square = {
+  name: "square",
+  async handle(req, ctx) {
+    if (req.method === "POST" && req.path === "/v2/orders") return createOrder(req, ctx);
+    const retrieve = /^\/v2\/orders\/([^/]+)$/.exec(req.path);
+    if (req.method === "GET" && retrieve?.[1])
+      return retrieveOrder(req, ctx, decodeURIComponent(retrieve[1]));
+    if (req.method === "POST" && req.path === "/v2/payments") return createPayment(req, ctx);
+    if (req.method === "POST" && req.path === "/oauth2/token") return obtainToken(req, ctx);
+    return null;
+  },
+};
+export default square;
+
+/**
+ * The headers Square sends with a webhook notification:
+ * `x-square-hmacsha256-signature` = Base64(HMAC-SHA256(signature key, notification URL + body)).
+ * @param {string} body the raw JSON body
+ * @param {string} signatureKey the subscription's signature key
+ * @param {string} notificationUrl the URL the subscription posts to, exactly
+ */
+export function signWebhook(body, signatureKey, notificationUrl) {
+  const signature = createHmac("sha256", signatureKey)
+    .update(notificationUrl + body)
+    .digest("base64");
+  return {
+    "content-type": "application/json",
+    "x-square-hmacsha256-signature": signature,
+  };
+}
