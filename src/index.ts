@@ -48,7 +48,7 @@ app.onError(handleError);
 
 export default {
   fetch: app.fetch,
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     await handleQueueBatch(batch, env);
   },
   async scheduled(controller, env, ctx) {

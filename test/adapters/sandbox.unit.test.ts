@@ -143,7 +143,12 @@ describe("sandboxAdapter", () => {
   });
 
   it("refuses settings that are not numbers in range", async () => {
-    for (const credentials of [{ latencyMs: "soon" }, { failureRate: "2" }, { latencyMs: "-1" }]) {
+    const invalid: Array<Record<string, string>> = [
+      { latencyMs: "soon" },
+      { failureRate: "2" },
+      { latencyMs: "-1" },
+    ];
+    for (const credentials of invalid) {
       const error = await caught(
         sandboxAdapter.createOrder(connection(credentials), order("ord_bad"), OPTIONS),
       );

@@ -112,7 +112,7 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
     expect(request.headers["content-type"]).toBe("application/json");
     expect(request.headers["idempotency-key"]).toBe(order.orderId);
     expect(request.headers["x-orderlane-timestamp"]).toBe(timestamp);
-    expect(request.headers["x-orderlane-delivery"]).toMatch(/^dlv_[0-9A-Z]{26}$/);
+    expect(request.headers["x-orderlane-delivery"]).toMatch(/^dlv_[0-9a-f-]{36}$/);
     // The signature, recomputed independently with node:crypto over "<timestamp>.<raw body>".
     const expected = createHmac("sha256", SECRET)
       .update(`${timestamp}.${request.body}`)

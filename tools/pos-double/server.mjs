@@ -7,6 +7,7 @@
 //
 // Control API (JSON), for processes that do not hold the object:
 //   GET  /_control/received?vendor=toast   requests received, oldest first
+//   GET  /_control/orders?vendor=toast     orders the vendor holds
 //   POST /_control/faults { vendor, faults: Fault[] }   queue faults for create-order calls
 //   POST /_control/mode { vendor, mode: Fault | null }   a fault applied to every create-order call
 //   POST /_control/reset                   forget requests, orders, faults
@@ -94,6 +95,9 @@ export async function startPosDouble({ port = 0, vendors }) {
             200,
             received.filter((r) => !vendor || r.vendor === vendor),
           );
+        }
+        if (url.pathname === "/_control/orders") {
+          return send(200, [...slot(url.searchParams.get("vendor") ?? "").orders.values()]);
         }
         if (url.pathname === "/_control/faults") {
           slot(json.vendor).queue.push(...json.faults);

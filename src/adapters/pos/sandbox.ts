@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { sha256Hex } from "../../crypto";
 import {
   type CreatedPosOrder,
   type PosAdapter,
@@ -43,6 +42,14 @@ const DEFAULT_HOOKS: SandboxHooks = {
 };
 
 let hooks: SandboxHooks = DEFAULT_HOOKS;
+
+/** Hex SHA-256 (local: src/crypto.ts does not type-check under the Node config the adapter tests use). */
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
+  );
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 /** Our order id → the sandbox's id, for the orders this isolate has created. */
 const created = new Map<string, string>();

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { sha256Hex } from "../../crypto";
 import type { OrderStatus } from "../../domain/order-status";
 import { readJson, vendorFetch } from "./http";
 import {
@@ -56,6 +55,14 @@ export const SQUARE_VERSION = "2025-10-16";
 
 const encoder = new TextEncoder();
 
+/** Hex SHA-256 (local: src/crypto.ts does not type-check under the Node config the adapter tests use). */
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
+  );
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 // ---------------------------------------------------------------- wire shapes
 
 const moneySchema = z.object({ amount: z.number().int(), currency: z.string() });
@@ -71,10 +78,10 @@ const squareOrderSchema = z.object({
     .nullish(),
 });
 
-// CreateOrder and RetrieveOrder answer `{ order }`: https://developer.squareup.com/reference/square/orders-api/create-order
+// CreateOrder and RetrieveOrder answer `{ order }`: https://developer.squareup.com/reference/square/orders/create-order
 const orderResponseSchema = z.object({ order: squareOrderSchema });
 
-// CreatePayment answers `{ payment }`: https://developer.squareup.com/reference/square/payments-api/create-payment
+// CreatePayment answers `{ payment }`: https://developer.squareup.com/reference/square/payments/create-payment
 const paymentResponseSchema = z.object({
   payment: z.object({ id: z.string().min(1), status: z.string().nullish() }),
 });
@@ -215,13 +222,14 @@ export interface SquareCreatePaymentRequest {
 }
 
 // Field limits from the Square reference, cut rather than refused: a long note must not block an order.
-// OrderLineItem.note max 2000: https://developer.squareup.com/reference/square/objects/OrderLineItem
+// OrderLineItem.name max 512, note max 2000: https://developer.squareup.com/reference/square/objects/OrderLineItem
+const LINE_NAME_MAX = 512;
 const LINE_NOTE_MAX = 2000;
 // FulfillmentPickupDetails.note max 500 (cited below).
 const FULFILLMENT_NOTE_MAX = 500;
 // Order.ticket_name max 30: https://developer.squareup.com/reference/square/objects/Order
 const TICKET_NAME_MAX = 30;
-// CreatePayment.idempotency_key max 45: https://developer.squareup.com/reference/square/payments-api/create-payment
+// CreatePayment.idempotency_key max 45: https://developer.squareup.com/reference/square/payments/create-payment
 const PAYMENT_KEY_MAX = 45;
 
 // ---------------------------------------------------------------- mapping
@@ -244,7 +252,9 @@ export function toSquareCreateOrderRequest(
     // OrderLineItem: base_price_money overrides the catalog price when both are set: https://developer.squareup.com/reference/square/objects/OrderLineItem
     return {
       quantity: String(line.quantity),
-      ...(line.posItemId ? { catalog_object_id: line.posItemId } : { name: line.name }),
+      ...(line.posItemId
+        ? { catalog_object_id: line.posItemId }
+        : { name: line.name.slice(0, LINE_NAME_MAX) }),
       base_price_money: money(line.unitPrice - modifierTotal),
       ...(line.modifiers.length > 0
         ? {
@@ -262,7 +272,7 @@ export function toSquareCreateOrderRequest(
   });
 
   const customer = syncCustomerInfo ? order.customer : null;
-  // FulfillmentRecipient: display_name is required, so without customer details the order number stands in: https://developer.squareup.com/reference/square/objects/FulfillmentRecipient
+  // FulfillmentRecipient: display_name is required, so without customer details the order number stands in: https://developer.squareup.com/reference/square/objects/OrderFulfillmentRecipient
   const recipient: SquareRecipient = {
     display_name: customer?.name.trim() || `Order #${order.number}`,
     ...(customer?.email ? { email_address: customer.email } : {}),
@@ -578,7 +588,7 @@ export const squareAdapter: PosAdapter = {
       connection.locationId,
       connection.syncCustomerInfo,
     );
-    // Orders API, CreateOrder `POST /v2/orders`: https://developer.squareup.com/reference/square/orders-api/create-order
+    // Orders API, CreateOrder `POST /v2/orders`: https://developer.squareup.com/reference/square/orders/create-order
     const created = await squareFetch(
       apiUrl(connection, "/v2/orders"),
       { method: "POST", token, body: request },
@@ -607,7 +617,7 @@ export const squareAdapter: PosAdapter = {
         squareOrder.id,
         connection.locationId,
       );
-      // Payments API, CreatePayment `POST /v2/payments`: https://developer.squareup.com/reference/square/payments-api/create-payment
+      // Payments API, CreatePayment `POST /v2/payments`: https://developer.squareup.com/reference/square/payments/create-payment
       const paid = await squareFetch(
         apiUrl(connection, "/v2/payments"),
         { method: "POST", token, body: payment },
@@ -625,7 +635,7 @@ export const squareAdapter: PosAdapter = {
     posOrderId: string,
     options: PosCallOptions,
   ): Promise<{ vendorStatus: string; status: OrderStatus | null }> {
-    // Orders API, RetrieveOrder `GET /v2/orders/{order_id}`: https://developer.squareup.com/reference/square/orders-api/retrieve-order
+    // Orders API, RetrieveOrder `GET /v2/orders/{order_id}`: https://developer.squareup.com/reference/square/orders/retrieve-order
     const response = await squareFetch(
       apiUrl(connection, `/v2/orders/${encodeURIComponent(posOrderId)}`),
       { method: "GET", token: accessTokenOf(connection) },
@@ -658,7 +668,7 @@ export const squareAdapter: PosAdapter = {
     let response: Response;
     try {
       // OAuth API, ObtainToken `POST /oauth2/token` with grant_type refresh_token; the code flow returns
-      // the same refresh token: https://developer.squareup.com/reference/square/o-auth-api/obtain-token
+      // the same refresh token: https://developer.squareup.com/reference/square/o-auth/obtain-token
       response = await squareFetch(
         apiUrl(connection, "/oauth2/token"),
         {

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { newId, toHex } from "../../crypto";
 import type { OrderStatus } from "../../domain/order-status";
 import { readJson, vendorFetch } from "./http";
 import {
@@ -65,18 +64,21 @@ const REPORTABLE_STATUSES = [
 ] as const satisfies readonly OrderStatus[];
 
 const credentialsSchema = z.object({
-  url: z
-    .string()
-    .url()
-    .refine((value) => {
-      const url = new URL(value);
-      return (
-        url.protocol === "https:" ||
-        (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname))
-      );
-    }, "must be https (http only for localhost)"),
+  url: z.url().refine(isAllowedReceiverUrl, "must be https (http only for localhost)"),
   secret: z.string().min(1),
 });
+
+/** https anywhere; plain http only on the loopback, for a receiver on the developer's machine. */
+function isAllowedReceiverUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+}
 
 const posIdSchema = z.union([
   z.string().min(1),
@@ -113,8 +115,10 @@ export async function signOrderlanePayload(
   rawBody: string,
 ): Promise<string> {
   const key = await hmacKey(secret, "sign");
-  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${rawBody}`));
-  return `sha256=${toHex(new Uint8Array(mac))}`;
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${rawBody}`)),
+  );
+  return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /**
@@ -204,7 +208,7 @@ export const webhookAdapter: PosAdapter = {
     const { url, secret } = readCredentials(connection);
     const now = options.now?.() ?? new Date();
     const timestamp = Math.floor(now.getTime() / 1000);
-    const deliveryId = newId("dlv", now.getTime());
+    const deliveryId = `dlv_${crypto.randomUUID()}`;
     const body = JSON.stringify(toWebhookPayload(order, deliveryId, connection.syncCustomerInfo));
     const response = await vendorFetch(
       url,
