@@ -31,13 +31,26 @@ const optionalSecret = secret.optional();
 
 /** What each provider needs; validated here so a typo fails at connect time, not at the first order. */
 const CredentialsByProvider = {
-  toast: z.object({ clientId: secret, clientSecret: secret }).strict(),
+  // Toast needs the restaurant's dining option GUIDs on every order (see toast.ts).
+  toast: z
+    .object({
+      clientId: secret,
+      clientSecret: secret,
+      diningOptionPickup: optionalSecret,
+      diningOptionDelivery: optionalSecret,
+      diningOptionDineIn: optionalSecret,
+      otherPaymentGuid: optionalSecret,
+    })
+    .strict(),
   clover: z
     .object({
       accessToken: secret,
       refreshToken: optionalSecret,
       clientId: optionalSecret,
       clientSecret: optionalSecret,
+      orderTypePickup: optionalSecret,
+      orderTypeDelivery: optionalSecret,
+      orderTypeDineIn: optionalSecret,
     })
     .strict(),
   square: z

@@ -46,7 +46,6 @@ import {
 /** Header names (lower-case, as `WebhookRequest.headers` holds them). */
 export const ORDERLANE_TIMESTAMP_HEADER = "x-orderlane-timestamp";
 export const ORDERLANE_SIGNATURE_HEADER = "x-orderlane-signature";
-export const ORDERLANE_DELIVERY_HEADER = "x-orderlane-delivery";
 
 /** How far a signed timestamp may be from our clock, either way. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;

@@ -1,0 +1,140 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, callJson, createKey, createTenant, expectError, tableCounts } from "../helpers";
+
+const toastBody = {
+  provider: "toast",
+  locationId: "8f3a0c8e-0000-4000-8000-000000000001",
+  credentials: {
+    clientId: "toast-client",
+    clientSecret: "toast-very-secret-value",
+    diningOptionPickup: "do-pickup",
+  },
+  webhookSecret: "toast-webhook-secret",
+  settings: { failurePolicy: "auto_refund", maxAttempts: 4 },
+};
+
+describe("POS integration settings", () => {
+  it("connects with sealed credentials and reads back without any secret", async () => {
+    const t = await createTenant();
+    const connected = await call(`/v1/admin/${t.slug}/pos/connect`, {
+      token: t.ownerKey,
+      body: toastBody,
+    });
+    const text = await connected.text();
+    expect(connected.status).toBe(200);
+    for (const secret of ["toast-very-secret-value", "toast-webhook-secret", "toast-client"])
+      expect(text).not.toContain(secret);
+    expect(JSON.parse(text).integration).toMatchObject({
+      provider: "toast",
+      locationId: toastBody.locationId,
+      status: "connected",
+      hasWebhookSecret: true,
+      settings: {
+        autoSync: true,
+        syncCustomerInfo: true,
+        failurePolicy: "auto_refund",
+        captureMode: "immediate",
+        maxAttempts: 4,
+      },
+      health: { state: "healthy", consecutiveFailures: 0, degradedAt: null },
+    });
+    const staff = await createKey(t, "staff");
+    const read = await call(`/v1/admin/${t.slug}/pos/integration`, { token: staff });
+    const readText = await read.text();
+    expect(read.status).toBe(200);
+    expect(readText).not.toContain("toast-very-secret-value");
+    const stored = await env.DB.prepare("SELECT * FROM pos_integrations WHERE tenant_id = ?")
+      .bind(t.id)
+      .first();
+    const storedText = JSON.stringify(stored);
+    for (const secret of ["toast-very-secret-value", "toast-webhook-secret", "toast-client"])
+      expect(storedText).not.toContain(secret);
+  });
+
+  it("reads null before any connection; disconnect keeps the row and stops syncing", async () => {
+    const t = await createTenant();
+    expect(
+      await callJson(`/v1/admin/${t.slug}/pos/integration`, { token: t.ownerKey }, 200),
+    ).toEqual({ integration: null });
+    await expectError(
+      await call(`/v1/admin/${t.slug}/pos/disconnect`, { token: t.ownerKey, body: {} }),
+      404,
+      "not_found",
+    );
+    await callJson(`/v1/admin/${t.slug}/pos/connect`, { token: t.ownerKey, body: toastBody }, 200);
+    const off = await callJson<{
+      integration: { status: string; health: { state: string }; disconnectedAt: string | null };
+    }>(`/v1/admin/${t.slug}/pos/disconnect`, { token: t.ownerKey, body: {} }, 200);
+    expect(off.integration.status).toBe("disconnected");
+    expect(off.integration.health.state).toBe("disconnected");
+    expect(off.integration.disconnectedAt).not.toBeNull();
+  });
+
+  it.each([
+    ["unknown provider", { ...toastBody, provider: "lightspeed" }, "provider"],
+    [
+      "missing credential",
+      { ...toastBody, credentials: { clientId: "x" } },
+      "credentials.clientSecret",
+    ],
+    [
+      "credential of another provider",
+      { ...toastBody, credentials: { ...toastBody.credentials, accessToken: "x" } },
+      "credentials",
+    ],
+    [
+      "webhook url not http",
+      {
+        provider: "webhook",
+        locationId: "till-1",
+        credentials: { url: "ftp://x", secret: "0123456789abcdef" },
+      },
+      "credentials.url",
+    ],
+    ["maxAttempts 0", { ...toastBody, settings: { maxAttempts: 0 } }, "settings.maxAttempts"],
+    [
+      "unknown policy",
+      { ...toastBody, settings: { failurePolicy: "shrug" } },
+      "settings.failurePolicy",
+    ],
+  ])("%s is 400 and writes nothing", async (_name, body, path) => {
+    const t = await createTenant();
+    const before = await tableCounts();
+    const error = await expectError(
+      await call(`/v1/admin/${t.slug}/pos/connect`, { token: t.ownerKey, body }),
+      400,
+      "validation_failed",
+    );
+    const issues = (error.details as { issues: { path: string }[] }).issues.map((i) => i.path);
+    expect(issues.some((p) => p.startsWith(path))).toBe(true);
+    expect(await tableCounts()).toEqual(before);
+    const row = await env.DB.prepare(
+      "SELECT count(*) AS n FROM pos_integrations WHERE tenant_id = ?",
+    )
+      .bind(t.id)
+      .first();
+    expect(row).toEqual({ n: 0 });
+  });
+
+  it("only owners connect or disconnect; terminals cannot read", async () => {
+    const t = await createTenant();
+    const staff = await createKey(t, "staff");
+    const terminal = await createKey(t, "terminal");
+    await expectError(
+      await call(`/v1/admin/${t.slug}/pos/connect`, { token: staff, body: toastBody }),
+      403,
+      "forbidden",
+    );
+    await expectError(
+      await call(`/v1/admin/${t.slug}/pos/disconnect`, { token: staff, body: {} }),
+      403,
+      "forbidden",
+    );
+    await expectError(
+      await call(`/v1/admin/${t.slug}/pos/integration`, { token: terminal }),
+      403,
+      "forbidden",
+    );
+  });
+});
