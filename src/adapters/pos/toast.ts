@@ -543,10 +543,10 @@ function webhookTimestamp(rawBody: string): string | null {
   return parsed.success ? parsed.data.timestamp : null;
 }
 
-function decodeBase64(text: string): Uint8Array | null {
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> | null {
   try {
     const binary = atob(text);
-    const out = new Uint8Array(binary.length);
+    const out = new Uint8Array(new ArrayBuffer(binary.length));
     for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
     return out;
   } catch {
