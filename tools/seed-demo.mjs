@@ -187,6 +187,7 @@ export async function seedDemo(baseUrl, adminToken, stateFile) {
 
   await ensureMenu(api, ownerKey);
   await ensureDiscount(api, ownerKey);
+  await ensureSandboxPos(api, ownerKey);
   // Saved one at a time: a key the API has shown and we lost could never be read again.
   if (!state.staffKey) {
     state.staffKey = await createKey(api, ownerKey, "staff");
@@ -257,6 +258,30 @@ async function ensureDiscount(api, ownerKey) {
   const { items } = /** @type {{ items: { code: string }[] }} */ (body);
   if (items.some((d) => d.code === DISCOUNT.code)) return;
   await api("POST", path, ownerKey, DISCOUNT);
+}
+
+/**
+ * Connects the in-process sandbox POS (simulated latency, occasional
+ * retryable failures), so paid demo orders go through the real submission
+ * pipeline: queue, retries, sync history and alerts.
+ * @param {Api} api
+ * @param {string} ownerKey
+ */
+async function ensureSandboxPos(api, ownerKey) {
+  const { body } = await api("GET", `/v1/admin/${DEMO_TENANT}/pos/integration`, ownerKey);
+  if (/** @type {{ integration: unknown }} */ (body).integration) return;
+  await api(
+    "POST",
+    `/v1/admin/${DEMO_TENANT}/pos/connect`,
+    ownerKey,
+    {
+      provider: "sandbox",
+      locationId: "demo-kitchen",
+      credentials: { latencyMs: "400", failureRate: "0.1" },
+      settings: { autoSync: true, failurePolicy: "hold" },
+    },
+    [200],
+  );
 }
 
 /**
