@@ -81,7 +81,7 @@ export async function connectPosIntegration(
   return row;
 }
 
-/** Stops syncing; the row (and so the sync history's context) stays, secrets are dropped. */
+/** Stops syncing and refusing webhooks; the row (and so the sync history's context) stays, the session is dropped. */
 export async function disconnectPosIntegration(
   db: Db,
   tenantId: string,

@@ -35,7 +35,8 @@ export const webhookRoutes = new Hono<AppEnv>().post(
     const db = getDb(c.env);
     const tenant = await findTenantBySlug(db, c.req.param("tenant"));
     const integration = tenant ? await findPosIntegration(db, tenant.id) : undefined;
-    if (!tenant || !integration || integration.provider !== provider.data) {
+    // A disconnected POS no longer speaks for the tenant's orders.
+    if (!tenant || integration?.status !== "connected" || integration.provider !== provider.data) {
       throw new ApiError("not_found", "no such POS connection");
     }
     const secret = await openWebhookSecret(readConfig(c.env).credentialsKey, integration);

@@ -52,7 +52,7 @@ const clover = {
     return null;
   },
 };
-export default clover;
+export default { ...clover, signWebhook };
 
 /** @param {VendorContext["state"]} state @returns {TokenState} */
 function tokens(state) {

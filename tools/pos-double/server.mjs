@@ -11,6 +11,7 @@
 //   POST /_control/faults { vendor, faults: Fault[] }   queue faults for create-order calls
 //   POST /_control/mode { vendor, mode: Fault | null }   a fault applied to every create-order call
 //   POST /_control/reset                   forget requests, orders, faults
+//   POST /_control/webhook { vendor, url, secret, body }   send a correctly signed status webhook
 import { createServer } from "node:http";
 
 /**
@@ -45,6 +46,8 @@ import { createServer } from "node:http";
 /**
  * @typedef {object} VendorModule
  * @property {string} name
+ * @property {(body: string, secret: string, url: string) => Record<string, string>} [signWebhook]
+ *   the headers the vendor sends with a status webhook (its signature scheme)
  * @property {(req: { method: string, path: string, query: URLSearchParams, headers: Record<string, string>, body: string, json: any }, ctx: VendorContext) => Promise<{ status: number, body: unknown, headers?: Record<string, string> } | null>} handle
  *   null when the path is not one of this vendor's.
  */
@@ -106,6 +109,9 @@ export async function startPosDouble({ port = 0, vendors }) {
         if (url.pathname === "/_control/mode") {
           slot(json.vendor).mode = json.mode ?? null;
           return send(204, undefined);
+        }
+        if (url.pathname === "/_control/webhook") {
+          return send(200, await double.sendWebhook(json.vendor, json));
         }
         if (url.pathname === "/_control/reset") {
           double.reset();
@@ -186,6 +192,22 @@ export async function startPosDouble({ port = 0, vendors }) {
         s.orders.clear();
         for (const key of Object.keys(s.state)) delete s.state[key];
       }
+    },
+    /**
+     * Sends a status webhook the way the vendor does: `body` signed with
+     * `secret` in the vendor's scheme, POSTed to `url`. Returns the answer.
+     * @param {string} vendor @param {{ url: string, secret: string, body: unknown }} webhook
+     */
+    sendWebhook: async (vendor, { url, secret, body }) => {
+      const module = vendors.find((v) => v.name === vendor);
+      if (!module?.signWebhook) throw new Error(`${vendor} cannot sign webhooks`);
+      const text = typeof body === "string" ? body : JSON.stringify(body);
+      const response = await fetch(url, {
+        method: "POST",
+        headers: module.signWebhook(text, secret, url),
+        body: text,
+      });
+      return { status: response.status, body: await response.text() };
     },
     stop: () => new Promise((resolve) => server.close(() => resolve(undefined))),
   };

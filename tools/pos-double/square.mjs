@@ -644,7 +644,7 @@ const square = {
     return null;
   },
 };
-export default square;
+export default { ...square, signWebhook };
 
 /**
  * The headers Square sends with a webhook notification:

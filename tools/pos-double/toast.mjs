@@ -44,7 +44,7 @@ const toast = {
     return null;
   },
 };
-export default toast;
+export default { ...toast, signWebhook };
 
 /** @param {VendorContext} ctx @returns {TokenState} */
 function tokens(ctx) {

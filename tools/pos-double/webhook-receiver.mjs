@@ -120,4 +120,8 @@ const webhookReceiver = {
     }
   },
 };
-export default webhookReceiver;
+export default {
+  ...webhookReceiver,
+  signWebhook: (/** @type {string} */ body, /** @type {string} */ secret) =>
+    signWebhook(body, secret),
+};
