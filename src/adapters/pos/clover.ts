@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { readJson, vendorFetch } from "./http";
+import { parseVendorAnswer, readJson, vendorFetch } from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
@@ -211,16 +211,9 @@ function authHeaders(connection: PosConnection): Record<string, string> {
   return { authorization: `Bearer ${token}`, accept: "application/json" };
 }
 
+/** A 2xx Clover answer in its documented shape, or a `bad_response` (retryable). */
 function parseAnswer<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
-  const result = schema.safeParse(data);
-  if (!result.success) {
-    // The call went through; a retry reads again (and finds an order that
-    // was made) rather than guessing now.
-    throw new PosError("retryable", "bad_response", `Clover answered an unexpected ${what}`, {
-      vendorMessage: z.prettifyError(result.error).slice(0, 500),
-    });
-  }
-  return result.data;
+  return parseVendorAnswer(schema, data, { vendor: "Clover", what, kind: "retryable" });
 }
 
 // Clover orders list, GET /v3/merchants/{mId}/orders?filter=title=…; `title` and `externalReferenceId` are

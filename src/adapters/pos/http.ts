@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { PosError } from "./types";
 
 /**
@@ -89,4 +90,28 @@ export async function readJson(response: Response): Promise<unknown> {
       vendorMessage: text.slice(0, 200),
     });
   }
+}
+
+/**
+ * Checks a 2xx answer against the vendor's documented shape. What a mismatch
+ * means depends on the call: after a lookup a retry reads afresh
+ * (`retryable`); an idempotent replay would return the same body (`permanent`).
+ */
+export function parseVendorAnswer<T>(
+  schema: z.ZodType<T>,
+  data: unknown,
+  context: { vendor: string; what: string; kind: "retryable" | "permanent" },
+): T {
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    throw new PosError(
+      context.kind,
+      "bad_response",
+      `${context.vendor} answered an unexpected ${context.what}`,
+      {
+        vendorMessage: z.prettifyError(result.error).slice(0, 500),
+      },
+    );
+  }
+  return result.data;
 }

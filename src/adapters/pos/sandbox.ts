@@ -140,7 +140,7 @@ export const sandboxAdapter: PosAdapter = {
   },
 
   async verifyWebhook(): Promise<boolean> {
-    // The sandbox never calls back: any webhook claiming to be from it is refused.
+    // The sandbox never calls back: a webhook claiming to be from it is refused.
     return false;
   },
 

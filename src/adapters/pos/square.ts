@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { readJson, vendorFetch } from "./http";
+import { parseVendorAnswer, readJson, vendorFetch } from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
@@ -514,16 +514,9 @@ function withSquareDetail(err: unknown): unknown {
   );
 }
 
-function parseAnswer<T>(schema: z.ZodType<T>, json: unknown, what: string): T {
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    // A 2xx Square answer that is not what the API documents: retrying the
-    // same request would get the same answer.
-    throw new PosError("permanent", "bad_response", `unexpected Square ${what}`, {
-      vendorMessage: z.prettifyError(parsed.error).slice(0, 500),
-    });
-  }
-  return parsed.data;
+/** A 2xx Square answer in its documented shape, or a `bad_response` (permanent). */
+function parseAnswer<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
+  return parseVendorAnswer(schema, data, { vendor: "Square", what, kind: "permanent" });
 }
 
 // ---------------------------------------------------------------- webhooks

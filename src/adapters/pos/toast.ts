@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { readJson, vendorFetch } from "./http";
+import { parseVendorAnswer, readJson, vendorFetch } from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
@@ -358,16 +358,9 @@ function orderHeaders(connection: PosConnection): Record<string, string> {
   };
 }
 
+/** A 2xx Toast answer in its documented shape, or a `bad_response` (retryable). */
 function parseAnswer<T>(schema: z.ZodType<T>, data: unknown, what: string): T {
-  const result = schema.safeParse(data);
-  if (!result.success) {
-    // The call itself went through; a retry reads the state again (and the
-    // create path finds an order that was made) rather than guessing now.
-    throw new PosError("retryable", "bad_response", `Toast answered an unexpected ${what}`, {
-      vendorMessage: z.prettifyError(result.error).slice(0, 500),
-    });
-  }
-  return result.data;
+  return parseVendorAnswer(schema, data, { vendor: "Toast", what, kind: "retryable" });
 }
 
 // Toast: "You can use the orders API to set an externalId for an order and then GET the order with that externalId":
