@@ -52,6 +52,8 @@ interface Attachment {
 export class TenantHub extends DurableObject<Env> {
   readonly #sql: SqlStorage;
   #tenant: Tenant | null = null;
+  /** What this instance last wrote to `meta`, so repeated values are not written again. */
+  readonly #meta = new Map<string, string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -383,6 +385,9 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   #remember(key: string, value: string): void {
+    // Every connection names its tenant; only a change is worth a write.
+    if (this.#meta.get(key) === value) return;
+    this.#meta.set(key, value);
     this.#sql.exec(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       key,
