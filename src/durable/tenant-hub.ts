@@ -385,9 +385,12 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   #remember(key: string, value: string): void {
-    // Every connection names its tenant; only a change is worth a write.
-    if (this.#meta.get(key) === value) return;
-    this.#meta.set(key, value);
+    // Every connection names its tenant; only a change is worth a write. The
+    // sequence number is written inside transactions and so never cached.
+    if (key !== "last_seq") {
+      if (this.#meta.get(key) === value) return;
+      this.#meta.set(key, value);
+    }
     this.#sql.exec(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
       key,
