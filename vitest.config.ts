@@ -12,6 +12,7 @@ export default defineConfig(async () => {
     plugins: [
       cloudflareTest(({ inject }) => {
         const double = inject("posDoubleUrl");
+        const stripe = inject("stripeDoubleUrl");
         return {
           wrangler: { configPath: "./wrangler.toml" },
           miniflare: {
@@ -20,7 +21,8 @@ export default defineConfig(async () => {
               ADMIN_TOKEN: "test-admin-token-0123456789",
               CREDENTIALS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
               STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
-              STRIPE_SECRET_KEY: "",
+              STRIPE_SECRET_KEY: "sk_test_worker_tests",
+              STRIPE_API_BASE: stripe,
               // Small, so the per-tenant terminal limit can be tested.
               MAX_TERMINALS_PER_TENANT: "3",
               POS_TOAST_BASE_URL: `${double}/toast`,

@@ -8,6 +8,9 @@ export interface Config {
   /** Vendor API base URLs, by provider. */
   posBaseUrls: { toast: string; clover: string; square: string };
   posTimeoutMs: number;
+  /** Null when no Stripe key is configured: orders then carry no PaymentIntent. */
+  stripe: { secretKey: string; apiBase: string | undefined } | null;
+  stripeWebhookSecret: string;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -44,6 +47,10 @@ export function readConfig(env: Env): Config {
       square: env.POS_SQUARE_BASE_URL,
     },
     posTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 10_000,
+    stripe: env.STRIPE_SECRET_KEY
+      ? { secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE || undefined }
+      : null,
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET ?? "",
   };
   cache.set(env, config);
   return config;

@@ -144,6 +144,8 @@ export const orders = sqliteTable(
     specialInstructions: text("special_instructions"),
     deliveryAddress: text("delivery_address", { mode: "json" }).$type<DeliveryAddress>(),
     scheduledFor: text("scheduled_for"),
+    /** The Stripe PaymentIntent paying for this order, when payments are on. */
+    paymentIntentId: text("payment_intent_id"),
     /** The POS's own id for this order, once synced. */
     externalId: text("external_id"),
     /**
@@ -167,6 +169,7 @@ export const orders = sqliteTable(
     index("orders_tenant_status_idx").on(t.tenantId, t.status, t.number),
     index("orders_tenant_pos_status_idx").on(t.tenantId, t.posStatus, t.number),
     index("orders_tenant_external_idx").on(t.tenantId, t.externalId),
+    index("orders_payment_intent_idx").on(t.paymentIntentId),
   ],
 );
 

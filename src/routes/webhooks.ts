@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { PaymentWebhookError, type PaymentWebhookEvent } from "../adapters/payments/types";
 import { getPosAdapter } from "../adapters/pos";
 import {
   POS_PROVIDERS,
@@ -19,6 +20,7 @@ import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/router";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
+import { handleStripeEvent, paymentGateway } from "../services/payments";
 
 const ProviderParam = z.enum(POS_PROVIDERS);
 
@@ -27,9 +29,30 @@ const ProviderParam = z.enum(POS_PROVIDERS);
  * signature scheme. A bad signature is 400 and changes nothing; an event
  * seen before is 200 and changes nothing.
  */
-export const webhookRoutes = new Hono<AppEnv>().post(
-  "/webhooks/pos/:provider/:tenant",
-  async (c) => {
+export const webhookRoutes = new Hono<AppEnv>()
+  .post("/webhooks/stripe", async (c) => {
+    const gateway = paymentGateway(c.env);
+    const secret = readConfig(c.env).stripeWebhookSecret;
+    if (!gateway || !secret) throw new ApiError("not_found", "payments are not configured");
+    let event: PaymentWebhookEvent;
+    try {
+      // Verified on the raw text: any re-serialisation would break the signature.
+      event = await gateway.verifyWebhook(
+        await c.req.text(),
+        c.req.header("stripe-signature"),
+        secret,
+        300,
+      );
+    } catch (err) {
+      if (err instanceof PaymentWebhookError) {
+        throw new ApiError("validation_failed", `Stripe-Signature rejected: ${err.reason}`);
+      }
+      throw err;
+    }
+    const applied = await handleStripeEvent(c.env, event, new Date());
+    return c.json({ received: true, applied }, 200);
+  })
+  .post("/webhooks/pos/:provider/:tenant", async (c) => {
     const provider = ProviderParam.safeParse(c.req.param("provider"));
     if (!provider.success) throw new ApiError("not_found", "unknown POS provider");
     const db = getDb(c.env);
@@ -68,8 +91,7 @@ export const webhookRoutes = new Hono<AppEnv>().post(
       if (await applyReport(c.env, db, tenant, provider.data, report)) applied += 1;
     }
     return c.json({ received: true, events: reports.length, applied }, 200);
-  },
-);
+  });
 
 /**
  * Applies one status report through the state machine (forward only; late

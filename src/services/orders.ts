@@ -1,3 +1,4 @@
+import { type CreatedPaymentIntent, PaymentError } from "../adapters/payments/types";
 import { readConfig } from "../config";
 import { canonicalJson, hmacSha256, sha256Hex, timingSafeEqual, toBase64Url } from "../crypto";
 import { type Db, isConstraintError } from "../db/client";
@@ -26,6 +27,7 @@ import {
 import { type PricedOrder, type PricingError, priceOrder } from "../domain/pricing";
 import { ApiError } from "../http/errors";
 import { orderDto } from "../routes/schemas";
+import { paymentGateway } from "./payments";
 
 /** An order draft after zod validation, amounts in minor units. */
 export interface OrderDraft {
@@ -49,7 +51,9 @@ export interface PlacedOrder {
   body: {
     order: ReturnType<typeof orderDto>;
     accessToken: string;
-    payment: { provider: "none"; clientSecret: null };
+    payment:
+      | { provider: "stripe"; clientSecret: string }
+      | { provider: "none"; clientSecret: null };
   };
   /** Whether this is a replay of an earlier request with the same key. */
   replayed: boolean;
@@ -130,6 +134,7 @@ export async function placeOrder(
   const at = now.toISOString();
   const id = newOrderId(now);
   const number = await reserveOrderNumber(db, tenant.id);
+  const payment = await createPayment(env, tenant, { id, total: priced.total });
   const order: OrderWithItems = {
     id,
     tenantId: tenant.id,
@@ -151,6 +156,7 @@ export async function placeOrder(
     specialInstructions: draft.specialInstructions ?? null,
     deliveryAddress: draft.deliveryAddress ?? null,
     scheduledFor: draft.scheduledFor ?? null,
+    paymentIntentId: payment?.id ?? null,
     externalId: null,
     posClaim: null,
     posClaimedUntil: null,
@@ -172,7 +178,13 @@ export async function placeOrder(
     })),
   };
   const dto = orderDto(order, tenant.slug);
-  const storedBody = { order: dto, payment: { provider: "none" as const, clientSecret: null } };
+  // The client secret is kept with the stored response so a replay answers it again.
+  const storedBody = {
+    order: dto,
+    payment: payment
+      ? { provider: "stripe" as const, clientSecret: payment.clientSecret }
+      : { provider: "none" as const, clientSecret: null },
+  };
   const event = newOutboxRecord(
     tenant.id,
     { type: "order_updated", payload: { order: dto, previousStatus: null, change: "status" } },
@@ -218,6 +230,43 @@ export async function placeOrder(
     replayed: false,
     events: [event],
   };
+}
+
+/**
+ * The PaymentIntent for a new order, when payments are on. Its idempotency
+ * key is the order id, which is new for every attempt: an intent always
+ * names the order it pays for (a retried storefront request that lost its
+ * first answer is replayed from the idempotency record instead).
+ */
+async function createPayment(
+  env: Env,
+  tenant: Tenant,
+  order: { id: string; total: number },
+): Promise<CreatedPaymentIntent | null> {
+  const gateway = paymentGateway(env);
+  if (!gateway) return null;
+  try {
+    return await gateway.createPaymentIntent({
+      orderId: order.id,
+      tenantId: tenant.id,
+      amount: order.total,
+      currency: tenant.currency,
+      captureMethod: "automatic",
+      idempotencyKey: `pi:${order.id}`,
+      description: `${tenant.name} order`,
+    });
+  } catch (err) {
+    if (
+      err instanceof PaymentError &&
+      (err.code === "invalid_request" || err.code === "card_error")
+    ) {
+      // Stripe refused the amount itself (below its minimum, for example).
+      throw new ApiError("validation_failed", `payment could not be set up: ${err.message}`, {
+        reason: err.code,
+      });
+    }
+    throw err;
+  }
 }
 
 async function replayIfKnown(
@@ -332,6 +381,7 @@ export async function confirmOrderPayment(
   source: StatusSource,
   posRequired: boolean,
   now: Date,
+  extra?: OrderChange["extra"],
 ): Promise<OrderChangeResult> {
   return withFreshOrder(
     db,
@@ -355,6 +405,7 @@ export async function confirmOrderPayment(
           paymentStatus: "paid",
           posStatus: posRequired ? "queued" : "not_required",
         },
+        ...(extra ? { extra } : {}),
         source,
         event: (next) => ({ type: "new_order", payload: orderDto(next, tenant.slug) }),
       };

@@ -587,9 +587,10 @@ export async function confirmOrderAndQueue(
   orderId: string,
   source: StatusSource,
   now: Date,
+  extra?: OrderChange["extra"],
 ): Promise<OrderChangeResult> {
   const required = posRequired(await findPosIntegration(db, tenant.id));
-  const result = await confirmOrderPayment(db, tenant, orderId, source, required, now);
+  const result = await confirmOrderPayment(db, tenant, orderId, source, required, now, extra);
   if (result.changed && result.order.posStatus === "queued") {
     await enqueuePosSubmission(env, tenant.id, orderId).catch((err: unknown) => {
       console.error(

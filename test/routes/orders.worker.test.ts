@@ -111,7 +111,24 @@ describe("orders: placing", () => {
       ["Soda", 1, 300, 300],
     ]);
     expect(body.accessToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(body.payment).toEqual({ provider: "none", clientSecret: null });
+    // A PaymentIntent for the total, tagged with the tenant and the order.
+    expect(body.payment.provider).toBe("stripe");
+    expect(body.payment.clientSecret).toMatch(/^pi_\w+_secret_\w+$/);
+    const intentId = (body.payment.clientSecret ?? "").split("_secret_")[0];
+    const stored = await env.DB.prepare("SELECT payment_intent_id FROM orders WHERE id = ?")
+      .bind(body.order.id)
+      .first<{ payment_intent_id: string }>();
+    expect(stored?.payment_intent_id).toBe(intentId);
+    const intent = (await (
+      await fetch(`${env.STRIPE_API_BASE}/v1/payment_intents/${intentId}`, {
+        headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
+      })
+    ).json()) as { amount: number; currency: string; metadata: Record<string, string> };
+    expect(intent).toMatchObject({
+      amount: 3028,
+      currency: "usd",
+      metadata: { tenant_id: t.id, order_id: body.order.id },
+    });
 
     const after = await tableCounts();
     expect(after.orders).toBe((before.orders ?? 0) + 1);
@@ -134,7 +151,6 @@ describe("orders: placing", () => {
       .bind(t.id)
       .first<{ type: string; payload: string; delivered_at: string | null }>();
     expect(outbox?.type).toBe("order_updated");
-    expect(outbox?.delivered_at).toBeNull();
     expect(JSON.parse(outbox?.payload ?? "{}")).toEqual({
       order: body.order,
       previousStatus: null,

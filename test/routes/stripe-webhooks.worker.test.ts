@@ -1,0 +1,221 @@
+import { env } from "cloudflare:workers";
+import Stripe from "stripe";
+import { describe, expect, it } from "vitest";
+import {
+  call,
+  callJson,
+  createKey,
+  createMenuItem,
+  createTenant,
+  expectError,
+  type TestTenant,
+  tableCounts,
+} from "../helpers";
+import { connectTerminal } from "../ws-helpers";
+
+const SECRET = "whsec_test_secret";
+const crypto = Stripe.createSubtleCryptoProvider();
+
+interface Placed {
+  t: TestTenant;
+  orderId: string;
+  intentId: string;
+  total: number;
+}
+
+let seq = 0;
+async function placeOrder(): Promise<Placed> {
+  const t = await createTenant();
+  const item = await createMenuItem(t, { name: "Soup", price: 900 });
+  const body = await callJson<{
+    order: { id: string; total: { amount: number } };
+    payment: { clientSecret: string };
+  }>(
+    `/v1/stores/${t.slug}/orders`,
+    {
+      body: {
+        orderType: "pickup",
+        items: [{ menuItemId: item.id, quantity: 1 }],
+        customer: { name: "Ada" },
+      },
+      headers: { "idempotency-key": `stripe-wh-${Date.now()}-${++seq}` },
+    },
+    201,
+  );
+  return {
+    t,
+    orderId: body.order.id,
+    intentId: body.payment.clientSecret.split("_secret_")[0] ?? "",
+    total: body.order.total.amount,
+  };
+}
+
+function eventFor(
+  p: Placed,
+  type: string,
+  overrides: Record<string, unknown> = {},
+  id = `evt_${Date.now()}_${++seq}`,
+) {
+  return JSON.stringify({
+    id,
+    object: "event",
+    type,
+    api_version: "2025-10-29.clover",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    data: {
+      object: {
+        id: p.intentId,
+        object: "payment_intent",
+        amount: p.total,
+        amount_received: type === "payment_intent.succeeded" ? p.total : 0,
+        currency: "usd",
+        status: type === "payment_intent.succeeded" ? "succeeded" : "requires_payment_method",
+        metadata: { tenant_id: p.t.id, order_id: p.orderId },
+        ...overrides,
+      },
+    },
+  });
+}
+
+async function send(
+  payload: string,
+  options: { secret?: string; timestamp?: number; body?: string } = {},
+) {
+  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: options.secret ?? SECRET,
+    cryptoProvider: crypto,
+    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+  });
+  return call("/webhooks/stripe", {
+    rawBody: options.body ?? payload,
+    headers: { "stripe-signature": header },
+  });
+}
+
+async function orderRow(id: string) {
+  return env.DB.prepare("SELECT status, payment_status, pos_status FROM orders WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; payment_status: string; pos_status: string }>();
+}
+
+describe("POST /webhooks/stripe", () => {
+  it("payment_intent.succeeded confirms the order once and terminals get new_order", async () => {
+    const p = await placeOrder();
+    const terminal = await connectTerminal(p.t.slug, { token: await createKey(p.t, "terminal") });
+    const payload = eventFor(p, "payment_intent.succeeded");
+    const res = await send(payload);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, applied: true });
+    expect(await orderRow(p.orderId)).toEqual({
+      status: "confirmed",
+      payment_status: "paid",
+      pos_status: "not_required",
+    });
+    const event = await terminal.waitFor((m) => m.type === "new_order");
+    expect(event.data).toMatchObject({ id: p.orderId, status: "confirmed", paymentStatus: "paid" });
+    const history = await env.DB.prepare(
+      "SELECT to_status, source FROM order_status_history WHERE order_id = ? ORDER BY id",
+    )
+      .bind(p.orderId)
+      .all();
+    expect(history.results).toEqual([
+      { to_status: "pending_payment", source: "storefront" },
+      { to_status: "confirmed", source: "stripe" },
+    ]);
+
+    // The same event again: 200, nothing changes.
+    const before = await tableCounts();
+    const replay = await send(payload);
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({ received: true, applied: false });
+    expect(await tableCounts()).toEqual(before);
+    terminal.close();
+  });
+
+  it.each([
+    [
+      "a tampered body",
+      async (payload: string) =>
+        send(payload, { body: payload.replace('"amount":', '"amount": 1 + ') }),
+    ],
+    [
+      "the wrong secret",
+      async (payload: string) => send(payload, { secret: "whsec_someone_else" }),
+    ],
+    [
+      "a stale timestamp",
+      async (payload: string) => send(payload, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
+    ],
+    ["no signature", async (payload: string) => call("/webhooks/stripe", { rawBody: payload })],
+  ])("%s is 400 and changes nothing", async (_name, sendIt) => {
+    const p = await placeOrder();
+    const before = await tableCounts();
+    await expectError(
+      await sendIt(eventFor(p, "payment_intent.succeeded")),
+      400,
+      "validation_failed",
+    );
+    expect(await tableCounts()).toEqual(before);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "pending_payment",
+      payment_status: "unpaid",
+    });
+  });
+
+  it("an amount mismatch leaves the order unconfirmed and raises an alert", async () => {
+    const p = await placeOrder();
+    const terminal = await connectTerminal(p.t.slug, { token: await createKey(p.t, "terminal") });
+    const res = await send(
+      eventFor(p, "payment_intent.succeeded", {
+        amount: p.total - 100,
+        amount_received: p.total - 100,
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "pending_payment",
+      payment_status: "unpaid",
+    });
+    const alert = await terminal.waitFor((m) => m.type === "alert");
+    expect(alert.data).toMatchObject({
+      kind: "payment_mismatch",
+      orderId: p.orderId,
+      level: "critical",
+    });
+    const currency = await send(eventFor(p, "payment_intent.succeeded", { currency: "eur" }));
+    expect(currency.status).toBe(200);
+    expect(await orderRow(p.orderId)).toMatchObject({ status: "pending_payment" });
+    terminal.close();
+  });
+
+  it("payment_failed and canceled cancel an unpaid order", async () => {
+    for (const type of ["payment_intent.payment_failed", "payment_intent.canceled"]) {
+      const p = await placeOrder();
+      const res = await send(eventFor(p, type));
+      expect(res.status).toBe(200);
+      expect(await orderRow(p.orderId)).toMatchObject({
+        status: "cancelled",
+        payment_status: "failed",
+      });
+    }
+  });
+
+  it("an intent of another order, or not ours, is acknowledged and ignored", async () => {
+    const p = await placeOrder();
+    const before = await tableCounts();
+    const foreign = await send(
+      eventFor(p, "payment_intent.succeeded", { id: "pi_not_this_orders" }),
+    );
+    expect(foreign.status).toBe(200);
+    const unknown = await send(eventFor(p, "payment_intent.succeeded", { metadata: {} }));
+    expect(unknown.status).toBe(200);
+    const other = await send(eventFor(p, "customer.created"));
+    expect(other.status).toBe(200);
+    expect(await orderRow(p.orderId)).toMatchObject({ status: "pending_payment" });
+    const after = await tableCounts();
+    expect(after.orders).toBe(before.orders);
+    expect(after.outbox_events).toBe(before.outbox_events);
+  });
+});
