@@ -3,23 +3,48 @@
 //
 // Data lives in .wrangler/state (gitignored), so orders and keys survive restarts; delete
 // that directory to start from scratch.
+//
+// Payments: with no STRIPE_SECRET_KEY in .dev.vars (the default), a local Stripe double runs in
+// this process and the Worker is pointed at it; `npm run pay` places a demo order and pays it
+// through the double, which sends a signed payment_intent.succeeded to /webhooks/stripe. With a
+// real sk_test_ key, the Worker talks to Stripe itself and nothing is started here.
 
-import { constants, copyFileSync, existsSync, readFileSync } from "node:fs";
+import {
+  constants,
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { parseEnv } from "node:util";
 import { PROJECT_ROOT, startDevServer } from "./dev-server.mjs";
 import { DEMO_TENANT, seedDemo } from "./seed-demo.mjs";
+import { startStripeDouble } from "./stripe-double/server.mjs";
 
 const DEV_VARS = path.join(PROJECT_ROOT, ".dev.vars");
 const DEV_VARS_EXAMPLE = path.join(PROJECT_ROOT, ".dev.vars.example");
 const PERSIST_DIR = path.join(PROJECT_ROOT, ".wrangler/state");
 // Beside the data it unlocks: removing .wrangler/state removes both.
 const SEED_STATE = path.join(PERSIST_DIR, "demo-seed.json");
+// Where `npm run pay` finds this run's Orderlane and Stripe double; removed when we stop.
+const PAYMENTS_STATE = path.join(PERSIST_DIR, "stripe-double.json");
+// The port stripe-mock and the double's CLI use; any free port when it is taken.
+const STRIPE_DOUBLE_PORT = 12111;
+// Any sk_test_ key is accepted by the double; this one says where it came from in logs.
+const STRIPE_DOUBLE_KEY = "sk_test_orderlane_double";
 
 /** @type {import("./dev-server.mjs").DevServer | undefined} */
 let server;
+/** @type {Awaited<ReturnType<typeof startStripeDouble>> | undefined} */
+let stripeDouble;
+let wrotePaymentsState = false;
 let shuttingDown = false;
+
+// Whatever way this process ends, a state file naming it must not outlive it.
+process.once("exit", removePaymentsState);
 
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])) {
   process.on(signal, () => void shutdown(signal));
@@ -31,6 +56,7 @@ try {
   console.error(`\n✖ ${err instanceof Error ? err.message : String(err)}`);
   shuttingDown = true;
   await server?.stop();
+  await stopStripeDouble();
   process.exit(1);
 }
 
@@ -40,13 +66,19 @@ async function main() {
     throw new Error(`PORT must be a TCP port number, got "${process.env.PORT}"`);
   }
 
-  const adminToken = readAdminToken();
+  const devVars = readDevVars();
+  const adminToken = devVars.ADMIN_TOKEN;
+  if (!adminToken) throw new Error(`ADMIN_TOKEN is missing from ${relative(DEV_VARS)}`);
   await assertPortFree(port);
+
+  const payments = await preparePayments(devVars, port);
+  if (shuttingDown) return;
 
   console.log(`Starting Orderlane on port ${port} (data in ${relative(PERSIST_DIR)}) …`);
   server = await startDevServer({
     port,
     persistTo: PERSIST_DIR,
+    vars: payments.vars,
     log: (chunk) => process.stdout.write(chunk),
   });
   // A wrangler that dies on its own takes `npm start` down with it.
@@ -59,18 +91,108 @@ async function main() {
 
   const keys = await seedDemo(server.url, adminToken, SEED_STATE);
   const example = await exampleLine(server.url);
-  printBanner(server.url, keys, example);
+  writePaymentsState(server.url, payments);
+  printBanner(server.url, keys, example, payments);
 }
 
-/** Copies .dev.vars.example to .dev.vars on first run and returns ADMIN_TOKEN from it. */
-function readAdminToken() {
+/** Copies .dev.vars.example to .dev.vars on first run and returns what it sets. */
+function readDevVars() {
   if (!existsSync(DEV_VARS)) {
     copyFileSync(DEV_VARS_EXAMPLE, DEV_VARS, constants.COPYFILE_EXCL);
     console.log(`Created ${relative(DEV_VARS)} from ${relative(DEV_VARS_EXAMPLE)}.`);
   }
-  const token = parseEnv(readFileSync(DEV_VARS, "utf8")).ADMIN_TOKEN;
-  if (!token) throw new Error(`ADMIN_TOKEN is missing from ${relative(DEV_VARS)}`);
-  return token;
+  return parseEnv(readFileSync(DEV_VARS, "utf8"));
+}
+
+/**
+ * @typedef {object} Payments
+ * @property {"double" | "stripe"} mode
+ * @property {Record<string, string>} vars passed to wrangler as --var (they beat .dev.vars)
+ * @property {string} [doubleUrl] the Stripe double's base URL (mode "double")
+ * @property {string} webhookUrl where Stripe's events must arrive
+ * @property {boolean} [live] a sk_live_ key is configured (mode "stripe")
+ */
+
+/**
+ * Without a Stripe key, starts the Stripe double (webhooks to the Worker about to start on
+ * `port`, signed with STRIPE_WEBHOOK_SECRET) and returns the vars that point the Worker at it.
+ * With a key, starts nothing: the Worker talks to Stripe.
+ * @param {Record<string, string | undefined>} devVars
+ * @param {number} port Orderlane's port
+ * @returns {Promise<Payments>}
+ */
+async function preparePayments(devVars, port) {
+  const webhookUrl = `http://127.0.0.1:${port}/webhooks/stripe`;
+  const secretKey = devVars.STRIPE_SECRET_KEY?.trim() ?? "";
+  if (secretKey) {
+    return { mode: "stripe", vars: {}, webhookUrl, live: secretKey.startsWith("sk_live_") };
+  }
+  const webhookSecret = devVars.STRIPE_WEBHOOK_SECRET;
+  if (!webhookSecret) {
+    throw new Error(
+      `STRIPE_WEBHOOK_SECRET is missing from ${relative(DEV_VARS)} (the Stripe double signs its ` +
+        `webhooks with it; ${relative(DEV_VARS_EXAMPLE)} has a local value)`,
+    );
+  }
+  const doublePort = (await isPortFree(STRIPE_DOUBLE_PORT)) ? STRIPE_DOUBLE_PORT : 0;
+  stripeDouble = await startStripeDouble({ port: doublePort, webhookSecret, webhookUrl });
+  console.log(`Stripe double listening on ${stripeDouble.url} (webhooks to ${webhookUrl}).`);
+  return {
+    mode: "double",
+    vars: { STRIPE_SECRET_KEY: STRIPE_DOUBLE_KEY, STRIPE_API_BASE: stripeDouble.url },
+    doubleUrl: stripeDouble.url,
+    webhookUrl,
+  };
+}
+
+/**
+ * Tells `npm run pay` where this run's Orderlane and Stripe double are.
+ * @param {string} url Orderlane's base URL
+ * @param {Payments} payments
+ */
+function writePaymentsState(url, payments) {
+  const state = {
+    pid: process.pid,
+    orderlaneUrl: url,
+    mode: payments.mode,
+    stripeDoubleUrl: payments.doubleUrl ?? null,
+    webhookUrl: payments.webhookUrl,
+  };
+  writeFileSync(PAYMENTS_STATE, `${JSON.stringify(state, null, 2)}\n`);
+  wrotePaymentsState = true;
+}
+
+/** Removes the state file if this process wrote it (synchronous: also runs on "exit"). */
+function removePaymentsState() {
+  if (!wrotePaymentsState) return;
+  wrotePaymentsState = false;
+  try {
+    const state = JSON.parse(readFileSync(PAYMENTS_STATE, "utf8"));
+    if (state?.pid === process.pid) unlinkSync(PAYMENTS_STATE);
+  } catch {
+    // Already gone, or replaced by another run: not ours to remove.
+  }
+}
+
+/** Stops the in-process Stripe double, if running; never waits long on a lingering client. */
+async function stopStripeDouble() {
+  const double = stripeDouble;
+  stripeDouble = undefined;
+  if (!double) return;
+  await Promise.race([double.stop(), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+}
+
+/**
+ * @param {number} port
+ * @returns {Promise<boolean>} whether 127.0.0.1:`port` can be listened on right now
+ */
+async function isPortFree(port) {
+  try {
+    await assertPortFree(port);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -123,8 +245,9 @@ async function exampleLine(url) {
  * @param {string} url
  * @param {Awaited<ReturnType<typeof seedDemo>>} keys
  * @param {ExampleLine} example
+ * @param {Payments} payments
  */
-function printBanner(url, keys, example) {
+function printBanner(url, keys, example, payments) {
   const { label, ...line } = example;
   const draft = {
     orderType: "pickup",
@@ -157,12 +280,48 @@ function printBanner(url, keys, example) {
     `      -H "Idempotency-Key: demo-$(date +%s%N)" \\`,
     `      -d '${JSON.stringify(draft)}'`,
     "",
+    ...paymentLines(url, payments),
+    "",
     "  Discount code WELCOME10 takes 10% off orders from $15.00.",
     `  ${seeded} Press Ctrl-C to stop.`,
     rule,
     "",
   ];
   console.log(text.join("\n"));
+}
+
+/**
+ * How payments work in this run, and how to pay a demo order.
+ * @param {string} url
+ * @param {Payments} payments
+ * @returns {string[]}
+ */
+function paymentLines(url, payments) {
+  const port = new URL(url).port;
+  const pay = port === "8787" ? "npm run pay" : `PORT=${port} npm run pay`;
+  if (payments.mode === "double") {
+    return [
+      `  Payments: the local Stripe double at ${payments.doubleUrl}; its webhooks go to`,
+      `  ${payments.webhookUrl}, signed with STRIPE_WEBHOOK_SECRET.`,
+      `  Place and pay a demo order, then watch it arrive on the terminal:`,
+      "",
+      `    ${pay}`,
+      "",
+      "  To pay an order you placed yourself (the curl above answers payment.clientSecret):",
+      `    ${pay} -- <order id> --client-secret <payment.clientSecret>`,
+    ];
+  }
+  return [
+    payments.live
+      ? "  Payments: Stripe LIVE mode (STRIPE_SECRET_KEY is sk_live_…): real cards, real money!"
+      : "  Payments: Stripe test mode (STRIPE_SECRET_KEY in .dev.vars); no double is running.",
+    "  Stripe's webhooks need the Stripe CLI, in another terminal:",
+    "",
+    `    stripe listen --forward-to ${payments.webhookUrl}`,
+    "",
+    `  and the whsec_… it prints as STRIPE_WEBHOOK_SECRET in ${relative(DEV_VARS)} (then restart).`,
+    `  \`${pay}\` places a demo order and prints the Stripe CLI command that pays it.`,
+  ];
 }
 
 /**
@@ -175,6 +334,7 @@ async function shutdown(signal) {
   console.log(`\nReceived ${signal}, stopping Orderlane …`);
   // Before the server handle exists, dev-server's exit hook kills the half-started wrangler.
   await server?.stop();
+  await stopStripeDouble();
   process.exit(0);
 }
 

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { newId, randomToken } from "../crypto";
-import type { OrderStatus, PosStatus, StatusSource } from "../domain/order-status";
+import type { OrderStatus, PaymentStatus, PosStatus, StatusSource } from "../domain/order-status";
 import { type Db, insertIf } from "./client";
 import { type IdempotencyRecord, idempotencyInsert } from "./idempotency";
 import {
@@ -78,6 +78,8 @@ export async function findOrder(
 export interface OrderListFilter {
   status?: OrderStatus | undefined;
   posStatus?: PosStatus | undefined;
+  /** `refund_failed` lists the orders waiting for manual review. */
+  paymentStatus?: PaymentStatus | undefined;
   /** Orders with a number below this one (the previous page's last). */
   beforeNumber?: number | undefined;
   limit: number;
@@ -92,6 +94,7 @@ export async function listOrders(
   const conditions: SQL[] = [eq(orders.tenantId, tenantId)];
   if (filter.status) conditions.push(eq(orders.status, filter.status));
   if (filter.posStatus) conditions.push(eq(orders.posStatus, filter.posStatus));
+  if (filter.paymentStatus) conditions.push(eq(orders.paymentStatus, filter.paymentStatus));
   if (filter.beforeNumber !== undefined) conditions.push(lt(orders.number, filter.beforeNumber));
   return db.query.orders.findMany({
     where: and(...conditions),
@@ -192,6 +195,17 @@ export async function findOrderByExternalId(
 ): Promise<OrderWithItems | undefined> {
   return db.query.orders.findFirst({
     where: and(eq(orders.tenantId, tenantId), eq(orders.externalId, externalId)),
+    with: { items: { orderBy: [asc(orderItems.position)] } },
+  });
+}
+
+/** The order a Stripe PaymentIntent pays for. */
+export async function findOrderByPaymentIntent(
+  db: Db,
+  paymentIntentId: string,
+): Promise<OrderWithItems | undefined> {
+  return db.query.orders.findFirst({
+    where: eq(orders.paymentIntentId, paymentIntentId),
     with: { items: { orderBy: [asc(orderItems.position)] } },
   });
 }

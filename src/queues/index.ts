@@ -1,4 +1,5 @@
 import { QUEUES } from "./messages";
+import { consumePaymentDeadLetters, consumePayments } from "./payments";
 import { consumePosDeadLetters } from "./pos-dead-letter";
 import { consumePosSubmissions } from "./pos-submission";
 
@@ -9,18 +10,18 @@ export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): 
       return consumePosSubmissions(batch, env);
     case QUEUES.posSubmissionsDlq:
       return consumePosDeadLetters(batch, env);
+    case QUEUES.payments:
+      return consumePayments(batch, env);
+    case QUEUES.paymentsDlq:
+      return consumePaymentDeadLetters(batch, env);
     default:
-      // The payments consumers are not written yet; nothing produces their messages.
-      for (const message of batch.messages) {
-        console.error(
-          JSON.stringify({
-            level: "error",
-            msg: "no consumer for queue yet; message retried",
-            queue: batch.queue,
-            id: message.id,
-          }),
-        );
-        message.retry({ delaySeconds: 300 });
-      }
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "batch from an unknown queue; retried",
+          queue: batch.queue,
+        }),
+      );
+      for (const message of batch.messages) message.retry({ delaySeconds: 300 });
   }
 }

@@ -7,6 +7,11 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
     tenantId: z.string().min(1),
     orderId: z.string().min(1),
   }),
+  z.object({
+    type: z.literal("refund"),
+    tenantId: z.string().min(1),
+    orderId: z.string().min(1),
+  }),
 ]);
 export type QueueMessage = z.infer<typeof QueueMessageSchema>;
 

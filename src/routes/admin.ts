@@ -19,7 +19,7 @@ import {
 import { findOrder, listOrderHistory, listOrders } from "../db/orders";
 import { listSyncAttempts } from "../db/sync-attempts";
 import type { Tenant } from "../db/tenants";
-import { ORDER_STATUSES, POS_STATUSES } from "../domain/order-status";
+import { ORDER_STATUSES, PAYMENT_STATUSES, POS_STATUSES } from "../domain/order-status";
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
@@ -35,6 +35,7 @@ import {
 } from "../http/router";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
+import { cancelOrderByStaff } from "../services/payments";
 import { confirmOrderAndQueue } from "../services/pos-sync";
 import { SyncAttemptSchema, syncAttemptDto } from "./pos-sync";
 import { HistoryEntrySchema, MenuItemSchema, menuItemDto, OrderSchema, orderDto } from "./schemas";
@@ -243,6 +244,7 @@ const listOrdersRoute = createRoute({
       cursor: OrderCursor.optional(),
       status: z.enum(ORDER_STATUSES).optional(),
       posStatus: z.enum(POS_STATUSES).optional(),
+      paymentStatus: z.enum(PAYMENT_STATUSES).optional(),
     }),
   },
   responses: {
@@ -294,6 +296,19 @@ const setStatusRoute = createRoute({
       "not_found",
       "conflict",
     ),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: "post",
+  path: "/v1/admin/{tenant}/orders/{id}/cancel",
+  tags: ["admin: orders"],
+  summary: "Cancel an order; a paid one is refunded (the refund completes asynchronously)",
+  security: bearerSecurity,
+  request: { params: IdParams },
+  responses: {
+    202: jsonContent(z.object({ order: OrderSchema }), "cancelled, refund under way when paid"),
+    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
   },
 });
 
@@ -432,6 +447,7 @@ export const adminRoutes = admin
     const rows = await listOrders(c.get("db"), tenant.id, {
       status: query.status,
       posStatus: query.posStatus,
+      paymentStatus: query.paymentStatus,
       beforeNumber: query.cursor ? Number(query.cursor) : undefined,
       limit: query.limit + 1,
     });
@@ -480,6 +496,11 @@ export const adminRoutes = admin
     );
     c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
     return c.json({ order: orderDto(order, tenant.slug), changed }, 200);
+  })
+  .openapi(cancelRoute, async (c) => {
+    const tenant = c.get("tenant");
+    const order = await cancelOrderByStaff(c.env, tenant, c.req.valid("param").id, new Date());
+    return c.json({ order: orderDto(order, tenant.slug) }, 202);
   })
   .openapi(markPaidRoute, async (c) => {
     const tenant = c.get("tenant");

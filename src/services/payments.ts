@@ -1,14 +1,31 @@
 import type { SQL } from "drizzle-orm";
+import { getNotifier } from "../adapters/notify";
 import { createStripeGateway } from "../adapters/payments/stripe";
-import type { PaymentGateway, PaymentWebhookEvent } from "../adapters/payments/types";
+import {
+  PaymentError,
+  type PaymentGateway,
+  type PaymentWebhookEvent,
+  type RefundResult,
+} from "../adapters/payments/types";
 import { readConfig } from "../config";
 import { buildAlert } from "../db/alerts";
 import { getDb, insertIf, isConstraintError } from "../db/client";
-import { applyOrderChange, findOrder } from "../db/orders";
-import { webhookEvents } from "../db/schema";
-import { findTenantById } from "../db/tenants";
+import {
+  applyOrderChange,
+  findOrder,
+  findOrderByPaymentIntent,
+  type OrderChange,
+  type OrderWithItems,
+} from "../db/orders";
+import type { OutboxRecord } from "../db/outbox";
+import { alerts, webhookEvents } from "../db/schema";
+import { findTenantById, type Tenant } from "../db/tenants";
 import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
+import type { StatusSource } from "../domain/order-status";
+import { decideRetry } from "../domain/retry-policy";
+import { ApiError } from "../http/errors";
 import { orderDto } from "../routes/schemas";
+import { changeOrderStatus } from "./orders";
 import { deliverEvents } from "./outbox";
 import { confirmOrderAndQueue } from "./pos-sync";
 
@@ -33,6 +50,8 @@ export async function handleStripeEvent(
 ): Promise<boolean> {
   const db = getDb(env);
   if (await webhookEventSeen(db, "stripe", event.id)) return false;
+  if (event.type === "refund.updated" || event.type === "refund.created")
+    return reconcileRefund(env, event, now);
   const intent = event.paymentIntent;
   const tenant = intent?.tenantId ? await findTenantById(db, intent.tenantId) : undefined;
   const order =
@@ -104,4 +123,270 @@ export async function handleStripeEvent(
     default:
       return recordOnly();
   }
+}
+
+/**
+ * `refund.updated` (and `refund.created`): settles a refund that Stripe
+ * finished after our call returned `pending`, or reports one that failed.
+ */
+async function reconcileRefund(env: Env, event: PaymentWebhookEvent, now: Date): Promise<boolean> {
+  const db = getDb(env);
+  const refund = event.refund;
+  const order = refund?.paymentIntentId
+    ? await findOrderByPaymentIntent(db, refund.paymentIntentId)
+    : undefined;
+  const tenant = order ? await findTenantById(db, order.tenantId) : undefined;
+  let changed = false;
+  if (refund && order && tenant) {
+    if (refund.status === "succeeded") changed = await refundSucceeded(env, tenant, order.id, now);
+    if (refund.status === "failed" || refund.status === "canceled") {
+      changed = await refundFailed(
+        env,
+        tenant,
+        order.id,
+        `Stripe reports the refund ${refund.status}`,
+        now,
+      );
+    }
+  }
+  await webhookEventInsert(
+    db,
+    { provider: "stripe", eventId: event.id, tenantId: tenant?.id ?? null },
+    now,
+  ).catch((err: unknown) => {
+    if (!isConstraintError(err, "webhook_events")) throw err;
+  });
+  return changed;
+}
+
+/** The message on `payments`. */
+export interface RefundMessage {
+  type: "refund";
+  tenantId: string;
+  orderId: string;
+}
+
+/**
+ * Starts the refund of a paid order: `paymentStatus: refund_pending` (with
+ * its `order_updated`) in one batch, then the refund goes on the `payments`
+ * queue. Returns false when the order is not paid (nothing to refund).
+ */
+export async function startRefund(
+  env: Env,
+  tenant: Tenant,
+  orderId: string,
+  now: Date,
+  options: { cancelNow?: boolean; source?: StatusSource } = {},
+): Promise<boolean> {
+  const db = getDb(env);
+  for (let tries = 0; tries < 3; tries++) {
+    const order = await findOrder(db, tenant.id, orderId);
+    if (!order) return false;
+    if (order.paymentStatus === "refund_pending") {
+      await enqueueRefund(env, tenant.id, order.id);
+      return true;
+    }
+    if (order.paymentStatus !== "paid" || !order.paymentIntentId) return false;
+    const patch = options.cancelNow
+      ? { paymentStatus: "refund_pending" as const, status: "cancelled" as const }
+      : { paymentStatus: "refund_pending" as const };
+    const change = { ...paymentChange(tenant, order, patch), source: options.source ?? "system" };
+    const applied = await applyOrderChange(db, order, change, now);
+    if (applied) {
+      await enqueueRefund(env, tenant.id, order.id);
+      await deliverEvents(env, tenant, applied.events);
+      return true;
+    }
+  }
+  throw new Error(`order ${orderId} kept changing while its refund was started`);
+}
+
+async function enqueueRefund(env: Env, tenantId: string, orderId: string): Promise<void> {
+  const message: RefundMessage = { type: "refund", tenantId, orderId };
+  await env.PAYMENTS.send(message, { contentType: "json" });
+}
+
+export type RefundOutcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
+
+/**
+ * Refunds one order at Stripe, exactly once: an order already refunded is
+ * skipped; a refund Stripe already has for the order (found by its
+ * metadata, since Stripe forgets idempotency keys after a day) is reused;
+ * otherwise the refund is made with the key `refund:<order id>`. A
+ * succeeded refund cancels the order and tells the customer and terminals.
+ */
+export async function processRefund(
+  env: Env,
+  message: RefundMessage,
+  delivery: { attempt: number; random: number },
+  now: Date,
+): Promise<RefundOutcome> {
+  const db = getDb(env);
+  const gateway = paymentGateway(env);
+  const tenant = await findTenantById(db, message.tenantId);
+  const order = tenant ? await findOrder(db, tenant.id, message.orderId) : undefined;
+  if (!gateway || !tenant || !order?.paymentIntentId) return { kind: "done" };
+  if (order.paymentStatus !== "refund_pending") return { kind: "done" };
+  let refund: RefundResult;
+  try {
+    refund =
+      (await gateway.findRefundForOrder(order.paymentIntentId, order.id)) ??
+      (await gateway.refund({
+        paymentIntentId: order.paymentIntentId,
+        orderId: order.id,
+        idempotencyKey: `refund:${order.id}`,
+      }));
+  } catch (err) {
+    if (err instanceof PaymentError && err.kind === "retryable") {
+      const decision = decideRetry({
+        attempt: delivery.attempt,
+        kind: "retryable",
+        random: delivery.random,
+      });
+      if (decision.action === "retry")
+        return { kind: "retry", delaySeconds: decision.delaySeconds };
+    }
+    await refundFailed(
+      env,
+      tenant,
+      order.id,
+      err instanceof Error ? err.message : String(err),
+      now,
+    );
+    return { kind: "done" };
+  }
+  if (refund.status === "failed" || refund.status === "canceled") {
+    await refundFailed(env, tenant, order.id, `Stripe reports the refund ${refund.status}`, now);
+    return { kind: "done" };
+  }
+  if (refund.status !== "succeeded") {
+    // Pending at the card network: `refund.updated` settles it; look again meanwhile.
+    return { kind: "retry", delaySeconds: 300 };
+  }
+  await refundSucceeded(env, tenant, order.id, now);
+  return { kind: "done" };
+}
+
+/** `refunded` and `cancelled`, with the customer told; a no-op unless a refund was pending. */
+export async function refundSucceeded(
+  env: Env,
+  tenant: Tenant,
+  orderId: string,
+  now: Date,
+): Promise<boolean> {
+  const db = getDb(env);
+  for (let tries = 0; tries < 3; tries++) {
+    const order = await findOrder(db, tenant.id, orderId);
+    if (!order || order.paymentStatus !== "refund_pending") return false;
+    // A refund after completion (staff's call) keeps the order completed.
+    const patch =
+      order.status === "completed"
+        ? { paymentStatus: "refunded" as const }
+        : { paymentStatus: "refunded" as const, status: "cancelled" as const };
+    const applied = await applyOrderChange(db, order, paymentChange(tenant, order, patch), now);
+    if (applied) {
+      await deliverEvents(env, tenant, applied.events);
+      await getNotifier(env).notify({
+        audience: "customer",
+        kind: "order_refunded",
+        tenantId: tenant.id,
+        orderId,
+        message: `Order #${order.number} could not be fulfilled and has been refunded in full.`,
+      });
+      return true;
+    }
+  }
+  return false;
+}
+
+/** `refund_failed`, an alert for staff, and the order listed for manual review. */
+export async function refundFailed(
+  env: Env,
+  tenant: Tenant,
+  orderId: string,
+  reason: string,
+  now: Date,
+): Promise<boolean> {
+  const db = getDb(env);
+  for (let tries = 0; tries < 3; tries++) {
+    const order = await findOrder(db, tenant.id, orderId);
+    if (!order || order.paymentStatus !== "refund_pending") return false;
+    const alert = buildAlert(
+      db,
+      {
+        tenantId: tenant.id,
+        kind: "refund_failed",
+        level: "critical",
+        orderId,
+        message: `Order #${order.number}: the refund failed (${reason.slice(0, 200)}); refund the customer by hand.`,
+      },
+      now,
+    );
+    const applied = await applyOrderChange(
+      db,
+      order,
+      paymentChange(
+        tenant,
+        order,
+        { paymentStatus: "refund_failed" },
+        (won) => [insertIf(db, alerts, alert.row, won)],
+        [alert.event],
+      ),
+      now,
+    );
+    if (applied) {
+      await deliverEvents(env, tenant, applied.events);
+      return true;
+    }
+  }
+  return false;
+}
+
+function paymentChange(
+  tenant: Tenant,
+  order: OrderWithItems,
+  patch: OrderChange["patch"],
+  extra?: OrderChange["extra"],
+  extraEvents?: OutboxRecord[],
+): OrderChange {
+  return {
+    patch,
+    source: "system",
+    event: (next) => ({
+      type: "order_updated",
+      payload: {
+        order: orderDto(next, tenant.slug),
+        previousStatus: order.status,
+        change: "payment",
+      },
+    }),
+    ...(extra ? { extra } : {}),
+    ...(extraEvents ? { extraEvents } : {}),
+  };
+}
+
+/**
+ * Staff cancel an order: an unpaid one is simply cancelled; a paid one is
+ * cancelled and refunded (the refund follows on the payments queue). A
+ * finished order cannot be cancelled (409).
+ */
+export async function cancelOrderByStaff(
+  env: Env,
+  tenant: Tenant,
+  orderId: string,
+  now: Date,
+): Promise<OrderWithItems> {
+  const db = getDb(env);
+  const order = await findOrder(db, tenant.id, orderId);
+  if (!order) throw new ApiError("not_found", "unknown order");
+  if (order.status === "completed") {
+    throw new ApiError("conflict", "a completed order cannot be cancelled");
+  }
+  if (order.paymentStatus === "paid") {
+    await startRefund(env, tenant, order.id, now, { cancelNow: true, source: "staff" });
+  } else if (order.status !== "cancelled") {
+    const result = await changeOrderStatus(db, tenant, order.id, "cancelled", "staff", now);
+    await deliverEvents(env, tenant, result.events);
+  }
+  return (await findOrder(db, tenant.id, order.id)) ?? order;
 }

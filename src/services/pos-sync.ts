@@ -33,6 +33,7 @@ import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
 import { orderDto } from "../routes/schemas";
 import { confirmOrderPayment, type OrderChangeResult } from "./orders";
 import { deliverEvents } from "./outbox";
+import { startRefund } from "./payments";
 
 /** The message on `pos-submissions`. */
 export interface PosSubmitMessage {
@@ -86,6 +87,11 @@ export async function submitOrderToPos(
   const order = tenant ? await findOrder(db, tenant.id, message.orderId) : undefined;
   if (!tenant || !order) return { kind: "done", result: "skipped" };
   if (order.posStatus !== "queued" && order.posStatus !== "retrying") {
+    return { kind: "done", result: "skipped" };
+  }
+  if (order.paymentStatus === "refund_pending" || order.paymentStatus === "refunded") {
+    // The customer is being refunded: the POS must not get the order now.
+    await changePosState(env, db, tenant, order, { posStatus: "not_required" }, clock());
     return { kind: "done", result: "skipped" };
   }
   if (integration?.status !== "connected") {
@@ -155,6 +161,7 @@ export async function submitOrderToPos(
         integrationSucceeded(db, tenant.id, clock()),
       ],
     );
+    await alertIfRefundStarted(env, db, tenant, order.id, clock());
     return { kind: "done", result: "synced" };
   }
 
@@ -232,7 +239,7 @@ export async function handlePosFailure(
     ...(autoRefund
       ? [
           {
-            // The refund itself belongs to the payments flow; the decision is recorded here.
+            // The saga's compensation: the refund follows on the payments queue.
             id: `${built.row.id}_refund`,
             tenantId: tenant.id,
             audience: "staff" as const,
@@ -276,6 +283,7 @@ export async function handlePosFailure(
         events.push(...(await raiseIntegrationDegraded(db, tenant, failure.now)));
       }
       await deliverEvents(env, tenant, events);
+      if (autoRefund) await startRefund(env, tenant, order.id, failure.now);
       const notifier = getNotifier(env);
       for (const row of notificationRows) {
         await notifier.notify({
@@ -604,4 +612,34 @@ export async function confirmOrderAndQueue(
     });
   }
   return result;
+}
+
+/**
+ * An order is never both in the POS and refunded by us without staff knowing:
+ * when a submission succeeded while a refund was already under way (it began
+ * after the submission did), staff get an alert to settle it by hand.
+ */
+async function alertIfRefundStarted(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  orderId: string,
+  now: Date,
+): Promise<void> {
+  const order = await findOrder(db, tenant.id, orderId);
+  if (!order || (order.paymentStatus !== "refund_pending" && order.paymentStatus !== "refunded"))
+    return;
+  const built = buildAlert(
+    db,
+    {
+      tenantId: tenant.id,
+      kind: "pos_synced_after_refund",
+      level: "critical",
+      orderId,
+      message: `Order #${order.number} reached the POS after its refund had started: void it in the POS or settle with the customer.`,
+    },
+    now,
+  );
+  await db.batch([...built.statements]);
+  await deliverEvents(env, tenant, [built.event]);
 }
