@@ -277,7 +277,7 @@ export async function refundSucceeded(
   const db = getDb(env);
   for (let tries = 0; tries < 3; tries++) {
     const order = await findOrder(db, tenant.id, orderId);
-    if (!order || order.paymentStatus !== "refund_pending") return false;
+    if (order?.paymentStatus !== "refund_pending") return false;
     // A refund after completion (staff's call) keeps the order completed.
     const patch =
       order.status === "completed"
@@ -310,7 +310,7 @@ export async function refundFailed(
   const db = getDb(env);
   for (let tries = 0; tries < 3; tries++) {
     const order = await findOrder(db, tenant.id, orderId);
-    if (!order || order.paymentStatus !== "refund_pending") return false;
+    if (order?.paymentStatus !== "refund_pending") return false;
     const alert = buildAlert(
       db,
       {
