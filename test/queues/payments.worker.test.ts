@@ -1,0 +1,333 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import Stripe from "stripe";
+import { beforeEach, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import {
+  call,
+  callJson,
+  createKey,
+  createMenuItem,
+  createTenant,
+  expectError,
+  type TestTenant,
+} from "../helpers";
+import { deliver as deliverPos, posDouble } from "../pos-helpers";
+import { connectTerminal } from "../ws-helpers";
+
+const stripeDouble = {
+  async control(path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${env.STRIPE_API_BASE}/_control/${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return text ? (JSON.parse(text) as unknown) : null;
+  },
+  async refundsFor(
+    intentId: string,
+  ): Promise<{ id: string; status: string; metadata: Record<string, string> }[]> {
+    const res = await fetch(`${env.STRIPE_API_BASE}/v1/refunds?payment_intent=${intentId}`, {
+      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
+    });
+    return (
+      (await res.json()) as {
+        data: { id: string; status: string; metadata: Record<string, string> }[];
+      }
+    ).data;
+  },
+};
+
+interface Paid {
+  t: TestTenant;
+  orderId: string;
+  intentId: string;
+}
+
+let seq = 0;
+
+async function paidOrder(t?: TestTenant, itemId?: string): Promise<Paid> {
+  const tenant = t ?? (await createTenant());
+  const menuItemId = itemId ?? (await createMenuItem(tenant, { name: "Soup", price: 900 })).id;
+  const placed = await callJson<{
+    order: { id: string; total: { amount: number } };
+    payment: { clientSecret: string };
+  }>(
+    `/v1/stores/${tenant.slug}/orders`,
+    {
+      body: {
+        orderType: "pickup",
+        items: [{ menuItemId, quantity: 1 }],
+        customer: { name: "Ada" },
+      },
+      headers: { "idempotency-key": `refund-${Date.now()}-${++seq}` },
+    },
+    201,
+  );
+  const intentId = placed.payment.clientSecret.split("_secret_")[0] ?? "";
+  await stripeDouble.control(`payment_intents/${intentId}/succeed`, {});
+  const payload = JSON.stringify({
+    id: `evt_paid_${Date.now()}_${++seq}`,
+    object: "event",
+    type: "payment_intent.succeeded",
+    api_version: "2026-10-28.endive",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    data: {
+      object: {
+        id: intentId,
+        object: "payment_intent",
+        amount: placed.order.total.amount,
+        amount_received: placed.order.total.amount,
+        currency: "usd",
+        status: "succeeded",
+        metadata: { tenant_id: tenant.id, order_id: placed.order.id },
+      },
+    },
+  });
+  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: "whsec_test_secret",
+    cryptoProvider: Stripe.createSubtleCryptoProvider(),
+  });
+  const res = await call("/webhooks/stripe", {
+    rawBody: payload,
+    headers: { "stripe-signature": header },
+  });
+  expect(res.status).toBe(200);
+  return { t: tenant, orderId: placed.order.id, intentId };
+}
+
+async function deliverRefund(queue: "payments" | "payments-dlq", p: Paid, attempts = 1) {
+  const batch = createMessageBatch(queue, [
+    {
+      id: `pay-${++seq}`,
+      timestamp: new Date(),
+      attempts,
+      body: { type: "refund", tenantId: p.t.id, orderId: p.orderId },
+    },
+  ]);
+  const delays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options?: QueueRetryOptions) => {
+      delays.push(options?.delaySeconds);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { acked: result.explicitAcks.length, retried: result.retryMessages.length, delays };
+}
+
+async function orderRow(id: string) {
+  return env.DB.prepare("SELECT status, payment_status, pos_status FROM orders WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; payment_status: string; pos_status: string }>();
+}
+
+beforeEach(async () => {
+  await posDouble.reset();
+});
+
+describe("refunds", () => {
+  it("staff cancel a paid order: cancelled now, refunded once, customer and terminals told", async () => {
+    const p = await paidOrder();
+    const terminal = await connectTerminal(p.t.slug, { token: await createKey(p.t, "terminal") });
+    const cancelled = await callJson<{ order: { status: string; paymentStatus: string } }>(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
+      { token: p.t.ownerKey, body: {} },
+      202,
+    );
+    expect(cancelled.order).toMatchObject({ status: "cancelled", paymentStatus: "refund_pending" });
+    expect(await deliverRefund("payments", p)).toEqual({ acked: 1, retried: 0, delays: [] });
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: "refunded",
+    });
+    const refunds = await stripeDouble.refundsFor(p.intentId);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]?.metadata).toMatchObject({ order_id: p.orderId });
+    // A duplicate message refunds nothing twice.
+    await deliverRefund("payments", p);
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+    const seen = await terminal.waitFor(
+      (m) =>
+        m.type === "order_updated" &&
+        (m.data as { order: { paymentStatus: string } }).order.paymentStatus === "refunded",
+    );
+    expect(seen.data).toMatchObject({ change: "payment" });
+    terminal.close();
+  });
+
+  it("a refund Stripe already holds (its key forgotten) is found and not made again", async () => {
+    const p = await paidOrder();
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
+      { token: p.t.ownerKey, body: {} },
+      202,
+    );
+    await deliverRefund("payments", p);
+    // Back to pending as if the first run crashed after Stripe refunded.
+    await env.DB.prepare("UPDATE orders SET payment_status = 'refund_pending' WHERE id = ?")
+      .bind(p.orderId)
+      .run();
+    await deliverRefund("payments", p);
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
+  });
+
+  it("a retryable Stripe error is retried with backoff, then refunds once", async () => {
+    const p = await paidOrder();
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
+      { token: p.t.ownerKey, body: {} },
+      202,
+    );
+    await stripeDouble.control("faults", [
+      { path: "/v1/refunds", method: "POST", status: 500 },
+      { path: "/v1/refunds", method: "POST", status: 500 },
+    ]);
+    const first = await deliverRefund("payments", p, 1);
+    expect(first.retried).toBe(1);
+    expect(first.delays[0]).toBeGreaterThanOrEqual(1);
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refund_pending");
+    await deliverRefund("payments", p, 2);
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
+  });
+
+  it("the payments dead-letter queue marks refund_failed, alerts, and lists the order for review", async () => {
+    const p = await paidOrder();
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
+      { token: p.t.ownerKey, body: {} },
+      202,
+    );
+    expect(await deliverRefund("payments-dlq", p)).toMatchObject({ acked: 1 });
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refund_failed");
+    const alerts = await callJson<{ items: { kind: string; orderId: string }[] }>(
+      `/v1/admin/${p.t.slug}/alerts?open=true`,
+      { token: p.t.ownerKey },
+      200,
+    );
+    expect(alerts.items).toEqual([
+      expect.objectContaining({ kind: "refund_failed", orderId: p.orderId }),
+    ]);
+    const review = await callJson<{ items: { id: string }[] }>(
+      `/v1/admin/${p.t.slug}/orders?paymentStatus=refund_failed`,
+      { token: p.t.ownerKey },
+      200,
+    );
+    expect(review.items.map((o) => o.id)).toEqual([p.orderId]);
+  });
+
+  it("cancel: an unpaid order is cancelled without a refund; a completed one is 409", async () => {
+    const t = await createTenant();
+    const item = await createMenuItem(t, { name: "Tea", price: 300 });
+    const placed = await callJson<{ order: { id: string } }>(
+      `/v1/stores/${t.slug}/orders`,
+      {
+        body: {
+          orderType: "pickup",
+          items: [{ menuItemId: item.id, quantity: 1 }],
+          customer: { name: "B" },
+        },
+        headers: { "idempotency-key": `unpaid-${Date.now()}` },
+      },
+      201,
+    );
+    const res = await callJson<{ order: { status: string; paymentStatus: string } }>(
+      `/v1/admin/${t.slug}/orders/${placed.order.id}/cancel`,
+      { token: t.ownerKey, body: {} },
+      202,
+    );
+    expect(res.order).toMatchObject({ status: "cancelled", paymentStatus: "unpaid" });
+    const p = await paidOrder(t, item.id);
+    for (const status of ["preparing", "ready", "completed"]) {
+      await callJson(
+        `/v1/admin/${t.slug}/orders/${p.orderId}/status`,
+        { token: t.ownerKey, body: { status } },
+        200,
+      );
+    }
+    await expectError(
+      await call(`/v1/admin/${t.slug}/orders/${p.orderId}/cancel`, { token: t.ownerKey, body: {} }),
+      409,
+      "conflict",
+    );
+  });
+});
+
+describe("the saga: a POS that cannot take a paid order", () => {
+  it("auto_refund: the failed submission starts the refund; the order ends cancelled and refunded", async () => {
+    const t = await createTenant();
+    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
+    await callJson(
+      `/v1/admin/${t.slug}/pos/connect`,
+      {
+        token: t.ownerKey,
+        body: {
+          provider: "square",
+          locationId: "L1",
+          credentials: { accessToken: "sq" },
+          settings: { autoSync: false, failurePolicy: "auto_refund" },
+        },
+      },
+      200,
+    );
+    const p = await paidOrder(t, item.id);
+    await env.DB.prepare("UPDATE orders SET pos_status = 'queued' WHERE id = ?")
+      .bind(p.orderId)
+      .run();
+    await posDouble.inject("square", [{ kind: "status", status: 400 }]);
+    await deliverPos("pos-submissions", [{ tenantId: t.id, orderId: p.orderId }]);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      pos_status: "failed",
+      payment_status: "refund_pending",
+    });
+    await deliverRefund("payments", p);
+    expect(await orderRow(p.orderId)).toEqual({
+      status: "cancelled",
+      payment_status: "refunded",
+      pos_status: "failed",
+    });
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+    // A late duplicate dead letter for the same order refunds nothing more.
+    await deliverRefund("payments-dlq", p);
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+  });
+
+  it("an order whose refund has started is not sent to the POS", async () => {
+    const t = await createTenant();
+    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
+    await callJson(
+      `/v1/admin/${t.slug}/pos/connect`,
+      {
+        token: t.ownerKey,
+        body: {
+          provider: "square",
+          locationId: "L1",
+          credentials: { accessToken: "sq" },
+          settings: { autoSync: false },
+        },
+      },
+      200,
+    );
+    const p = await paidOrder(t, item.id);
+    await callJson(
+      `/v1/admin/${t.slug}/orders/${p.orderId}/cancel`,
+      { token: t.ownerKey, body: {} },
+      202,
+    );
+    await env.DB.prepare("UPDATE orders SET pos_status = 'queued' WHERE id = ?")
+      .bind(p.orderId)
+      .run();
+    await deliverPos("pos-submissions", [{ tenantId: t.id, orderId: p.orderId }]);
+    expect(await posDouble.orders("square")).toHaveLength(0);
+    expect((await orderRow(p.orderId))?.pos_status).toBe("not_required");
+  });
+});
