@@ -4,6 +4,7 @@ import { pruneIdempotencyKeys } from "./db/idempotency";
 import { findTenantById } from "./db/tenants";
 import { pruneTerminalTickets } from "./db/terminal-tickets";
 import { deliverEvents, redeliverPendingEvents } from "./services/outbox";
+import { releaseExpiringAuthorisations } from "./services/payments";
 import { requeueStuckSubmissions } from "./services/pos-sync";
 
 /** An unacknowledged failed-sync alert is raised again this often. */
@@ -22,13 +23,14 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     const tenant = await findTenantById(db, event.tenantId);
     if (tenant) await deliverEvents(env, tenant, [event]);
   }
+  const released = await releaseExpiringAuthorisations(env, now);
   const [redelivered, requeued, pruned] = await Promise.all([
     redeliverPendingEvents(env, db, now),
     requeueStuckSubmissions(env, db, now),
     pruneIdempotencyKeys(db, now),
     pruneTerminalTickets(db, now),
   ]);
-  if (reraised.length > 0 || redelivered > 0 || requeued > 0 || pruned > 0) {
+  if (reraised.length > 0 || redelivered > 0 || requeued > 0 || pruned > 0 || released > 0) {
     console.log(
       JSON.stringify({
         level: "info",
@@ -37,6 +39,7 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
         redelivered,
         requeued,
         pruned,
+        released,
       }),
     );
   }

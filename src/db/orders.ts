@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { newId, randomToken } from "../crypto";
 import type { OrderStatus, PaymentStatus, PosStatus, StatusSource } from "../domain/order-status";
@@ -115,7 +115,13 @@ export async function listOrderHistory(db: Db, orderId: string): Promise<History
 export type OrderPatch = Partial<
   Pick<
     OrderRow,
-    "status" | "paymentStatus" | "posStatus" | "externalId" | "posClaim" | "posClaimedUntil"
+    | "status"
+    | "paymentStatus"
+    | "posStatus"
+    | "externalId"
+    | "posClaim"
+    | "posClaimedUntil"
+    | "paymentCapturedAt"
   >
 >;
 
@@ -208,4 +214,20 @@ export async function findOrderByPaymentIntent(
     where: eq(orders.paymentIntentId, paymentIntentId),
     with: { items: { orderBy: [asc(orderItems.position)] } },
   });
+}
+
+/** Paid orders whose payment is only authorised (manual capture) since before `createdBefore`. */
+export async function listExpiringAuthorisations(db: Db, createdBefore: string) {
+  return db
+    .select({ id: orders.id, tenantId: orders.tenantId, number: orders.number })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.paymentCaptureMethod, "manual"),
+        eq(orders.paymentStatus, "paid"),
+        isNull(orders.paymentCapturedAt),
+        lt(orders.createdAt, createdBefore),
+      ),
+    )
+    .limit(100);
 }

@@ -146,6 +146,16 @@ export const orders = sqliteTable(
     scheduledFor: text("scheduled_for"),
     /** The Stripe PaymentIntent paying for this order, when payments are on. */
     paymentIntentId: text("payment_intent_id"),
+    /**
+     * `manual` when the tenant captures only once the POS accepted the order
+     * (`captureMode: on_pos_accept`): until `paymentCapturedAt` is set the
+     * money is only authorised, and releasing it replaces a refund.
+     */
+    paymentCaptureMethod: text("payment_capture_method")
+      .$type<"automatic" | "manual">()
+      .notNull()
+      .default("automatic"),
+    paymentCapturedAt: text("payment_captured_at"),
     /** The POS's own id for this order, once synced. */
     externalId: text("external_id"),
     /**

@@ -16,6 +16,7 @@ import {
   type OrderWithItems,
 } from "../db/orders";
 import { newOutboxRecord, type OutboxRecord } from "../db/outbox";
+import { findPosIntegration } from "../db/pos-integrations";
 import type { DeliveryAddress } from "../db/schema";
 import { reserveOrderNumber, type Tenant } from "../db/tenants";
 import {
@@ -134,7 +135,15 @@ export async function placeOrder(
   const at = now.toISOString();
   const id = newOrderId(now);
   const number = await reserveOrderNumber(db, tenant.id);
-  const payment = await createPayment(env, tenant, { id, total: priced.total });
+  // Capture on POS acceptance only makes sense when a POS will be asked.
+  const integration = await findPosIntegration(db, tenant.id);
+  const captureMethod =
+    integration?.status === "connected" &&
+    integration.autoSync &&
+    integration.captureMode === "on_pos_accept"
+      ? ("manual" as const)
+      : ("automatic" as const);
+  const payment = await createPayment(env, tenant, { id, total: priced.total, captureMethod });
   const order: OrderWithItems = {
     id,
     tenantId: tenant.id,
@@ -157,6 +166,8 @@ export async function placeOrder(
     deliveryAddress: draft.deliveryAddress ?? null,
     scheduledFor: draft.scheduledFor ?? null,
     paymentIntentId: payment?.id ?? null,
+    paymentCaptureMethod: captureMethod,
+    paymentCapturedAt: null,
     externalId: null,
     posClaim: null,
     posClaimedUntil: null,
@@ -241,7 +252,7 @@ export async function placeOrder(
 async function createPayment(
   env: Env,
   tenant: Tenant,
-  order: { id: string; total: number },
+  order: { id: string; total: number; captureMethod: "automatic" | "manual" },
 ): Promise<CreatedPaymentIntent | null> {
   const gateway = paymentGateway(env);
   if (!gateway) return null;
@@ -251,7 +262,7 @@ async function createPayment(
       tenantId: tenant.id,
       amount: order.total,
       currency: tenant.currency,
-      captureMethod: "automatic",
+      captureMethod: order.captureMethod,
       idempotencyKey: `pi:${order.id}`,
       description: `${tenant.name} order`,
     });

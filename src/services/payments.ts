@@ -1,4 +1,5 @@
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { getNotifier } from "../adapters/notify";
 import { createStripeGateway } from "../adapters/payments/stripe";
 import {
@@ -6,14 +7,16 @@ import {
   type PaymentGateway,
   type PaymentWebhookEvent,
   type RefundResult,
+  type WebhookPaymentIntent,
 } from "../adapters/payments/types";
 import { readConfig } from "../config";
 import { buildAlert } from "../db/alerts";
-import { getDb, insertIf, isConstraintError } from "../db/client";
+import { type Db, getDb, insertIf, isConstraintError } from "../db/client";
 import {
   applyOrderChange,
   findOrder,
   findOrderByPaymentIntent,
+  listExpiringAuthorisations,
   type OrderChange,
   type OrderWithItems,
 } from "../db/orders";
@@ -70,28 +73,12 @@ export async function handleStripeEvent(
   if (!intent || !tenant || !order || order.paymentIntentId !== intent.id) return recordOnly();
 
   switch (event.type) {
-    case "payment_intent.succeeded": {
-      if (intent.amount !== order.total || intent.currency !== order.currency) {
-        const alert = buildAlert(
-          db,
-          {
-            tenantId: tenant.id,
-            kind: "payment_mismatch",
-            level: "critical",
-            orderId: order.id,
-            message: `Order #${order.number}: Stripe reports ${intent.amount} ${intent.currency} paid, the order is ${order.total} ${order.currency}; it was not confirmed.`,
-          },
-          now,
-        );
-        await db.batch([...alert.statements, webhookEventInsert(db, record, now)]);
-        await deliverEvents(env, tenant, [alert.event]);
-        return false;
-      }
-      const result = await confirmOrderAndQueue(env, db, tenant, order.id, "stripe", now, recordIf);
-      if (!result.changed) return recordOnly();
-      await deliverEvents(env, tenant, result.events);
-      return true;
-    }
+    case "payment_intent.amount_capturable_updated":
+      // Authorised, to be captured when the POS accepts: confirm it now.
+      if (order.paymentCaptureMethod !== "manual") return recordOnly();
+      return confirmPaid(env, db, tenant, order, intent, now, recordIf, recordOnly);
+    case "payment_intent.succeeded":
+      return confirmPaid(env, db, tenant, order, intent, now, recordIf, recordOnly);
     case "payment_intent.payment_failed":
     case "payment_intent.canceled": {
       if (order.status !== "pending_payment" || order.paymentStatus !== "unpaid")
@@ -123,6 +110,39 @@ export async function handleStripeEvent(
     default:
       return recordOnly();
   }
+}
+
+/** Confirms a paid (or authorised) order unless the amount is not the order's. */
+async function confirmPaid(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  order: OrderWithItems,
+  intent: WebhookPaymentIntent,
+  now: Date,
+  recordIf: (won: SQL) => BatchItem<"sqlite">[],
+  recordOnly: () => Promise<boolean>,
+): Promise<boolean> {
+  if (intent.amount !== order.total || intent.currency !== order.currency) {
+    const alert = buildAlert(
+      db,
+      {
+        tenantId: tenant.id,
+        kind: "payment_mismatch",
+        level: "critical",
+        orderId: order.id,
+        message: `Order #${order.number}: Stripe reports ${intent.amount} ${intent.currency} paid, the order is ${order.total} ${order.currency}; it was not confirmed.`,
+      },
+      now,
+    );
+    await db.batch([...alert.statements, ...recordIf(sql`1`)]);
+    await deliverEvents(env, tenant, [alert.event]);
+    return false;
+  }
+  const result = await confirmOrderAndQueue(env, db, tenant, order.id, "stripe", now, recordIf);
+  if (!result.changed) return recordOnly();
+  await deliverEvents(env, tenant, result.events);
+  return true;
 }
 
 /**
@@ -227,6 +247,34 @@ export async function processRefund(
   const order = tenant ? await findOrder(db, tenant.id, message.orderId) : undefined;
   if (!gateway || !tenant || !order?.paymentIntentId) return { kind: "done" };
   if (order.paymentStatus !== "refund_pending") return { kind: "done" };
+  if (order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt) {
+    // Only authorised: releasing the hold returns the money, no refund needed.
+    try {
+      await gateway.cancelPaymentIntent(order.paymentIntentId, {
+        idempotencyKey: `cancel:${order.id}`,
+      });
+    } catch (err) {
+      if (err instanceof PaymentError && err.kind === "retryable") {
+        const decision = decideRetry({
+          attempt: delivery.attempt,
+          kind: "retryable",
+          random: delivery.random,
+        });
+        if (decision.action === "retry")
+          return { kind: "retry", delaySeconds: decision.delaySeconds };
+      }
+      await refundFailed(
+        env,
+        tenant,
+        order.id,
+        err instanceof Error ? err.message : String(err),
+        now,
+      );
+      return { kind: "done" };
+    }
+    await refundSucceeded(env, tenant, order.id, now);
+    return { kind: "done" };
+  }
   let refund: RefundResult;
   try {
     refund =
@@ -389,4 +437,94 @@ export async function cancelOrderByStaff(
     await deliverEvents(env, tenant, result.events);
   }
   return (await findOrder(db, tenant.id, order.id)) ?? order;
+}
+
+/**
+ * Captures an authorised payment once the POS accepted the order
+ * (`captureMode: on_pos_accept`). A capture that fails is left to staff
+ * with an alert: the order is in the kitchen and the money only held.
+ */
+export async function captureIfAuthorised(
+  env: Env,
+  tenant: Tenant,
+  orderId: string,
+  now: Date,
+): Promise<void> {
+  const db = getDb(env);
+  const gateway = paymentGateway(env);
+  const order = await findOrder(db, tenant.id, orderId);
+  if (
+    !gateway ||
+    !order?.paymentIntentId ||
+    order.paymentCaptureMethod !== "manual" ||
+    order.paymentCapturedAt ||
+    order.paymentStatus !== "paid"
+  ) {
+    return;
+  }
+  try {
+    await gateway.capturePaymentIntent(order.paymentIntentId, {
+      idempotencyKey: `capture:${order.id}`,
+    });
+  } catch (err) {
+    const alert = buildAlert(
+      db,
+      {
+        tenantId: tenant.id,
+        kind: "payment_capture_failed",
+        level: "critical",
+        orderId,
+        message: `Order #${order.number} is in the POS but its payment could not be captured: ${err instanceof Error ? err.message : String(err)}`,
+      },
+      now,
+    );
+    await db.batch([...alert.statements]);
+    await deliverEvents(env, tenant, [alert.event]);
+    return;
+  }
+  for (let tries = 0; tries < 3; tries++) {
+    const current = await findOrder(db, tenant.id, orderId);
+    if (!current || current.paymentCapturedAt) return;
+    const applied = await applyOrderChange(
+      db,
+      current,
+      { patch: { paymentCapturedAt: now.toISOString() }, source: "system", event: null },
+      now,
+    );
+    if (applied) return;
+  }
+}
+
+/** Stripe keeps an online card authorisation for 7 days; release it well before. */
+const AUTHORISATION_LIMIT_MS = 6 * 24 * 60 * 60 * 1000;
+
+/**
+ * The cron pass: authorisations still uncaptured near their expiry (the POS
+ * never answered) are released and staff alerted.
+ */
+export async function releaseExpiringAuthorisations(env: Env, now: Date): Promise<number> {
+  const db = getDb(env);
+  const due = await listExpiringAuthorisations(
+    db,
+    new Date(now.getTime() - AUTHORISATION_LIMIT_MS).toISOString(),
+  );
+  for (const order of due) {
+    const tenant = await findTenantById(db, order.tenantId);
+    if (!tenant) continue;
+    const alert = buildAlert(
+      db,
+      {
+        tenantId: tenant.id,
+        kind: "authorization_expiring",
+        level: "warning",
+        orderId: order.id,
+        message: `Order #${order.number}: the POS never accepted it and its card authorisation is about to expire; it has been released.`,
+      },
+      now,
+    );
+    await db.batch([...alert.statements]);
+    await deliverEvents(env, tenant, [alert.event]);
+    await startRefund(env, tenant, order.id, now, { cancelNow: true });
+  }
+  return due.length;
 }

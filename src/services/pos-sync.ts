@@ -33,7 +33,7 @@ import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
 import { orderDto } from "../routes/schemas";
 import { confirmOrderPayment, type OrderChangeResult } from "./orders";
 import { deliverEvents } from "./outbox";
-import { startRefund } from "./payments";
+import { captureIfAuthorised, startRefund } from "./payments";
 
 /** The message on `pos-submissions`. */
 export interface PosSubmitMessage {
@@ -162,6 +162,7 @@ export async function submitOrderToPos(
       ],
     );
     await alertIfRefundStarted(env, db, tenant, order.id, clock());
+    await captureIfAuthorised(env, tenant, order.id, clock());
     return { kind: "done", result: "synced" };
   }
 
@@ -283,7 +284,10 @@ export async function handlePosFailure(
         events.push(...(await raiseIntegrationDegraded(db, tenant, failure.now)));
       }
       await deliverEvents(env, tenant, events);
-      if (autoRefund) await startRefund(env, tenant, order.id, failure.now);
+      // An authorisation waiting for the POS is always released; a captured
+      // payment is refunded only when the tenant's policy says so.
+      const onlyAuthorised = order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt;
+      if (autoRefund || onlyAuthorised) await startRefund(env, tenant, order.id, failure.now);
       const notifier = getNotifier(env);
       for (const row of notificationRows) {
         await notifier.notify({

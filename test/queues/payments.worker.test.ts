@@ -331,3 +331,125 @@ describe("the saga: a POS that cannot take a paid order", () => {
     expect((await orderRow(p.orderId))?.pos_status).toBe("not_required");
   });
 });
+
+describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
+  async function authorisedOrder() {
+    const t = await createTenant();
+    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
+    await callJson(
+      `/v1/admin/${t.slug}/pos/connect`,
+      {
+        token: t.ownerKey,
+        body: {
+          provider: "square",
+          locationId: "L1",
+          credentials: { accessToken: "sq" },
+          settings: { autoSync: true, captureMode: "on_pos_accept" },
+        },
+      },
+      200,
+    );
+    const placed = await callJson<{
+      order: { id: string; total: { amount: number } };
+      payment: { clientSecret: string };
+    }>(
+      `/v1/stores/${t.slug}/orders`,
+      {
+        body: {
+          orderType: "pickup",
+          items: [{ menuItemId: item.id, quantity: 1 }],
+          customer: { name: "Ada" },
+        },
+        headers: { "idempotency-key": `capture-${Date.now()}-${++seq}` },
+      },
+      201,
+    );
+    const intentId = placed.payment.clientSecret.split("_secret_")[0] ?? "";
+    expect((await intentAtStripe(intentId)).capture_method).toBe("manual");
+    await stripeDouble.control(`payment_intents/${intentId}/authorize`, {});
+    const payload = JSON.stringify({
+      id: `evt_auth_${Date.now()}_${++seq}`,
+      object: "event",
+      type: "payment_intent.amount_capturable_updated",
+      api_version: "2026-10-28.endive",
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      data: {
+        object: {
+          id: intentId,
+          object: "payment_intent",
+          amount: placed.order.total.amount,
+          amount_capturable: placed.order.total.amount,
+          amount_received: 0,
+          currency: "usd",
+          status: "requires_capture",
+          capture_method: "manual",
+          metadata: { tenant_id: t.id, order_id: placed.order.id },
+        },
+      },
+    });
+    const header = await Stripe.webhooks.generateTestHeaderStringAsync({
+      payload,
+      secret: "whsec_test_secret",
+      cryptoProvider: Stripe.createSubtleCryptoProvider(),
+    });
+    expect(
+      (
+        await call("/webhooks/stripe", {
+          rawBody: payload,
+          headers: { "stripe-signature": header },
+        })
+      ).status,
+    ).toBe(200);
+    return { t, orderId: placed.order.id, intentId };
+  }
+
+  async function intentAtStripe(id: string): Promise<{ status: string; capture_method: string }> {
+    const res = await fetch(`${env.STRIPE_API_BASE}/v1/payment_intents/${id}`, {
+      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
+    });
+    return (await res.json()) as { status: string; capture_method: string };
+  }
+
+  async function waitForPos(orderId: string, wanted: string[]) {
+    const deadline = Date.now() + 8000;
+    for (;;) {
+      const row = await orderRow(orderId);
+      if (row && wanted.includes(row.pos_status)) return row;
+      if (Date.now() > deadline) throw new Error(`pos_status stayed ${row?.pos_status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it("an authorised order is confirmed, sent to the POS, and captured once the POS took it", async () => {
+    const p = await authorisedOrder();
+    expect((await orderRow(p.orderId))?.status).toBe("confirmed");
+    await waitForPos(p.orderId, ["synced"]);
+    const deadline = Date.now() + 5000;
+    while ((await intentAtStripe(p.intentId)).status !== "succeeded" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await intentAtStripe(p.intentId)).status).toBe("succeeded");
+    const captured = await env.DB.prepare("SELECT payment_captured_at FROM orders WHERE id = ?")
+      .bind(p.orderId)
+      .first<{ payment_captured_at: string | null }>();
+    expect(captured?.payment_captured_at).not.toBeNull();
+  });
+
+  it("a POS that fails permanently releases the authorisation: no capture, no refund", async () => {
+    await posDouble.setMode("square", { kind: "status", status: 400 });
+    const p = await authorisedOrder();
+    await waitForPos(p.orderId, ["failed"]);
+    const deadline = Date.now() + 8000;
+    while ((await intentAtStripe(p.intentId)).status !== "canceled" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await intentAtStripe(p.intentId)).status).toBe("canceled");
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(0);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: "refunded",
+    });
+    await posDouble.setMode("square", null);
+  });
+});
