@@ -1,4 +1,10 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -434,6 +440,30 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
       .bind(p.orderId)
       .first<{ payment_captured_at: string | null }>();
     expect(captured?.payment_captured_at).not.toBeNull();
+  });
+
+  it("an authorisation the POS never answered is released before it expires, and staff alerted", async () => {
+    await posDouble.setMode("square", { kind: "status", status: 503 });
+    const p = await authorisedOrder();
+    await waitForPos(p.orderId, ["retrying"]);
+    await env.DB.prepare("UPDATE orders SET created_at = ? WHERE id = ?")
+      .bind(new Date(Date.now() - 6.5 * 24 * 3600_000).toISOString(), p.orderId)
+      .run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const alerts = await env.DB.prepare("SELECT kind FROM alerts WHERE order_id = ?")
+      .bind(p.orderId)
+      .all();
+    expect(alerts.results).toEqual([{ kind: "authorization_expiring" }]);
+    expect((await orderRow(p.orderId))?.status).toBe("cancelled");
+    const deadline = Date.now() + 8000;
+    while ((await intentAtStripe(p.intentId)).status !== "canceled" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await intentAtStripe(p.intentId)).status).toBe("canceled");
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
+    await posDouble.setMode("square", null);
   });
 
   it("a POS that fails permanently releases the authorisation: no capture, no refund", async () => {
