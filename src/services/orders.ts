@@ -400,7 +400,11 @@ export async function confirmOrderPayment(
     orderId,
     async (order) => {
       if (order.paymentStatus === "paid" && order.status !== "pending_payment") return "unchanged";
-      if (order.status !== "pending_payment" || order.paymentStatus !== "unpaid") {
+      // "failed" too: a declined card can be retried on the same PaymentIntent.
+      if (
+        order.status !== "pending_payment" ||
+        (order.paymentStatus !== "unpaid" && order.paymentStatus !== "failed")
+      ) {
         throw new ApiError(
           "conflict",
           `order is ${order.status} and ${order.paymentStatus}; it cannot be confirmed`,

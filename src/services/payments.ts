@@ -81,13 +81,19 @@ export async function handleStripeEvent(
       return confirmPaid(env, db, tenant, order, intent, now, recordIf, recordOnly);
     case "payment_intent.payment_failed":
     case "payment_intent.canceled": {
-      if (order.status !== "pending_payment" || order.paymentStatus !== "unpaid")
-        return recordOnly();
+      if (order.status !== "pending_payment" || order.paymentStatus === "paid") return recordOnly();
+      // A declined card can be retried on the same intent: the order waits.
+      // A canceled intent can never be paid: the order is cancelled.
+      const patch =
+        event.type === "payment_intent.canceled"
+          ? { status: "cancelled" as const, paymentStatus: "failed" as const }
+          : { paymentStatus: "failed" as const };
+      if (order.paymentStatus === "failed" && !patch.status) return recordOnly();
       const applied = await applyOrderChange(
         db,
         order,
         {
-          patch: { status: "cancelled", paymentStatus: "failed" },
+          patch,
           source: "stripe",
           event: (next) => ({
             type: "order_updated",
@@ -138,6 +144,33 @@ async function confirmPaid(
     await db.batch([...alert.statements, ...recordIf(sql`1`)]);
     await deliverEvents(env, tenant, [alert.event]);
     return false;
+  }
+  if (
+    order.status === "cancelled" &&
+    (order.paymentStatus === "unpaid" || order.paymentStatus === "failed")
+  ) {
+    // Paid after the order was given up (cancelled unpaid): give the money back.
+    const applied = await applyOrderChange(
+      db,
+      order,
+      {
+        ...paymentChange(tenant, order, { paymentStatus: "refund_pending" }),
+        source: "stripe",
+        extra: recordIf,
+      },
+      now,
+    );
+    if (!applied) throw new Error(`order ${order.id} changed while its late payment was recorded`);
+    await enqueueRefund(env, tenant.id, order.id);
+    await deliverEvents(env, tenant, applied.events);
+    return true;
+  }
+  // Already paid, refunding or refunded: nothing to confirm (an error would make Stripe retry for days).
+  if (
+    order.status !== "pending_payment" ||
+    (order.paymentStatus !== "unpaid" && order.paymentStatus !== "failed")
+  ) {
+    return recordOnly();
   }
   const result = await confirmOrderAndQueue(env, db, tenant, order.id, "stripe", now, recordIf);
   if (!result.changed) return recordOnly();
@@ -435,6 +468,12 @@ export async function cancelOrderByStaff(
   } else if (order.status !== "cancelled") {
     const result = await changeOrderStatus(db, tenant, order.id, "cancelled", "staff", now);
     await deliverEvents(env, tenant, result.events);
+    // Best effort: a payment that still races this is refunded by the webhook.
+    if (order.paymentIntentId) {
+      await paymentGateway(env)
+        ?.cancelPaymentIntent(order.paymentIntentId, { idempotencyKey: `cancel:${order.id}` })
+        .catch(() => undefined);
+    }
   }
   return (await findOrder(db, tenant.id, order.id)) ?? order;
 }

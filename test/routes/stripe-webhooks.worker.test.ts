@@ -190,16 +190,45 @@ describe("POST /webhooks/stripe", () => {
     terminal.close();
   });
 
-  it("payment_failed and canceled cancel an unpaid order", async () => {
-    for (const type of ["payment_intent.payment_failed", "payment_intent.canceled"]) {
-      const p = await placeOrder();
-      const res = await send(eventFor(p, type));
-      expect(res.status).toBe(200);
-      expect(await orderRow(p.orderId)).toMatchObject({
-        status: "cancelled",
-        payment_status: "failed",
-      });
-    }
+  it("payment_failed marks the payment failed but the customer may retry; canceled cancels", async () => {
+    const declined = await placeOrder();
+    expect((await send(eventFor(declined, "payment_intent.payment_failed"))).status).toBe(200);
+    expect(await orderRow(declined.orderId)).toMatchObject({
+      status: "pending_payment",
+      payment_status: "failed",
+    });
+    // The retry on the same intent succeeds: the order is confirmed.
+    expect((await send(eventFor(declined, "payment_intent.succeeded"))).status).toBe(200);
+    expect(await orderRow(declined.orderId)).toMatchObject({
+      status: "confirmed",
+      payment_status: "paid",
+    });
+
+    const canceled = await placeOrder();
+    expect((await send(eventFor(canceled, "payment_intent.canceled"))).status).toBe(200);
+    expect(await orderRow(canceled.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: "failed",
+    });
+  });
+
+  it("a payment that arrives after the order was cancelled is refunded, not confirmed", async () => {
+    const p = await placeOrder();
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
+      { token: p.t.ownerKey, body: {} },
+      202,
+    );
+    const res = await send(eventFor(p, "payment_intent.succeeded"));
+    expect(res.status).toBe(200);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: "refund_pending",
+    });
+    // A later event for the same (now refunding) order changes nothing and is still a 200.
+    const again = await send(eventFor(p, "payment_intent.succeeded"));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ received: true, applied: false });
   });
 
   it("an intent of another order, or not ours, is acknowledged and ignored", async () => {
