@@ -53,8 +53,13 @@ export async function handleStripeEvent(
 ): Promise<boolean> {
   const db = getDb(env);
   if (await webhookEventSeen(db, "stripe", event.id)) return false;
-  if (event.type === "refund.updated" || event.type === "refund.created")
+  if (
+    event.type === "refund.updated" ||
+    event.type === "refund.created" ||
+    event.type === "charge.refunded"
+  ) {
     return reconcileRefund(env, event, now);
+  }
   const intent = event.paymentIntent;
   const tenant = intent?.tenantId ? await findTenantById(db, intent.tenantId) : undefined;
   const order =
@@ -184,20 +189,19 @@ async function confirmPaid(
  */
 async function reconcileRefund(env: Env, event: PaymentWebhookEvent, now: Date): Promise<boolean> {
   const db = getDb(env);
-  const refund = event.refund;
-  const order = refund?.paymentIntentId
-    ? await findOrderByPaymentIntent(db, refund.paymentIntentId)
-    : undefined;
+  const intentId = event.refund?.paymentIntentId ?? event.charge?.paymentIntentId ?? null;
+  const order = intentId ? await findOrderByPaymentIntent(db, intentId) : undefined;
   const tenant = order ? await findTenantById(db, order.tenantId) : undefined;
   let changed = false;
-  if (refund && order && tenant) {
-    if (refund.status === "succeeded") changed = await refundSucceeded(env, tenant, order.id, now);
-    if (refund.status === "failed" || refund.status === "canceled") {
+  if (order && tenant) {
+    const status = event.refund?.status ?? (event.charge?.refunded ? "succeeded" : null);
+    if (status === "succeeded") changed = await refundSucceeded(env, tenant, order.id, now);
+    if (status === "failed" || status === "canceled") {
       changed = await refundFailed(
         env,
         tenant,
         order.id,
-        `Stripe reports the refund ${refund.status}`,
+        `Stripe reports the refund ${status}`,
         now,
       );
     }

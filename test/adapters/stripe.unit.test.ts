@@ -494,6 +494,7 @@ describe("verifyWebhook", () => {
         failureCode: null,
       },
       refund: null,
+      charge: null,
     });
   });
 

@@ -248,3 +248,78 @@ describe("POST /webhooks/stripe", () => {
     expect(after.outbox_events).toBe(before.outbox_events);
   });
 });
+
+describe("refund reconciliation", () => {
+  async function refundPending(): Promise<Placed> {
+    const p = await placeOrder();
+    // Paid and refunding, as the saga leaves it (no queue message, so only the webhook acts).
+    await env.DB.prepare(
+      "UPDATE orders SET status = 'confirmed', payment_status = 'refund_pending' WHERE id = ?",
+    )
+      .bind(p.orderId)
+      .run();
+    return p;
+  }
+
+  function refundEvent(p: Placed, type: string, object: Record<string, unknown>) {
+    return JSON.stringify({
+      id: `evt_refund_${Date.now()}_${++seq}`,
+      object: "event",
+      type,
+      api_version: "2025-10-29.clover",
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      data: { object: { payment_intent: p.intentId, currency: "usd", ...object } },
+    });
+  }
+
+  it("refund.updated succeeded settles a pending refund: refunded and cancelled", async () => {
+    const p = await refundPending();
+    const res = await send(
+      refundEvent(p, "refund.updated", {
+        id: "re_1",
+        object: "refund",
+        amount: p.total,
+        status: "succeeded",
+        metadata: { order_id: p.orderId },
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: "refunded",
+    });
+  });
+
+  it("refund.updated failed marks refund_failed and alerts", async () => {
+    const p = await refundPending();
+    await send(
+      refundEvent(p, "refund.updated", {
+        id: "re_2",
+        object: "refund",
+        amount: p.total,
+        status: "failed",
+        metadata: {},
+      }),
+    );
+    expect(await orderRow(p.orderId)).toMatchObject({ payment_status: "refund_failed" });
+    const alerts = await env.DB.prepare("SELECT kind FROM alerts WHERE order_id = ?")
+      .bind(p.orderId)
+      .all();
+    expect(alerts.results).toEqual([{ kind: "refund_failed" }]);
+  });
+
+  it("charge.refunded in full settles a pending refund", async () => {
+    const p = await refundPending();
+    await send(
+      refundEvent(p, "charge.refunded", {
+        id: "ch_1",
+        object: "charge",
+        amount: p.total,
+        amount_refunded: p.total,
+        refunded: true,
+      }),
+    );
+    expect(await orderRow(p.orderId)).toMatchObject({ payment_status: "refunded" });
+  });
+});

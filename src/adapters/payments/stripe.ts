@@ -329,6 +329,20 @@ export function toPaymentWebhookEvent(data: unknown): PaymentWebhookEvent {
       paymentIntentId: r.data.payment_intent ?? null,
     };
   }
+  let charge: PaymentWebhookEvent["charge"] = null;
+  if (object.object === "charge") {
+    // Charge object (charge.refunded): https://docs.stripe.com/api/charges/object
+    const c = stripeChargeSchema.safeParse(object);
+    if (!c.success)
+      throw new PaymentWebhookError("invalid_payload", "the event's charge is unreadable");
+    charge = {
+      id: c.data.id,
+      paymentIntentId: c.data.payment_intent ?? null,
+      amount: c.data.amount,
+      amountRefunded: c.data.amount_refunded,
+      refunded: c.data.refunded,
+    };
+  }
   return {
     id: event.id,
     type: event.type,
@@ -336,8 +350,18 @@ export function toPaymentWebhookEvent(data: unknown): PaymentWebhookEvent {
     livemode: event.livemode,
     paymentIntent,
     refund,
+    charge,
   };
 }
+
+const stripeChargeSchema = z.object({
+  id: z.string(),
+  object: z.literal("charge"),
+  amount: z.number().int(),
+  amount_refunded: z.number().int(),
+  refunded: z.boolean(),
+  payment_intent: z.string().nullable().optional(),
+});
 
 // ---------------------------------------------------------------- errors
 

@@ -111,6 +111,16 @@ export interface PaymentWebhookEvent {
   paymentIntent: WebhookPaymentIntent | null;
   /** Set when `data.object` is a refund. */
   refund: (RefundResult & { paymentIntentId: string | null }) | null;
+  /** Set when `data.object` is a charge (`charge.refunded`). */
+  charge: {
+    id: string;
+    paymentIntentId: string | null;
+    /** Minor units. */
+    amount: number;
+    amountRefunded: number;
+    /** True once the charge is refunded in full. */
+    refunded: boolean;
+  } | null;
 }
 
 /**
