@@ -221,6 +221,12 @@ export async function placeOrder(
       now,
     );
   } catch (err) {
+    // The order was not stored: its PaymentIntent must never be paid.
+    if (payment) {
+      await paymentGateway(env)
+        ?.cancelPaymentIntent(payment.id, { idempotencyKey: `cancel:${id}` })
+        .catch(() => undefined);
+    }
     if (isConstraintError(err, "idempotency_keys")) {
       // A concurrent request with the same key won the race: answer as it did.
       const winner = await replayIfKnown(env, db, tenant, idempotencyKey, requestHash);

@@ -304,6 +304,29 @@ describe("orders: idempotency", () => {
       .bind(t.id)
       .first();
     expect(count).toEqual({ n: 1 });
+    // Every PaymentIntent made for a request that lost the race was cancelled.
+    const requests = (await (await fetch(`${env.STRIPE_API_BASE}/_control/requests`)).json()) as {
+      method: string;
+      path: string;
+      form: Record<string, unknown>;
+    }[];
+    const ours = (r: { form: Record<string, unknown> }) => JSON.stringify(r.form).includes(t.id);
+    const created = requests.filter(
+      (r) => r.method === "POST" && r.path === "/v1/payment_intents" && ours(r),
+    );
+    const cancelled = requests.filter((r) => r.method === "POST" && /\/cancel$/.test(r.path));
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    const createdIds = new Set(
+      cancelled.map((r) => r.path.split("/")[3]).filter((id) => id !== undefined),
+    );
+    const winner = [...ids][0];
+    const stored = await env.DB.prepare("SELECT payment_intent_id FROM orders WHERE id = ?")
+      .bind(winner)
+      .first<{ payment_intent_id: string }>();
+    expect(createdIds.has(stored?.payment_intent_id ?? "")).toBe(false);
+    expect(
+      cancelled.filter((r) => r.path.includes("/v1/payment_intents/")).length,
+    ).toBeGreaterThanOrEqual(created.length - 1);
   });
 
   it("keys are per tenant", async () => {
