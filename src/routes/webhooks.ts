@@ -36,7 +36,7 @@ export const webhookRoutes = new Hono<AppEnv>()
     if (!gateway || !secret) throw new ApiError("not_found", "payments are not configured");
     let event: PaymentWebhookEvent;
     try {
-      // Verified on the raw text: any re-serialisation would break the signature.
+      // Verified on the raw text, as received: re-serialising would break the signature.
       event = await gateway.verifyWebhook(
         await c.req.text(),
         c.req.header("stripe-signature"),

@@ -284,44 +284,8 @@ export async function processRefund(
   const order = tenant ? await findOrder(db, tenant.id, message.orderId) : undefined;
   if (!gateway || !tenant || !order?.paymentIntentId) return { kind: "done" };
   if (order.paymentStatus !== "refund_pending") return { kind: "done" };
-  if (order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt) {
-    // Only authorised: releasing the hold returns the money, no refund needed.
-    try {
-      await gateway.cancelPaymentIntent(order.paymentIntentId, {
-        idempotencyKey: `cancel:${order.id}`,
-      });
-    } catch (err) {
-      if (err instanceof PaymentError && err.kind === "retryable") {
-        const decision = decideRetry({
-          attempt: delivery.attempt,
-          kind: "retryable",
-          random: delivery.random,
-        });
-        if (decision.action === "retry")
-          return { kind: "retry", delaySeconds: decision.delaySeconds };
-      }
-      await refundFailed(
-        env,
-        tenant,
-        order.id,
-        err instanceof Error ? err.message : String(err),
-        now,
-      );
-      return { kind: "done" };
-    }
-    await refundSucceeded(env, tenant, order.id, now);
-    return { kind: "done" };
-  }
-  let refund: RefundResult;
-  try {
-    refund =
-      (await gateway.findRefundForOrder(order.paymentIntentId, order.id)) ??
-      (await gateway.refund({
-        paymentIntentId: order.paymentIntentId,
-        orderId: order.id,
-        idempotencyKey: `refund:${order.id}`,
-      }));
-  } catch (err) {
+  /** Retry a passing failure with backoff; anything else leaves the refund to staff. */
+  const afterFailure = async (err: unknown): Promise<RefundOutcome> => {
     if (err instanceof PaymentError && err.kind === "retryable") {
       const decision = decideRetry({
         attempt: delivery.attempt,
@@ -339,6 +303,30 @@ export async function processRefund(
       now,
     );
     return { kind: "done" };
+  };
+  if (order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt) {
+    // Only authorised: releasing the hold returns the money, no refund needed.
+    try {
+      await gateway.cancelPaymentIntent(order.paymentIntentId, {
+        idempotencyKey: `cancel:${order.id}`,
+      });
+    } catch (err) {
+      return afterFailure(err);
+    }
+    await refundSucceeded(env, tenant, order.id, now);
+    return { kind: "done" };
+  }
+  let refund: RefundResult;
+  try {
+    refund =
+      (await gateway.findRefundForOrder(order.paymentIntentId, order.id)) ??
+      (await gateway.refund({
+        paymentIntentId: order.paymentIntentId,
+        orderId: order.id,
+        idempotencyKey: `refund:${order.id}`,
+      }));
+  } catch (err) {
+    return afterFailure(err);
   }
   if (refund.status === "failed" || refund.status === "canceled") {
     await refundFailed(env, tenant, order.id, `Stripe reports the refund ${refund.status}`, now);
