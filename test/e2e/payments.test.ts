@@ -318,6 +318,36 @@ async function payAtStripe(d: StripeDouble, intentId: string): Promise<SentWebho
   return delivery;
 }
 
+/** Connects the tenant's Square integration again with these settings (the connect is an upsert). */
+async function reconnectSquare(
+  s: PosStack,
+  tenant: PosTenant,
+  settings: Record<string, unknown>,
+): Promise<void> {
+  const { integration } = await callJson<{ integration: { settings: Record<string, unknown> } }>(
+    s.url,
+    `/v1/admin/${tenant.slug}/pos/connect`,
+    {
+      token: tenant.ownerKey,
+      body: {
+        provider: "square",
+        locationId: "L1",
+        credentials: { accessToken: "sq", refreshToken: "r", clientId: "c", clientSecret: "s" },
+        settings,
+      },
+    },
+    200,
+  );
+  expect(integration.settings).toMatchObject(settings);
+}
+
+/** Calls the Worker made to the Stripe double for one PaymentIntent (`capture`, `cancel`). */
+function intentCallsFor(d: StripeDouble, intentId: string, action: "capture" | "cancel") {
+  return d.requests.filter(
+    (r) => r.method === "POST" && r.path === `/v1/payment_intents/${intentId}/${action}`,
+  );
+}
+
 const isNewOrder = (id: string) => (frame: Frame) =>
   frame.type === "new_order" && (frame.data as { id?: string } | undefined)?.id === id;
 
@@ -385,23 +415,7 @@ describe("card payments through the Stripe webhook, the POS and the refund saga"
     const { s, stripe: d } = running();
     const tenant = await createSquareTenant(s, "refund");
     // Reconnect with the saga's compensation switched on (the connect is an upsert).
-    const { integration } = await callJson<{
-      integration: { settings: { autoSync: boolean; failurePolicy: string } };
-    }>(
-      s.url,
-      `/v1/admin/${tenant.slug}/pos/connect`,
-      {
-        token: tenant.ownerKey,
-        body: {
-          provider: "square",
-          locationId: "L1",
-          credentials: { accessToken: "sq", refreshToken: "r", clientId: "c", clientSecret: "s" },
-          settings: { autoSync: true, failurePolicy: "auto_refund" },
-        },
-      },
-      200,
-    );
-    expect(integration.settings).toMatchObject({ autoSync: true, failurePolicy: "auto_refund" });
+    await reconnectSquare(s, tenant, { autoSync: true, failurePolicy: "auto_refund" });
 
     let terminal: TerminalSocket | undefined;
     // Both tenants share the Square double: it refuses everything until this scenario ends.
@@ -549,5 +563,100 @@ describe("card payments through the Stripe webhook, the POS and the refund saga"
     expect(after.history).toEqual(before.refunded.history);
     expect(squareCreateCalls(s.double)).toHaveLength(before.squareCalls);
     expect(squareOrdersFor(s, happy.orderId)).toHaveLength(1);
+  });
+});
+
+describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
+  it("an authorised order is captured once Square takes it, and released when Square refuses it", async () => {
+    const { s, stripe: d } = running();
+    const tenant = await createSquareTenant(s, "capture");
+    await reconnectSquare(s, tenant, { autoSync: true, captureMode: "on_pos_accept" });
+
+    /** Places an order, authorises its card at the double and checks the Worker confirmed it. */
+    const authorise = async () => {
+      const placed = await placeCardOrder(s, tenant);
+      const orderId = placed.order.id;
+      const intentId = intentIdOf(placed);
+      expect(d.paymentIntents.get(intentId)).toMatchObject({
+        capture_method: "manual",
+        amount: placed.order.total.amount,
+        metadata: { order_id: orderId },
+      });
+      const sent = await d.authorize(intentId);
+      expect(sent?.status, `webhook answer: ${sent?.body}`).toBe(200);
+      expect(JSON.parse(sent?.body ?? "{}")).toEqual({ received: true, applied: true });
+      return { orderId, intentId };
+    };
+
+    // Square takes it: the order is confirmed, synced, and the hold captured exactly once.
+    const accepted = await authorise();
+    const synced = await waitForOrder(s, tenant, accepted.orderId, (o) =>
+      ["synced", "failed"].includes(o.posStatus),
+    );
+    expect(
+      synced.settled,
+      `posStatus still ${synced.order.posStatus} after ${synced.waitedMs} ms${reloadNote()}`,
+    ).toBe(true);
+    expect(synced.order).toMatchObject({
+      status: "confirmed",
+      paymentStatus: "paid",
+      posStatus: "synced",
+    });
+    // The capture follows the sync in the same queue delivery: poll the double briefly.
+    const captureDeadline = Date.now() + SETTLE_TIMEOUT_MS;
+    while (
+      d.paymentIntents.get(accepted.intentId)?.status !== "succeeded" &&
+      Date.now() < captureDeadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    expect(d.paymentIntents.get(accepted.intentId), reloadNote()).toMatchObject({
+      status: "succeeded",
+      amount_received: synced.order.total.amount,
+    });
+    const captures = intentCallsFor(d, accepted.intentId, "capture");
+    expect(captures).toHaveLength(1);
+    expect(captures[0]?.headers["idempotency-key"]).toBe(`capture:${accepted.orderId}`);
+    expect(refundCallsFor(d, accepted.intentId)).toHaveLength(0);
+    expect((await getOrder(s, tenant, accepted.orderId)).order).toMatchObject({
+      status: "confirmed",
+      paymentStatus: "paid",
+    });
+
+    // Square refuses it for good: the hold is released (no capture, no refund) and the order cancelled.
+    s.double.setMode("square", { kind: "status", status: 400 });
+    try {
+      const refused = await authorise();
+      const { order, settled, waitedMs } = await waitForOrder(
+        s,
+        tenant,
+        refused.orderId,
+        (o) => o.paymentStatus === "refunded" || o.paymentStatus === "refund_failed",
+      );
+      expect(
+        settled,
+        `still ${order.status}/${order.paymentStatus}/${order.posStatus} after ${waitedMs} ms${reloadNote()}`,
+      ).toBe(true);
+      expect(order).toMatchObject({
+        status: "cancelled",
+        paymentStatus: "refunded",
+        posStatus: "failed",
+        externalId: null,
+      });
+      expect(d.paymentIntents.get(refused.intentId)).toMatchObject({
+        status: "canceled",
+        amount_received: 0,
+      });
+      expect(intentCallsFor(d, refused.intentId, "cancel")).toHaveLength(1);
+      expect(intentCallsFor(d, refused.intentId, "capture")).toHaveLength(0);
+      expect(refundCallsFor(d, refused.intentId)).toHaveLength(0);
+      expect(refundsFor(d, refused.intentId)).toHaveLength(0);
+      expect(squareCreateCalls(s.double).filter((c) => c.orderId === refused.orderId)).toHaveLength(
+        1,
+      );
+      expect(squareOrdersFor(s, refused.orderId)).toHaveLength(0);
+    } finally {
+      s.double.setMode("square", null);
+    }
   });
 });
