@@ -130,20 +130,27 @@ export async function deleteMenuItem(db: Db, tenantId: string, id: string): Prom
   return deleted.length === 1;
 }
 
+/** The tenant's menu items among `ids`, with their modifiers in order. */
+async function findMenuItemsByIds(
+  db: Db,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<MenuItemWithModifiers[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  return db.query.menuItems.findMany({
+    where: and(eq(menuItems.tenantId, tenantId), inArray(menuItems.id, unique)),
+    with: { modifiers: { orderBy: [asc(menuModifiers.position)] } },
+  });
+}
+
 /** The menu entries an order draft names, keyed by id, in the pricing module's shape. */
 export async function loadMenuForPricing(
   db: Db,
   tenantId: string,
   ids: readonly string[],
 ): Promise<Map<string, MenuItemForPricing>> {
-  const unique = [...new Set(ids)];
-  const rows =
-    unique.length === 0
-      ? []
-      : await db.query.menuItems.findMany({
-          where: and(eq(menuItems.tenantId, tenantId), inArray(menuItems.id, unique)),
-          with: { modifiers: { orderBy: [asc(menuModifiers.position)] } },
-        });
+  const rows = await findMenuItemsByIds(db, tenantId, ids);
   return new Map(
     rows.map((row) => [
       row.id,
@@ -164,14 +171,7 @@ export async function loadPosMapping(
   tenantId: string,
   ids: readonly string[],
 ): Promise<Map<string, { posItemId: string | null; modifiers: Map<string, string | null> }>> {
-  const unique = [...new Set(ids)];
-  const rows =
-    unique.length === 0
-      ? []
-      : await db.query.menuItems.findMany({
-          where: and(eq(menuItems.tenantId, tenantId), inArray(menuItems.id, unique)),
-          with: { modifiers: true },
-        });
+  const rows = await findMenuItemsByIds(db, tenantId, ids);
   return new Map(
     rows.map((row) => [
       row.id,

@@ -331,6 +331,18 @@ export async function verifyOrderAccessToken(
   return timingSafeEqual(await orderAccessToken(env, orderId), token);
 }
 
+/** The `order_updated` event for a change of one of the order's three dimensions. */
+export function orderUpdatedEvent(
+  tenant: Tenant,
+  order: OrderWithItems,
+  change: "status" | "payment" | "pos",
+) {
+  return (next: OrderWithItems) => ({
+    type: "order_updated" as const,
+    payload: { order: orderDto(next, tenant.slug), previousStatus: order.status, change },
+  });
+}
+
 export interface OrderChangeResult {
   order: OrderWithItems;
   changed: boolean;
@@ -371,14 +383,7 @@ export async function changeOrderStatus(
         patch: { status: to },
         source,
         ...(extra ? { extra } : {}),
-        event: (next) => ({
-          type: "order_updated",
-          payload: {
-            order: orderDto(next, tenant.slug),
-            previousStatus: order.status,
-            change: "status",
-          },
-        }),
+        event: orderUpdatedEvent(tenant, order, "status"),
       };
     },
     now,

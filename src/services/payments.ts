@@ -27,8 +27,7 @@ import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
 import type { StatusSource } from "../domain/order-status";
 import { decideRetry } from "../domain/retry-policy";
 import { ApiError } from "../http/errors";
-import { orderDto } from "../routes/schemas";
-import { changeOrderStatus } from "./orders";
+import { changeOrderStatus, orderUpdatedEvent } from "./orders";
 import { deliverEvents } from "./outbox";
 import { confirmOrderAndQueue } from "./pos-sync";
 
@@ -97,19 +96,7 @@ export async function handleStripeEvent(
       const applied = await applyOrderChange(
         db,
         order,
-        {
-          patch,
-          source: "stripe",
-          event: (next) => ({
-            type: "order_updated",
-            payload: {
-              order: orderDto(next, tenant.slug),
-              previousStatus: order.status,
-              change: "payment",
-            },
-          }),
-          extra: recordIf,
-        },
+        { ...paymentChange(tenant, order, patch, recordIf), source: "stripe" },
         now,
       );
       // A concurrent change won; Stripe sends the event again if we do not answer 2xx.
@@ -425,14 +412,7 @@ function paymentChange(
   return {
     patch,
     source: "system",
-    event: (next) => ({
-      type: "order_updated",
-      payload: {
-        order: orderDto(next, tenant.slug),
-        previousStatus: order.status,
-        change: "payment",
-      },
-    }),
+    event: orderUpdatedEvent(tenant, order, "payment"),
     ...(extra ? { extra } : {}),
     ...(extraEvents ? { extraEvents } : {}),
   };

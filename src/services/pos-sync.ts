@@ -30,8 +30,7 @@ import { newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
 import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
-import { orderDto } from "../routes/schemas";
-import { confirmOrderPayment, type OrderChangeResult } from "./orders";
+import { confirmOrderPayment, type OrderChangeResult, orderUpdatedEvent } from "./orders";
 import { deliverEvents } from "./outbox";
 import { captureIfAuthorised, startRefund } from "./payments";
 
@@ -413,14 +412,7 @@ function posChange(
     // A claim alone is not news for terminals; a POS state change is.
     event:
       patch.posStatus !== undefined && patch.posStatus !== order.posStatus
-        ? (next) => ({
-            type: "order_updated",
-            payload: {
-              order: orderDto(next, tenant.slug),
-              previousStatus: order.status,
-              change: "pos",
-            },
-          })
+        ? orderUpdatedEvent(tenant, order, "pos")
         : null,
     ...(extra ? { extra } : {}),
     ...(extraEvents ? { extraEvents } : {}),

@@ -6,7 +6,6 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import Stripe from "stripe";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import {
@@ -19,6 +18,7 @@ import {
   type TestTenant,
 } from "../helpers";
 import { deliver as deliverPos, posDouble } from "../pos-helpers";
+import { sendStripeWebhook, stripeEvent } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
 
 const stripeDouble = {
@@ -73,34 +73,17 @@ async function paidOrder(t?: TestTenant, itemId?: string): Promise<Paid> {
   );
   const intentId = placed.payment.clientSecret.split("_secret_")[0] ?? "";
   await stripeDouble.control(`payment_intents/${intentId}/succeed`, {});
-  const payload = JSON.stringify({
-    id: `evt_paid_${Date.now()}_${++seq}`,
-    object: "event",
-    type: "payment_intent.succeeded",
-    api_version: "2026-10-28.endive",
-    created: Math.floor(Date.now() / 1000),
-    livemode: false,
-    data: {
-      object: {
-        id: intentId,
-        object: "payment_intent",
-        amount: placed.order.total.amount,
-        amount_received: placed.order.total.amount,
-        currency: "usd",
-        status: "succeeded",
-        metadata: { tenant_id: tenant.id, order_id: placed.order.id },
-      },
-    },
-  });
-  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
-    payload,
-    secret: "whsec_test_secret",
-    cryptoProvider: Stripe.createSubtleCryptoProvider(),
-  });
-  const res = await call("/webhooks/stripe", {
-    rawBody: payload,
-    headers: { "stripe-signature": header },
-  });
+  const res = await sendStripeWebhook(
+    stripeEvent("payment_intent.succeeded", {
+      id: intentId,
+      object: "payment_intent",
+      amount: placed.order.total.amount,
+      amount_received: placed.order.total.amount,
+      currency: "usd",
+      status: "succeeded",
+      metadata: { tenant_id: tenant.id, order_id: placed.order.id },
+    }),
+  );
   expect(res.status).toBe(200);
   return { t: tenant, orderId: placed.order.id, intentId };
 }
@@ -373,40 +356,20 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
     const intentId = placed.payment.clientSecret.split("_secret_")[0] ?? "";
     expect((await intentAtStripe(intentId)).capture_method).toBe("manual");
     await stripeDouble.control(`payment_intents/${intentId}/authorize`, {});
-    const payload = JSON.stringify({
-      id: `evt_auth_${Date.now()}_${++seq}`,
-      object: "event",
-      type: "payment_intent.amount_capturable_updated",
-      api_version: "2026-10-28.endive",
-      created: Math.floor(Date.now() / 1000),
-      livemode: false,
-      data: {
-        object: {
-          id: intentId,
-          object: "payment_intent",
-          amount: placed.order.total.amount,
-          amount_capturable: placed.order.total.amount,
-          amount_received: 0,
-          currency: "usd",
-          status: "requires_capture",
-          capture_method: "manual",
-          metadata: { tenant_id: t.id, order_id: placed.order.id },
-        },
-      },
-    });
-    const header = await Stripe.webhooks.generateTestHeaderStringAsync({
-      payload,
-      secret: "whsec_test_secret",
-      cryptoProvider: Stripe.createSubtleCryptoProvider(),
-    });
-    expect(
-      (
-        await call("/webhooks/stripe", {
-          rawBody: payload,
-          headers: { "stripe-signature": header },
-        })
-      ).status,
-    ).toBe(200);
+    const res = await sendStripeWebhook(
+      stripeEvent("payment_intent.amount_capturable_updated", {
+        id: intentId,
+        object: "payment_intent",
+        amount: placed.order.total.amount,
+        amount_capturable: placed.order.total.amount,
+        amount_received: 0,
+        currency: "usd",
+        status: "requires_capture",
+        capture_method: "manual",
+        metadata: { tenant_id: t.id, order_id: placed.order.id },
+      }),
+    );
+    expect(res.status).toBe(200);
     return { t, orderId: placed.order.id, intentId };
   }
 

@@ -1,5 +1,4 @@
 import { env } from "cloudflare:workers";
-import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import {
   call,
@@ -11,10 +10,8 @@ import {
   type TestTenant,
   tableCounts,
 } from "../helpers";
+import { sendStripeWebhook } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
-
-const SECRET = "whsec_test_secret";
-const crypto = Stripe.createSubtleCryptoProvider();
 
 interface Placed {
   t: TestTenant;
@@ -78,21 +75,7 @@ function eventFor(
   });
 }
 
-async function send(
-  payload: string,
-  options: { secret?: string; timestamp?: number; body?: string } = {},
-) {
-  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
-    payload,
-    secret: options.secret ?? SECRET,
-    cryptoProvider: crypto,
-    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
-  });
-  return call("/webhooks/stripe", {
-    rawBody: options.body ?? payload,
-    headers: { "stripe-signature": header },
-  });
-}
+const send = sendStripeWebhook;
 
 async function orderRow(id: string) {
   return env.DB.prepare("SELECT status, payment_status, pos_status FROM orders WHERE id = ?")
