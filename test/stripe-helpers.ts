@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { call } from "./helpers";
 
@@ -37,4 +38,19 @@ export async function sendStripeWebhook(
     rawBody: options.body ?? payload,
     headers: { "stripe-signature": header },
   });
+}
+
+/** A PaymentIntent as the Stripe double (or Stripe) holds it now. */
+export async function intentAtStripe(id: string): Promise<{
+  status: string;
+  capture_method: string;
+  amount: number;
+  currency: string;
+  metadata: Record<string, string>;
+}> {
+  const res = await fetch(`${env.STRIPE_API_BASE}/v1/payment_intents/${id}`, {
+    headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
+  });
+  if (!res.ok) throw new Error(`GET payment_intents/${id}: ${res.status}`);
+  return (await res.json()) as Awaited<ReturnType<typeof intentAtStripe>>;
 }

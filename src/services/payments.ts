@@ -86,23 +86,27 @@ export async function handleStripeEvent(
     case "payment_intent.payment_failed":
     case "payment_intent.canceled": {
       if (order.status !== "pending_payment" || order.paymentStatus === "paid") return recordOnly();
-      // A declined card can be retried on the same intent: the order waits.
-      // A canceled intent can never be paid: the order is cancelled.
-      const patch =
-        event.type === "payment_intent.canceled"
-          ? { status: "cancelled" as const, paymentStatus: "failed" as const }
-          : { paymentStatus: "failed" as const };
-      if (order.paymentStatus === "failed" && !patch.status) return recordOnly();
       const applied = await applyOrderChange(
         db,
         order,
-        { ...paymentChange(tenant, order, patch, recordIf), source: "stripe" },
+        {
+          ...paymentChange(
+            tenant,
+            order,
+            { status: "cancelled", paymentStatus: "failed" },
+            recordIf,
+          ),
+          source: "stripe",
+        },
         now,
       );
       // A concurrent change won; Stripe sends the event again if we do not answer 2xx.
       if (!applied)
         throw new Error(`order ${order.id} changed while its payment failure was recorded`);
       await deliverEvents(env, tenant, applied.events);
+      // Stripe would let the customer retry a declined card on the same intent; the
+      // order is cancelled, so the intent is too (a payment that still races this is refunded).
+      if (event.type === "payment_intent.payment_failed") await releaseUnpaidIntent(env, order);
       return true;
     }
     default:
@@ -440,14 +444,30 @@ export async function cancelOrderByStaff(
   } else if (order.status !== "cancelled") {
     const result = await changeOrderStatus(db, tenant, order.id, "cancelled", "staff", now);
     await deliverEvents(env, tenant, result.events);
-    // Best effort: a payment that still races this is refunded by the webhook.
-    if (order.paymentIntentId) {
-      await paymentGateway(env)
-        ?.cancelPaymentIntent(order.paymentIntentId, { idempotencyKey: `cancel:${order.id}` })
-        .catch(() => undefined);
-    }
+    await releaseUnpaidIntent(env, order);
   }
   return (await findOrder(db, tenant.id, order.id)) ?? order;
+}
+
+/**
+ * Cancels the PaymentIntent of an order given up before it was paid, so it
+ * can no longer be paid. Best effort: a payment that still races this is
+ * refunded when its webhook arrives.
+ */
+async function releaseUnpaidIntent(env: Env, order: OrderWithItems): Promise<void> {
+  if (!order.paymentIntentId) return;
+  await paymentGateway(env)
+    ?.cancelPaymentIntent(order.paymentIntentId, { idempotencyKey: `cancel:${order.id}` })
+    .catch((err: unknown) => {
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          msg: "could not cancel the payment intent of a given-up order",
+          orderId: order.id,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    });
 }
 
 /**

@@ -273,6 +273,21 @@ describe("capturePaymentIntent and cancelPaymentIntent", () => {
     expect(double.paymentIntents.get(pi.id)?.status).toBe("canceled");
   });
 
+  it("a cancelled intent can no longer be paid by the customer", async () => {
+    const gw = gateway();
+    const orderId = nextOrderId();
+    const pi = await createIntent(gw, orderId);
+    await gw.cancelPaymentIntent(pi.id, { idempotencyKey: `cancel:${orderId}` });
+    const res = await fetch(`${double.url}/_control/payment_intents/${pi.id}/succeed`, {
+      method: "POST",
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: { type: "invalid_request_error", code: "payment_intent_unexpected_state" },
+    });
+    expect(double.paymentIntents.get(pi.id)?.status).toBe("canceled");
+  });
+
   it("reports an unknown intent as a permanent invalid request", async () => {
     const err = await caught(gateway().cancelPaymentIntent("pi_missing", { idempotencyKey: "k" }));
     expect(err.kind).toBe("permanent");

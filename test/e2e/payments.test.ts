@@ -659,4 +659,37 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
       s.double.setMode("square", null);
     }
   });
+
+  it("a declined card cancels the order and its intent, so the card cannot be charged later", async () => {
+    const { s, stripe: d } = running();
+    const tenant = await createSquareTenant(s, "declined");
+    const placed = await placeCardOrder(s, tenant);
+    const orderId = placed.order.id;
+    const intentId = intentIdOf(placed);
+
+    const sent = await d.fail(intentId);
+    expect(sent?.status, `webhook answer: ${sent?.body}`).toBe(200);
+    const { order, settled } = await waitForOrder(
+      s,
+      tenant,
+      orderId,
+      (o) => o.status !== "pending_payment",
+    );
+    expect(settled).toBe(true);
+    expect(order).toMatchObject({ status: "cancelled", paymentStatus: "failed", externalId: null });
+    // The Worker cancelled the intent at Stripe, so the customer's second card is refused.
+    expect(intentCallsFor(d, intentId, "cancel")).toHaveLength(1);
+    expect(d.paymentIntents.get(intentId)?.status).toBe("canceled");
+    await expect(d.succeed(intentId)).rejects.toMatchObject({
+      answer: { status: 400, body: { error: { code: "payment_intent_unexpected_state" } } },
+    });
+    const { history } = await getOrder(s, tenant, orderId);
+    expect(history.at(-1)).toMatchObject({
+      from: "pending_payment",
+      to: "cancelled",
+      source: "stripe",
+    });
+    expect(squareCreateCalls(s.double).filter((c) => c.orderId === orderId)).toHaveLength(0);
+    expect(refundCallsFor(d, intentId)).toHaveLength(0);
+  });
 });

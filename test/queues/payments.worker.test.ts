@@ -18,7 +18,7 @@ import {
   type TestTenant,
 } from "../helpers";
 import { deliver as deliverPos, posDouble } from "../pos-helpers";
-import { sendStripeWebhook, stripeEvent } from "../stripe-helpers";
+import { intentAtStripe, sendStripeWebhook, stripeEvent } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
 
 const stripeDouble = {
@@ -371,13 +371,6 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
     );
     expect(res.status).toBe(200);
     return { t, orderId: placed.order.id, intentId };
-  }
-
-  async function intentAtStripe(id: string): Promise<{ status: string; capture_method: string }> {
-    const res = await fetch(`${env.STRIPE_API_BASE}/v1/payment_intents/${id}`, {
-      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
-    });
-    return (await res.json()) as { status: string; capture_method: string };
   }
 
   async function waitForPos(orderId: string, wanted: string[]) {

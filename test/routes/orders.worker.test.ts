@@ -13,6 +13,7 @@ import {
   type TestTenant,
   tableCounts,
 } from "../helpers";
+import { intentAtStripe } from "../stripe-helpers";
 
 interface OrderBody {
   id: string;
@@ -119,11 +120,7 @@ describe("orders: placing", () => {
       .bind(body.order.id)
       .first<{ payment_intent_id: string }>();
     expect(stored?.payment_intent_id).toBe(intentId);
-    const intent = (await (
-      await fetch(`${env.STRIPE_API_BASE}/v1/payment_intents/${intentId}`, {
-        headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
-      })
-    ).json()) as { amount: number; currency: string; metadata: Record<string, string> };
+    const intent = await intentAtStripe(intentId ?? "");
     expect(intent).toMatchObject({
       amount: 3028,
       currency: "usd",

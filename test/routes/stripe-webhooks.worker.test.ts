@@ -10,7 +10,7 @@ import {
   type TestTenant,
   tableCounts,
 } from "../helpers";
-import { sendStripeWebhook } from "../stripe-helpers";
+import { intentAtStripe, sendStripeWebhook } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
 
 interface Placed {
@@ -173,25 +173,69 @@ describe("POST /webhooks/stripe", () => {
     terminal.close();
   });
 
-  it("payment_failed marks the payment failed but the customer may retry; canceled cancels", async () => {
+  it("payment_failed cancels the order and its intent, so it cannot be paid afterwards", async () => {
     const declined = await placeOrder();
+    const terminal = await connectTerminal(declined.t.slug, {
+      token: await createKey(declined.t, "terminal"),
+    });
     expect((await send(eventFor(declined, "payment_intent.payment_failed"))).status).toBe(200);
     expect(await orderRow(declined.orderId)).toMatchObject({
-      status: "pending_payment",
+      status: "cancelled",
       payment_status: "failed",
     });
-    // The retry on the same intent succeeds: the order is confirmed.
-    expect((await send(eventFor(declined, "payment_intent.succeeded"))).status).toBe(200);
-    expect(await orderRow(declined.orderId)).toMatchObject({
-      status: "confirmed",
-      payment_status: "paid",
+    const update = await terminal.waitFor(
+      (m) =>
+        m.type === "order_updated" &&
+        (m.data as { order: { id: string } }).order.id === declined.orderId,
+    );
+    expect(update.data).toMatchObject({
+      order: { status: "cancelled", paymentStatus: "failed" },
+      previousStatus: "pending_payment",
+      change: "payment",
     });
+    // Stripe would take a second card on the same intent; the order is gone, so the intent is too.
+    expect((await intentAtStripe(declined.intentId)).status).toBe("canceled");
+    const history = await env.DB.prepare(
+      "SELECT from_status, to_status, source FROM order_status_history WHERE order_id = ?",
+    )
+      .bind(declined.orderId)
+      .all();
+    expect(history.results).toContainEqual({
+      from_status: "pending_payment",
+      to_status: "cancelled",
+      source: "stripe",
+    });
+    terminal.close();
+  });
 
+  it("payment_intent.canceled cancels the unpaid order; neither touches a paid one", async () => {
     const canceled = await placeOrder();
     expect((await send(eventFor(canceled, "payment_intent.canceled"))).status).toBe(200);
     expect(await orderRow(canceled.orderId)).toMatchObject({
       status: "cancelled",
       payment_status: "failed",
+    });
+
+    // Events arrive out of order: a failure reported after the success changes nothing.
+    const paid = await placeOrder();
+    expect((await send(eventFor(paid, "payment_intent.succeeded"))).status).toBe(200);
+    const late = await send(eventFor(paid, "payment_intent.payment_failed"));
+    expect(late.status).toBe(200);
+    expect(await late.json()).toEqual({ received: true, applied: false });
+    expect(await orderRow(paid.orderId)).toMatchObject({
+      status: "confirmed",
+      payment_status: "paid",
+    });
+  });
+
+  it("a payment that succeeds after the failure cancelled the order is refunded", async () => {
+    const p = await placeOrder();
+    expect((await send(eventFor(p, "payment_intent.payment_failed"))).status).toBe(200);
+    // The intent's cancellation lost a race with a second card: Stripe reports it paid.
+    expect((await send(eventFor(p, "payment_intent.succeeded"))).status).toBe(200);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: expect.stringMatching(/^refund_(pending|failed)$/),
     });
   });
 

@@ -21,6 +21,8 @@
 //   POST /_control/payment_intents/:id/succeed    pay it, send payment_intent.succeeded
 //   POST /_control/payment_intents/:id/authorize  make it capturable, send amount_capturable_updated
 //   POST /_control/payment_intents/:id/fail       fail it, send payment_intent.payment_failed
+//     (these act for the customer: an intent no longer awaiting payment answers 400
+//      payment_intent_unexpected_state, as Stripe.js's confirm does)
 //   POST /_control/reset                          forget everything
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -98,6 +100,15 @@ export function parseStripeForm(body) {
 }
 
 /** Stripe's error envelope (https://docs.stripe.com/api/errors). */
+/** A customer action on an intent that no longer awaits payment; `answer` is Stripe's error. */
+export class NotAwaitingPayment extends Error {
+  /** @param {{ status: number, body: unknown }} answer */
+  constructor(answer) {
+    super("This PaymentIntent does not await payment");
+    this.answer = answer;
+  }
+}
+
 function stripeError(
   /** @type {number} */ status,
   /** @type {string} */ type,
@@ -556,12 +567,18 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
     if (method === "POST" && m) {
       const id = m[1] ?? "";
       if (!paymentIntents.has(id)) return { status: 404, body: { error: `no ${id}` } };
-      const sent =
-        m[2] === "succeed"
-          ? await double.succeed(id)
-          : m[2] === "authorize"
-            ? await double.authorize(id)
-            : await double.fail(id);
+      let sent;
+      try {
+        sent =
+          m[2] === "succeed"
+            ? await double.succeed(id)
+            : m[2] === "authorize"
+              ? await double.authorize(id)
+              : await double.fail(id);
+      } catch (err) {
+        if (err instanceof NotAwaitingPayment) return err.answer;
+        throw err;
+      }
       return { status: 200, body: { payment_intent: paymentIntents.get(id), webhook: sent } };
     }
     return { status: 404, body: { error: "unknown control path" } };
@@ -575,6 +592,19 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
   const mustGet = (id) => {
     const pi = paymentIntents.get(id);
     if (!pi) throw new Error(`the double holds no PaymentIntent ${id}`);
+    return pi;
+  };
+
+  /**
+   * The intent the customer is paying, as Stripe.js's confirm sees it: only one still
+   * awaiting payment takes a card; a paid, authorised or cancelled one is refused.
+   * @param {string} id
+   */
+  const awaitingPayment = (id) => {
+    const pi = mustGet(id);
+    if (pi.status !== "requires_payment_method" && pi.status !== "requires_confirmation") {
+      throw new NotAwaitingPayment(unexpectedState(pi, "confirmed"));
+    }
     return pi;
   };
 
@@ -628,7 +658,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
     },
     /** The customer paid: `succeeded`, then `payment_intent.succeeded`. @param {string} id */
     succeed: async (id) => {
-      const pi = mustGet(id);
+      const pi = awaitingPayment(id);
       Object.assign(pi, {
         status: "succeeded",
         amount_received: pi.amount,
@@ -640,7 +670,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
     },
     /** The card was authorised: `requires_capture`, then `payment_intent.amount_capturable_updated`. @param {string} id */
     authorize: async (id) => {
-      const pi = mustGet(id);
+      const pi = awaitingPayment(id);
       Object.assign(pi, {
         status: "requires_capture",
         amount_capturable: pi.amount,
@@ -651,7 +681,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
     },
     /** The card was declined: back to `requires_payment_method`, then `payment_intent.payment_failed`. @param {string} id */
     fail: async (id) => {
-      const pi = mustGet(id);
+      const pi = awaitingPayment(id);
       Object.assign(pi, {
         status: "requires_payment_method",
         last_payment_error: {
