@@ -28,7 +28,7 @@ import {
 import { type PricedOrder, type PricingError, priceOrder } from "../domain/pricing";
 import { ApiError } from "../http/errors";
 import { orderDto } from "../routes/schemas";
-import { paymentGateway } from "./payments";
+import { paymentGateway, releaseUnpaidIntent } from "./payments";
 
 /** An order draft after zod validation, amounts in minor units. */
 export interface OrderDraft {
@@ -222,11 +222,7 @@ export async function placeOrder(
     );
   } catch (err) {
     // The order was not stored: its PaymentIntent must never be paid.
-    if (payment) {
-      await paymentGateway(env)
-        ?.cancelPaymentIntent(payment.id, { idempotencyKey: `cancel:${id}` })
-        .catch(() => undefined);
-    }
+    if (payment) await releaseUnpaidIntent(env, { id, paymentIntentId: payment.id });
     if (isConstraintError(err, "idempotency_keys")) {
       // A concurrent request with the same key won the race: answer as it did.
       const winner = await replayIfKnown(env, db, tenant, idempotencyKey, requestHash);
@@ -281,6 +277,23 @@ async function createPayment(
       throw new ApiError("validation_failed", `payment could not be set up: ${err.message}`, {
         reason: err.code,
       });
+    }
+    if (err instanceof PaymentError && err.kind === "retryable") {
+      // Down, slow or rate limited: nothing was stored, so the same request can simply be sent again.
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "payment processor unavailable while placing an order",
+          tenantId: tenant.id,
+          code: err.code,
+          status: err.details.status,
+        }),
+      );
+      throw new ApiError(
+        "internal",
+        "the payment processor could not be reached; nothing was stored, retry the same request",
+        { reason: "payment_unavailable", retryable: true },
+      );
     }
     throw err;
   }

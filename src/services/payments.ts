@@ -454,7 +454,10 @@ export async function cancelOrderByStaff(
  * can no longer be paid. Best effort: a payment that still races this is
  * refunded when its webhook arrives.
  */
-async function releaseUnpaidIntent(env: Env, order: OrderWithItems): Promise<void> {
+export async function releaseUnpaidIntent(
+  env: Env,
+  order: Pick<OrderWithItems, "id" | "paymentIntentId">,
+): Promise<void> {
   if (!order.paymentIntentId) return;
   await paymentGateway(env)
     ?.cancelPaymentIntent(order.paymentIntentId, { idempotencyKey: `cancel:${order.id}` })

@@ -419,6 +419,20 @@ describe("error classification", () => {
     expect(keys).toEqual([`refund:${orderId}`, `refund:${orderId}`]);
   });
 
+  it("a fault scoped to a form value applies only to requests carrying it", async () => {
+    const gw = gateway();
+    const mine = nextOrderId();
+    const other = nextOrderId();
+    double.inject([
+      { path: "/v1/payment_intents", status: 500, form: { "metadata[order_id]": mine } },
+    ]);
+    // Another order's intent passes untouched; the fault waits for its own request.
+    expect((await createIntent(gw, other)).status).toBe("requires_payment_method");
+    const err = await caught(createIntent(gw, mine));
+    expect(err.details.status).toBe(500);
+    expect((await createIntent(gw, mine)).status).toBe("requires_payment_method");
+  });
+
   it("a 429 is retryable", async () => {
     double.inject([{ path: "/v1/payment_intents", status: 429 }]);
     const err = await caught(createIntent(gateway(), nextOrderId()));

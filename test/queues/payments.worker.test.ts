@@ -176,8 +176,8 @@ describe("refunds", () => {
       202,
     );
     await stripeDouble.control("faults", [
-      { path: "/v1/refunds", method: "POST", status: 500 },
-      { path: "/v1/refunds", method: "POST", status: 500 },
+      { path: "/v1/refunds", method: "POST", status: 500, form: { payment_intent: p.intentId } },
+      { path: "/v1/refunds", method: "POST", status: 500, form: { payment_intent: p.intentId } },
     ]);
     const first = await deliverRefund("payments", p, 1);
     expect(first.retried).toBe(1);

@@ -356,6 +356,38 @@ describe("orders: idempotency", () => {
   });
 });
 
+describe("orders: the payment processor is down", () => {
+  it("answers 500 internal saying to retry, writes nothing, and the same request succeeds later", async () => {
+    const { t, soda } = await setup();
+    // Both attempts stripe-node makes (one retry) fail, for this tenant's intents only.
+    const faults = await fetch(`${env.STRIPE_API_BASE}/_control/faults`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(
+        [1, 2].map(() => ({
+          path: "/v1/payment_intents",
+          method: "POST",
+          status: 503,
+          form: { "metadata[tenant_id]": t.id },
+        })),
+      ),
+    });
+    expect(faults.status).toBe(204);
+    const body = draft([{ menuItemId: soda.id, quantity: 1 }]);
+    const before = await tableCounts();
+    const down = await placeOrder(t, body, "processor-down-1");
+    const error = await expectError(down, 500, "internal");
+    expect(error.message).toMatch(/payment processor could not be reached/);
+    expect(error.details).toEqual({ reason: "payment_unavailable", retryable: true });
+    expect(await tableCounts()).toEqual(before);
+
+    const retried = await placeOrder(t, body, "processor-down-1");
+    expect(retried.status).toBe(201);
+    const created = (await retried.json()) as Created;
+    expect(created.payment.clientSecret).toMatch(/^pi_\w+_secret_\w+$/);
+  });
+});
+
 describe("orders: rejected drafts write nothing", () => {
   it.each<
     [

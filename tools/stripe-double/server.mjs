@@ -39,6 +39,8 @@ export const API_VERSION = "2026-10-28.endive";
  * @property {number} [status]        answer this status with Stripe's error for it, without handling
  * @property {string} [code]          the error `code` to put in that answer
  * @property {number} [delayMs]       handle normally (or fail, with `status`) after this delay
+ * @property {Record<string, string>} [form]  only for requests whose form has these values, keys
+ *   as sent (`payment_intent`, `metadata[tenant_id]`), so concurrent tests do not take each other's
  */
 
 /**
@@ -128,6 +130,22 @@ function stripeError(
   };
 }
 
+/**
+ * A form field by the name it was sent under: `metadata[tenant_id]` reads `form.metadata.tenant_id`.
+ * @param {Record<string, unknown>} form @param {string} key
+ */
+function formValue(form, key) {
+  /** @type {unknown} */
+  let value = form;
+  for (const part of key.split(/\[|\]\[?/).filter(Boolean)) {
+    value =
+      value && typeof value === "object"
+        ? /** @type {Record<string, unknown>} */ (value)[part]
+        : undefined;
+  }
+  return value;
+}
+
 /** The error Stripe would give for an injected status. */
 function errorForStatus(/** @type {number} */ status, /** @type {string | undefined} */ code) {
   if (status === 402) {
@@ -213,12 +231,13 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
 
   const now = () => Math.floor(Date.now() / 1000);
 
-  /** @param {string} method @param {string} path */
-  const takeFault = (method, path) => {
+  /** @param {string} method @param {string} path @param {Record<string, unknown>} form */
+  const takeFault = (method, path, form) => {
     const i = faults.findIndex(
       (f) =>
         (!f.method || f.method.toUpperCase() === method) &&
-        (typeof f.path === "string" ? f.path === path : f.path.test(path)),
+        (typeof f.path === "string" ? f.path === path : f.path.test(path)) &&
+        Object.entries(f.form ?? {}).every(([key, value]) => formValue(form, key) === value),
     );
     return i === -1 ? undefined : faults.splice(i, 1)[0];
   };
@@ -481,7 +500,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
         return;
       }
 
-      const fault = takeFault(method, url.pathname);
+      const fault = takeFault(method, url.pathname, form);
       /** Applies the fault; true when it answered in place of the endpoint. */
       const faulted = async () => {
         if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
