@@ -3,6 +3,7 @@ import { getDb } from "./db/client";
 import { pruneIdempotencyKeys } from "./db/idempotency";
 import { findTenantById } from "./db/tenants";
 import { pruneTerminalTickets } from "./db/terminal-tickets";
+import { resendUnsentNotifications } from "./services/notifications";
 import { deliverEvents, redeliverPendingEvents } from "./services/outbox";
 import { releaseExpiringAuthorisations } from "./services/payments";
 import { requeueStuckSubmissions } from "./services/pos-sync";
@@ -24,13 +25,21 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     if (tenant) await deliverEvents(env, tenant, [event]);
   }
   const released = await releaseExpiringAuthorisations(env, now);
-  const [redelivered, requeued, pruned] = await Promise.all([
+  const [redelivered, requeued, pruned, , notified] = await Promise.all([
     redeliverPendingEvents(env, db, now),
     requeueStuckSubmissions(env, db, now),
     pruneIdempotencyKeys(db, now),
     pruneTerminalTickets(db, now),
+    resendUnsentNotifications(env, db, now),
   ]);
-  if (reraised.length > 0 || redelivered > 0 || requeued > 0 || pruned > 0 || released > 0) {
+  if (
+    reraised.length > 0 ||
+    redelivered > 0 ||
+    requeued > 0 ||
+    pruned > 0 ||
+    released > 0 ||
+    notified > 0
+  ) {
     console.log(
       JSON.stringify({
         level: "info",
@@ -40,6 +49,7 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
         requeued,
         pruned,
         released,
+        notified,
       }),
     );
   }

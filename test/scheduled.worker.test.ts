@@ -27,4 +27,32 @@ describe("cron pass", () => {
     const left = await env.DB.prepare("SELECT key FROM idempotency_keys ORDER BY key").all();
     expect(left.results).toEqual([{ key: "fresh-key" }]);
   });
+  it("hands notifications left unsent for a minute to the notifier and marks them sent", async () => {
+    const now = Date.parse("2026-11-24T12:00:00.000Z");
+    const insert = env.DB.prepare(
+      "INSERT INTO notifications (id, tenant_id, audience, kind, order_id, message, created_at, sent_at) VALUES (?, 'ten_n', 'customer', 'order_refunded', 'ord_n', 'refunded', ?, ?)",
+    );
+    const at = (msAgo: number) => new Date(now - msAgo).toISOString();
+    await env.DB.batch([
+      insert.bind("ntf_stale", at(5 * 60_000), null),
+      // Just written: its own request is still handing it over.
+      insert.bind("ntf_fresh", at(5_000), null),
+      insert.bind("ntf_done", at(10 * 60_000), at(9 * 60_000)),
+    ]);
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: now, cron: "* * * * *" }),
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const rows = await env.DB.prepare(
+      "SELECT id, sent_at FROM notifications WHERE tenant_id = 'ten_n' ORDER BY id",
+    ).all();
+    expect(rows.results).toEqual([
+      { id: "ntf_done", sent_at: at(9 * 60_000) },
+      { id: "ntf_fresh", sent_at: null },
+      { id: "ntf_stale", sent_at: new Date(now).toISOString() },
+    ]);
+  });
 });

@@ -463,7 +463,10 @@ export const notifications = sqliteTable(
     createdAt: createdAt(),
     sentAt: text("sent_at"),
   },
-  (t) => [index("notifications_tenant_idx").on(t.tenantId, t.createdAt)],
+  (t) => [
+    index("notifications_tenant_idx").on(t.tenantId, t.createdAt),
+    index("notifications_unsent_idx").on(t.createdAt).where(sql`${t.sentAt} IS NULL`),
+  ],
 );
 
 /** Vendor webhook events already processed, so a replay changes nothing. */

@@ -1,6 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { getNotifier } from "../adapters/notify";
 import { createStripeGateway } from "../adapters/payments/stripe";
 import {
   PaymentError,
@@ -12,6 +11,7 @@ import {
 import { readConfig } from "../config";
 import { buildAlert } from "../db/alerts";
 import { type Db, getDb, insertIf, isConstraintError } from "../db/client";
+import { newNotification } from "../db/notifications";
 import {
   applyOrderChange,
   findOrder,
@@ -21,12 +21,13 @@ import {
   type OrderWithItems,
 } from "../db/orders";
 import type { OutboxRecord } from "../db/outbox";
-import { alerts, webhookEvents } from "../db/schema";
+import { alerts, notifications, webhookEvents } from "../db/schema";
 import { findTenantById, type Tenant } from "../db/tenants";
 import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
 import type { StatusSource } from "../domain/order-status";
 import { decideRetry } from "../domain/retry-policy";
 import { ApiError } from "../http/errors";
+import { sendNotifications } from "./notifications";
 import { changeOrderStatus, orderUpdatedEvent } from "./orders";
 import { deliverEvents } from "./outbox";
 import { confirmOrderAndQueue } from "./pos-sync";
@@ -347,16 +348,30 @@ export async function refundSucceeded(
       order.status === "completed"
         ? { paymentStatus: "refunded" as const }
         : { paymentStatus: "refunded" as const, status: "cancelled" as const };
-    const applied = await applyOrderChange(db, order, paymentChange(tenant, order, patch), now);
-    if (applied) {
-      await deliverEvents(env, tenant, applied.events);
-      await getNotifier(env).notify({
+    const notification = newNotification(
+      {
+        tenantId: tenant.id,
         audience: "customer",
         kind: "order_refunded",
-        tenantId: tenant.id,
         orderId,
-        message: `Order #${order.number} could not be fulfilled and has been refunded in full.`,
-      });
+        message:
+          order.status === "completed"
+            ? `Order #${order.number} has been refunded in full.`
+            : `Order #${order.number} could not be fulfilled and has been refunded in full.`,
+      },
+      now,
+    );
+    const applied = await applyOrderChange(
+      db,
+      order,
+      paymentChange(tenant, order, patch, (won) => [
+        insertIf(db, notifications, notification, won),
+      ]),
+      now,
+    );
+    if (applied) {
+      await deliverEvents(env, tenant, applied.events);
+      await sendNotifications(env, db, [notification], now);
       return true;
     }
   }
@@ -386,6 +401,16 @@ export async function refundFailed(
       },
       now,
     );
+    const notification = newNotification(
+      {
+        tenantId: tenant.id,
+        audience: "staff",
+        kind: "refund_failed",
+        orderId,
+        message: alert.row.message,
+      },
+      now,
+    );
     const applied = await applyOrderChange(
       db,
       order,
@@ -393,13 +418,17 @@ export async function refundFailed(
         tenant,
         order,
         { paymentStatus: "refund_failed" },
-        (won) => [insertIf(db, alerts, alert.row, won)],
+        (won) => [
+          insertIf(db, alerts, alert.row, won),
+          insertIf(db, notifications, notification, won),
+        ],
         [alert.event],
       ),
       now,
     );
     if (applied) {
       await deliverEvents(env, tenant, applied.events);
+      await sendNotifications(env, db, [notification], now);
       return true;
     }
   }

@@ -1,5 +1,4 @@
 import { and, eq, inArray, isNull, lt, or } from "drizzle-orm";
-import { getNotifier } from "../adapters/notify";
 import { getPosAdapter } from "../adapters/pos";
 import {
   type CreatedPosOrder,
@@ -14,6 +13,7 @@ import { randomToken } from "../crypto";
 import { buildAlert, type NewAlert } from "../db/alerts";
 import { type Db, getDb, insertIf } from "../db/client";
 import { loadPosMapping } from "../db/menu";
+import { newNotification } from "../db/notifications";
 import { applyOrderChange, findOrder, type OrderChange, type OrderWithItems } from "../db/orders";
 import type { OutboxRecord } from "../db/outbox";
 import {
@@ -30,6 +30,7 @@ import { newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
 import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
+import { sendNotifications } from "./notifications";
 import { confirmOrderPayment, type OrderChangeResult, orderUpdatedEvent } from "./orders";
 import { deliverEvents } from "./outbox";
 import { captureIfAuthorised, startRefund } from "./payments";
@@ -226,29 +227,29 @@ export async function handlePosFailure(
   const built = buildAlert(db, alert, failure.now);
   const autoRefund = integration?.failurePolicy === "auto_refund";
   const notificationRows = [
-    {
-      id: `${built.row.id}_staff`,
-      tenantId: tenant.id,
-      audience: "staff" as const,
-      kind: "pos_sync_failed",
-      orderId: order.id,
-      message: alert.message,
-      createdAt: failure.now.toISOString(),
-      sentAt: null,
-    },
+    newNotification(
+      {
+        tenantId: tenant.id,
+        audience: "staff",
+        kind: "pos_sync_failed",
+        orderId: order.id,
+        message: alert.message,
+      },
+      failure.now,
+    ),
+    // The saga's compensation: the refund follows on the payments queue.
     ...(autoRefund
       ? [
-          {
-            // The saga's compensation: the refund follows on the payments queue.
-            id: `${built.row.id}_refund`,
-            tenantId: tenant.id,
-            audience: "staff" as const,
-            kind: "auto_refund_requested",
-            orderId: order.id,
-            message: `Order #${order.number}: the tenant's policy asks for a refund`,
-            createdAt: failure.now.toISOString(),
-            sentAt: null,
-          },
+          newNotification(
+            {
+              tenantId: tenant.id,
+              audience: "staff",
+              kind: "auto_refund_requested",
+              orderId: order.id,
+              message: `Order #${order.number}: the tenant's policy asks for a refund`,
+            },
+            failure.now,
+          ),
         ]
       : []),
   ];
@@ -287,16 +288,7 @@ export async function handlePosFailure(
       // payment is refunded only when the tenant's policy says so.
       const onlyAuthorised = order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt;
       if (autoRefund || onlyAuthorised) await startRefund(env, tenant, order.id, failure.now);
-      const notifier = getNotifier(env);
-      for (const row of notificationRows) {
-        await notifier.notify({
-          audience: row.audience,
-          kind: row.kind,
-          tenantId: tenant.id,
-          orderId: order.id,
-          message: row.message,
-        });
-      }
+      await sendNotifications(env, db, notificationRows, failure.now);
       return true;
     }
     current = await findOrder(db, tenant.id, order.id);

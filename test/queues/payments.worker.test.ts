@@ -117,6 +117,15 @@ async function orderRow(id: string) {
     .first<{ status: string; payment_status: string; pos_status: string }>();
 }
 
+async function notificationsFor(orderId: string) {
+  const rows = await env.DB.prepare(
+    "SELECT audience, kind, sent_at IS NOT NULL AS sent FROM notifications WHERE order_id = ? ORDER BY created_at",
+  )
+    .bind(orderId)
+    .all();
+  return rows.results;
+}
+
 beforeEach(async () => {
   await posDouble.reset();
 });
@@ -139,9 +148,14 @@ describe("refunds", () => {
     const refunds = await stripeDouble.refundsFor(p.intentId);
     expect(refunds).toHaveLength(1);
     expect(refunds[0]?.metadata).toMatchObject({ order_id: p.orderId });
-    // A duplicate message refunds nothing twice.
+    // The customer's notification is stored with the refund and handed to the notifier.
+    expect(await notificationsFor(p.orderId)).toEqual([
+      { audience: "customer", kind: "order_refunded", sent: 1 },
+    ]);
+    // A duplicate message refunds nothing twice, and tells the customer nothing twice.
     await deliverRefund("payments", p);
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+    expect(await notificationsFor(p.orderId)).toHaveLength(1);
     const seen = await terminal.waitFor(
       (m) =>
         m.type === "order_updated" &&
@@ -204,6 +218,9 @@ describe("refunds", () => {
     );
     expect(alerts.items).toEqual([
       expect.objectContaining({ kind: "refund_failed", orderId: p.orderId }),
+    ]);
+    expect(await notificationsFor(p.orderId)).toEqual([
+      { audience: "staff", kind: "refund_failed", sent: 1 },
     ]);
     const review = await callJson<{ items: { id: string }[] }>(
       `/v1/admin/${p.t.slug}/orders?paymentStatus=refund_failed`,

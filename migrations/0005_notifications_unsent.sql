@@ -1,0 +1,1 @@
+CREATE INDEX `notifications_unsent_idx` ON `notifications` (`created_at`) WHERE "notifications"."sent_at" IS NULL;

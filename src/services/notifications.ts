@@ -1,0 +1,51 @@
+import { getNotifier } from "../adapters/notify";
+import type { Db } from "../db/client";
+import {
+  listUnsentNotifications,
+  markNotificationsSent,
+  type NotificationRow,
+} from "../db/notifications";
+
+/**
+ * Hands stored notifications to the notifier and marks the ones it took.
+ * One that fails stays unsent and is tried again by the cron pass.
+ */
+export async function sendNotifications(
+  env: Env,
+  db: Db,
+  rows: NotificationRow[],
+  now: Date,
+): Promise<number> {
+  const notifier = getNotifier(env);
+  const sent: string[] = [];
+  for (const row of rows) {
+    try {
+      await notifier.notify({
+        audience: row.audience,
+        kind: row.kind,
+        tenantId: row.tenantId,
+        orderId: row.orderId,
+        message: row.message,
+      });
+      sent.push(row.id);
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "notification not sent; the cron pass tries again",
+          notificationId: row.id,
+          kind: row.kind,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    }
+  }
+  await markNotificationsSent(db, sent, now);
+  return sent.length;
+}
+
+/** Notifications left unsent for a minute (notifier down, Worker stopped): sent now. */
+export async function resendUnsentNotifications(env: Env, db: Db, now: Date): Promise<number> {
+  const due = await listUnsentNotifications(db, new Date(now.getTime() - 60_000), 100);
+  return due.length > 0 ? sendNotifications(env, db, due, now) : 0;
+}
