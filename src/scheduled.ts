@@ -5,7 +5,7 @@ import { findTenantById } from "./db/tenants";
 import { pruneTerminalTickets } from "./db/terminal-tickets";
 import { resendUnsentNotifications } from "./services/notifications";
 import { deliverEvents, redeliverPendingEvents } from "./services/outbox";
-import { releaseExpiringAuthorisations } from "./services/payments";
+import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/payments";
 import { requeueStuckSubmissions } from "./services/pos-sync";
 
 /** An unacknowledged failed-sync alert is raised again this often. */
@@ -25,6 +25,8 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     if (tenant) await deliverEvents(env, tenant, [event]);
   }
   const released = await releaseExpiringAuthorisations(env, now);
+  // Every tenth minute: a refund pending at the card network can take days.
+  const refundsRequeued = now.getUTCMinutes() % 10 === 0 ? await requeueStaleRefunds(env, now) : 0;
   const [redelivered, requeued, pruned, , notified] = await Promise.all([
     redeliverPendingEvents(env, db, now),
     requeueStuckSubmissions(env, db, now),
@@ -38,7 +40,8 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     requeued > 0 ||
     pruned > 0 ||
     released > 0 ||
-    notified > 0
+    notified > 0 ||
+    refundsRequeued > 0
   ) {
     console.log(
       JSON.stringify({
@@ -50,6 +53,7 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
         pruned,
         released,
         notified,
+        refundsRequeued,
       }),
     );
   }

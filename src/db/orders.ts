@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { newId, randomToken } from "../crypto";
 import type { OrderStatus, PaymentStatus, PosStatus, StatusSource } from "../domain/order-status";
@@ -122,6 +122,7 @@ export type OrderPatch = Partial<
     | "posClaim"
     | "posClaimedUntil"
     | "paymentCapturedAt"
+    | "paymentIntentId"
   >
 >;
 
@@ -216,7 +217,11 @@ export async function findOrderByPaymentIntent(
   });
 }
 
-/** Paid orders whose payment is only authorised (manual capture) since before `createdBefore`. */
+/**
+ * Paid orders whose payment is only authorised (manual capture) since before
+ * `createdBefore` and that the POS has not answered yet. One the POS took
+ * (its capture failed and staff were alerted) is not released: the kitchen has it.
+ */
 export async function listExpiringAuthorisations(db: Db, createdBefore: string) {
   return db
     .select({ id: orders.id, tenantId: orders.tenantId, number: orders.number })
@@ -226,8 +231,19 @@ export async function listExpiringAuthorisations(db: Db, createdBefore: string) 
         eq(orders.paymentCaptureMethod, "manual"),
         eq(orders.paymentStatus, "paid"),
         isNull(orders.paymentCapturedAt),
+        isNotNull(orders.paymentIntentId),
+        inArray(orders.posStatus, ["queued", "retrying"]),
         lt(orders.createdAt, createdBefore),
       ),
     )
+    .limit(100);
+}
+
+/** Orders whose refund was started before `updatedBefore` and has not settled. */
+export async function listStaleRefunds(db: Db, updatedBefore: string) {
+  return db
+    .select({ id: orders.id, tenantId: orders.tenantId })
+    .from(orders)
+    .where(and(eq(orders.paymentStatus, "refund_pending"), lt(orders.updatedAt, updatedBefore)))
     .limit(100);
 }

@@ -180,6 +180,9 @@ export const orders = sqliteTable(
     index("orders_tenant_pos_status_idx").on(t.tenantId, t.posStatus, t.number),
     index("orders_tenant_external_idx").on(t.tenantId, t.externalId),
     index("orders_payment_intent_idx").on(t.paymentIntentId),
+    index("orders_refund_pending_idx")
+      .on(t.updatedAt)
+      .where(sql`${t.paymentStatus} = 'refund_pending'`),
   ],
 );
 

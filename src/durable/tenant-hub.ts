@@ -16,6 +16,7 @@ import { ApiError } from "../http/errors";
 import { acknowledgeStaffAlert } from "../services/alerts";
 import { changeOrderStatus } from "../services/orders";
 import { markDelivered, type OutboxRecord } from "../services/outbox";
+import { cancelOrder } from "../services/payments";
 
 /** Headers the Worker sets on the upgrade it forwards, after authenticating it. */
 export const HUB_HEADERS = {
@@ -215,14 +216,18 @@ export class TenantHub extends DurableObject<Env> {
     const requestId = message.requestId ?? null;
     try {
       const tenant = await this.#loadTenant();
-      const { events } = await changeOrderStatus(
-        getDb(this.env),
-        tenant,
-        message.orderId,
-        message.status,
-        "terminal",
-        new Date(),
-      );
+      // Cancelling is one path wherever it is asked for: a paid order is refunded.
+      const { events } =
+        message.status === "cancelled"
+          ? await cancelOrder(this.env, tenant, message.orderId, "terminal", new Date())
+          : await changeOrderStatus(
+              getDb(this.env),
+              tenant,
+              message.orderId,
+              message.status,
+              "terminal",
+              new Date(),
+            );
       // The change is committed with its outbox row; deliver it from here.
       if (events.length > 0) {
         await this.publish(events, tenant.slug);

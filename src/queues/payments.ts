@@ -1,6 +1,6 @@
 import { getDb } from "../db/client";
 import { findTenantById } from "../db/tenants";
-import { processRefund, refundFailed } from "../services/payments";
+import { processRefund, settleOrFailRefund } from "../services/payments";
 import { QueueMessageSchema } from "./messages";
 
 /**
@@ -65,7 +65,7 @@ export async function consumePaymentDeadLetters(
     try {
       const tenant = await findTenantById(db, parsed.data.tenantId);
       if (tenant) {
-        await refundFailed(
+        await settleOrFailRefund(
           env,
           tenant,
           parsed.data.orderId,

@@ -35,7 +35,7 @@ import {
 } from "../http/router";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
-import { cancelOrderByStaff } from "../services/payments";
+import { cancelOrder } from "../services/payments";
 import { confirmOrderAndQueue } from "../services/pos-sync";
 import { SyncAttemptSchema, syncAttemptDto } from "./pos-sync";
 import { HistoryEntrySchema, MenuItemSchema, menuItemDto, OrderSchema, orderDto } from "./schemas";
@@ -486,20 +486,26 @@ export const adminRoutes = admin
   })
   .openapi(setStatusRoute, async (c) => {
     const tenant = c.get("tenant");
-    const { order, changed, events } = await changeOrderStatus(
-      c.get("db"),
-      tenant,
-      c.req.valid("param").id,
-      c.req.valid("json").status,
-      "staff",
-      new Date(),
-    );
+    const id = c.req.valid("param").id;
+    const status = c.req.valid("json").status;
+    // Cancelling is one path wherever it is asked for: a paid order is refunded.
+    const { order, changed, events } =
+      status === "cancelled"
+        ? await cancelOrder(c.env, tenant, id, "staff", new Date())
+        : await changeOrderStatus(c.get("db"), tenant, id, status, "staff", new Date());
     c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
     return c.json({ order: orderDto(order, tenant.slug), changed }, 200);
   })
   .openapi(cancelRoute, async (c) => {
     const tenant = c.get("tenant");
-    const order = await cancelOrderByStaff(c.env, tenant, c.req.valid("param").id, new Date());
+    const { order, events } = await cancelOrder(
+      c.env,
+      tenant,
+      c.req.valid("param").id,
+      "staff",
+      new Date(),
+    );
+    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
     return c.json({ order: orderDto(order, tenant.slug) }, 202);
   })
   .openapi(markPaidRoute, async (c) => {

@@ -371,6 +371,13 @@ export const posSyncRoutes = posSync
         },
       );
     }
+    if (order.status === "cancelled" || order.paymentStatus !== "paid") {
+      throw new ApiError(
+        "conflict",
+        `only a paid, open order can be sent to the POS; this one is ${order.status} and ${order.paymentStatus}`,
+        { status: order.status, paymentStatus: order.paymentStatus },
+      );
+    }
     const requeued = await retryPosSubmission(c.env, db, tenant, order, new Date());
     if (!requeued)
       throw new ApiError("conflict", "the order changed concurrently; read it again and retry");

@@ -20,7 +20,7 @@ import { ApiError } from "../http/errors";
 import type { AppEnv } from "../http/router";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
-import { handleStripeEvent, paymentGateway } from "../services/payments";
+import { handleStripeEvent, paymentGateway, startRefund } from "../services/payments";
 
 const ProviderParam = z.enum(POS_PROVIDERS);
 
@@ -130,6 +130,10 @@ async function applyReport(
       return false;
     }
     await deliverEvents(env, tenant, result.events);
+    // The restaurant cancelled a paid order in its POS: the customer gets the money back.
+    if (result.order.status === "cancelled" && result.order.paymentStatus === "paid") {
+      await startRefund(env, tenant, order.id, now);
+    }
     return true;
   } catch (err) {
     // A concurrent delivery of the same event recorded it first.

@@ -443,6 +443,8 @@ export async function confirmOrderPayment(
           status: "confirmed",
           paymentStatus: "paid",
           posStatus: posRequired ? "queued" : "not_required",
+          // Paid at the counter: the card payment is no longer this order's (its intent is cancelled).
+          ...(source === "staff" ? { paymentIntentId: null } : {}),
         },
         ...(extra ? { extra } : {}),
         source,

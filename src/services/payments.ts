@@ -17,6 +17,7 @@ import {
   findOrder,
   findOrderByPaymentIntent,
   listExpiringAuthorisations,
+  listStaleRefunds,
   type OrderChange,
   type OrderWithItems,
 } from "../db/orders";
@@ -74,6 +75,26 @@ export async function handleStripeEvent(
     });
     return false;
   };
+  const charged =
+    event.type === "payment_intent.succeeded" ||
+    event.type === "payment_intent.amount_capturable_updated";
+  if (intent && tenant && order && order.paymentIntentId === null && charged) {
+    // Marked paid at the counter while the card payment went through anyway: money taken twice.
+    const alert = buildAlert(
+      db,
+      {
+        tenantId: tenant.id,
+        kind: "payment_duplicate",
+        level: "critical",
+        orderId: order.id,
+        message: `Order #${order.number} was paid at the counter and its card payment ${intent.id} went through as well: refund one of them.`,
+      },
+      now,
+    );
+    await db.batch([...alert.statements, ...recordIf(sql`1`)]);
+    await deliverEvents(env, tenant, [alert.event]);
+    return false;
+  }
   // Only intents Orderlane made for an order it has, and that order's own intent.
   if (!intent || !tenant || !order || order.paymentIntentId !== intent.id) return recordOnly();
 
@@ -185,7 +206,11 @@ async function reconcileRefund(env: Env, event: PaymentWebhookEvent, now: Date):
   const order = intentId ? await findOrderByPaymentIntent(db, intentId) : undefined;
   const tenant = order ? await findTenantById(db, order.tenantId) : undefined;
   let changed = false;
-  if (order && tenant) {
+  // Only the platform's own refund of the whole amount settles the order: a partial refund made
+  // in the Stripe dashboard does not (`charge.refunded` means refunded in full).
+  const ours =
+    !event.refund || (event.refund.orderId === order?.id && event.refund.amount === order?.total);
+  if (order && tenant && ours) {
     const status = event.refund?.status ?? (event.charge?.refunded ? "succeeded" : null);
     if (status === "succeeded") changed = await refundSucceeded(env, tenant, order.id, now);
     if (status === "failed" || status === "canceled") {
@@ -250,9 +275,19 @@ export async function startRefund(
   throw new Error(`order ${orderId} kept changing while its refund was started`);
 }
 
+/** Puts the refund on the queue after its batch; a failed send is healed by the cron pass. */
 async function enqueueRefund(env: Env, tenantId: string, orderId: string): Promise<void> {
   const message: RefundMessage = { type: "refund", tenantId, orderId };
-  await env.PAYMENTS.send(message, { contentType: "json" });
+  await env.PAYMENTS.send(message, { contentType: "json" }).catch((err: unknown) => {
+    console.error(
+      JSON.stringify({
+        level: "warn",
+        msg: "refund enqueue failed; the cron pass will queue it again",
+        orderId,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
+  });
 }
 
 export type RefundOutcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
@@ -287,7 +322,7 @@ export async function processRefund(
       if (decision.action === "retry")
         return { kind: "retry", delaySeconds: decision.delaySeconds };
     }
-    await refundFailed(
+    await settleOrFailRefund(
       env,
       tenant,
       order.id,
@@ -325,8 +360,9 @@ export async function processRefund(
     return { kind: "done" };
   }
   if (refund.status !== "succeeded") {
-    // Pending at the card network: `refund.updated` settles it; look again meanwhile.
-    return { kind: "retry", delaySeconds: 300 };
+    // Pending at the card network (days, for some): `refund.updated` settles it, and the cron
+    // pass looks again meanwhile. Retrying here would only run the message into the DLQ.
+    return { kind: "done" };
   }
   await refundSucceeded(env, tenant, order.id, now);
   return { kind: "done" };
@@ -342,7 +378,10 @@ export async function refundSucceeded(
   const db = getDb(env);
   for (let tries = 0; tries < 3; tries++) {
     const order = await findOrder(db, tenant.id, orderId);
-    if (order?.paymentStatus !== "refund_pending") return false;
+    // From refund_failed too: a refund given up on (timed out, say) that Stripe made after all.
+    if (order?.paymentStatus !== "refund_pending" && order?.paymentStatus !== "refund_failed") {
+      return false;
+    }
     // A refund after completion (staff's call) keeps the order completed.
     const patch =
       order.status === "completed"
@@ -378,6 +417,33 @@ export async function refundSucceeded(
   return false;
 }
 
+/**
+ * Before an order is given to staff as `refund_failed`, asks Stripe whether
+ * the refund exists after all (a timed-out call may have made it): a
+ * succeeded one settles the order, a pending one is left to `refund.updated`
+ * and the cron pass. Only otherwise is the refund failed. Used by the
+ * payments queue and its dead-letter queue.
+ */
+export async function settleOrFailRefund(
+  env: Env,
+  tenant: Tenant,
+  orderId: string,
+  reason: string,
+  now: Date,
+): Promise<boolean> {
+  const order = await findOrder(getDb(env), tenant.id, orderId);
+  if (order?.paymentStatus !== "refund_pending" || !order.paymentIntentId) return false;
+  const gateway = paymentGateway(env);
+  const manual = order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt;
+  const existing =
+    gateway && !manual
+      ? await gateway.findRefundForOrder(order.paymentIntentId, order.id).catch(() => null)
+      : null;
+  if (existing?.status === "succeeded") return refundSucceeded(env, tenant, orderId, now);
+  if (existing?.status === "pending" || existing?.status === "requires_action") return false;
+  return refundFailed(env, tenant, orderId, reason, now);
+}
+
 /** `refund_failed`, an alert for staff, and the order listed for manual review. */
 export async function refundFailed(
   env: Env,
@@ -389,7 +455,9 @@ export async function refundFailed(
   const db = getDb(env);
   for (let tries = 0; tries < 3; tries++) {
     const order = await findOrder(db, tenant.id, orderId);
-    if (order?.paymentStatus !== "refund_pending") return false;
+    if (order?.paymentStatus !== "refund_pending" && order?.paymentStatus !== "refunded") {
+      return false;
+    }
     const alert = buildAlert(
       db,
       {
@@ -452,30 +520,35 @@ function paymentChange(
 }
 
 /**
- * Staff cancel an order: an unpaid one is simply cancelled; a paid one is
- * cancelled and refunded (the refund follows on the payments queue). A
- * finished order cannot be cancelled (409).
+ * Cancels an order, from the staff console, the status route or a terminal:
+ * an unpaid one is simply cancelled (and its PaymentIntent with it); a paid
+ * one is cancelled and refunded (the refund follows on the payments queue).
+ * A completed order cannot be cancelled (409); a cancelled one stays as it is.
+ * Returns the order as it is now and whether this call changed it.
  */
-export async function cancelOrderByStaff(
+export async function cancelOrder(
   env: Env,
   tenant: Tenant,
   orderId: string,
+  source: "staff" | "terminal",
   now: Date,
-): Promise<OrderWithItems> {
+): Promise<{ order: OrderWithItems; changed: boolean; events: OutboxRecord[] }> {
   const db = getDb(env);
   const order = await findOrder(db, tenant.id, orderId);
   if (!order) throw new ApiError("not_found", "unknown order");
   if (order.status === "completed") {
     throw new ApiError("conflict", "a completed order cannot be cancelled");
   }
+  let changed = false;
+  let events: OutboxRecord[] = [];
   if (order.paymentStatus === "paid") {
-    await startRefund(env, tenant, order.id, now, { cancelNow: true, source: "staff" });
+    changed = await startRefund(env, tenant, order.id, now, { cancelNow: true, source });
   } else if (order.status !== "cancelled") {
-    const result = await changeOrderStatus(db, tenant, order.id, "cancelled", "staff", now);
-    await deliverEvents(env, tenant, result.events);
+    const result = await changeOrderStatus(db, tenant, order.id, "cancelled", source, now);
+    ({ changed, events } = result);
     await releaseUnpaidIntent(env, order);
   }
-  return (await findOrder(db, tenant.id, order.id)) ?? order;
+  return { order: (await findOrder(db, tenant.id, order.id)) ?? order, changed, events };
 }
 
 /**
@@ -590,4 +663,22 @@ export async function releaseExpiringAuthorisations(env: Env, now: Date): Promis
     await startRefund(env, tenant, order.id, now, { cancelNow: true });
   }
   return due.length;
+}
+
+/** A refund unsettled this long is looked at again (Stripe may have finished it, or lost our message). */
+const STALE_REFUND_MS = 10 * 60_000;
+
+/**
+ * The cron pass for refunds: a `refund_pending` order whose message was lost
+ * (the enqueue failed after its batch) or whose refund is still pending at
+ * Stripe goes on the `payments` queue again. Refunding is idempotent, so a
+ * second message for a live one changes nothing.
+ */
+export async function requeueStaleRefunds(env: Env, now: Date): Promise<number> {
+  const stale = await listStaleRefunds(
+    getDb(env),
+    new Date(now.getTime() - STALE_REFUND_MS).toISOString(),
+  );
+  for (const order of stale) await enqueueRefund(env, order.tenantId, order.id);
+  return stale.length;
 }

@@ -33,7 +33,7 @@ import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
 import { sendNotifications } from "./notifications";
 import { confirmOrderPayment, type OrderChangeResult, orderUpdatedEvent } from "./orders";
 import { deliverEvents } from "./outbox";
-import { captureIfAuthorised, startRefund } from "./payments";
+import { captureIfAuthorised, releaseUnpaidIntent, startRefund } from "./payments";
 
 /** The message on `pos-submissions`. */
 export interface PosSubmitMessage {
@@ -89,8 +89,12 @@ export async function submitOrderToPos(
   if (order.posStatus !== "queued" && order.posStatus !== "retrying") {
     return { kind: "done", result: "skipped" };
   }
-  if (order.paymentStatus === "refund_pending" || order.paymentStatus === "refunded") {
-    // The customer is being refunded: the POS must not get the order now.
+  if (
+    order.status === "cancelled" ||
+    order.paymentStatus === "refund_pending" ||
+    order.paymentStatus === "refunded"
+  ) {
+    // Cancelled, or the customer is being refunded: the POS must not get the order now.
     await changePosState(env, db, tenant, order, { posStatus: "not_required" }, clock());
     return { kind: "done", result: "skipped" };
   }
@@ -586,7 +590,15 @@ export async function confirmOrderAndQueue(
   extra?: OrderChange["extra"],
 ): Promise<OrderChangeResult> {
   const required = posRequired(await findPosIntegration(db, tenant.id));
+  const before = source === "staff" ? await findOrder(db, tenant.id, orderId) : undefined;
   const result = await confirmOrderPayment(db, tenant, orderId, source, required, now, extra);
+  // Paid at the counter: the card can no longer be charged for it.
+  if (result.changed && before?.paymentIntentId) await releaseUnpaidIntent(env, before);
+  // Authorised to be captured on POS acceptance, but no POS will be asked (it was
+  // disconnected since the order was placed): the restaurant takes it, so capture now.
+  if (result.changed && result.order.posStatus === "not_required") {
+    await captureIfAuthorised(env, tenant, orderId, now);
+  }
   if (result.changed && result.order.posStatus === "queued") {
     await enqueuePosSubmission(env, tenant.id, orderId).catch((err: unknown) => {
       console.error(

@@ -16,6 +16,7 @@ import {
   createTenant,
   expectError,
   type TestTenant,
+  until,
 } from "../helpers";
 import { deliver as deliverPos, posDouble } from "../pos-helpers";
 import { intentAtStripe, sendStripeWebhook, stripeEvent } from "../stripe-helpers";
@@ -200,6 +201,70 @@ describe("refunds", () => {
     await deliverRefund("payments", p, 2);
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
     expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
+  });
+
+  it("a refund pending at Stripe is neither retried into the DLQ nor failed; the cron pass settles it", async () => {
+    const p = await paidOrder();
+    await stripeDouble.control(`payment_intents/${p.intentId}/pending_refunds`, {});
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
+      { token: p.t.ownerKey, body: {} },
+      202,
+    );
+    // Pending at the card network: the message is done, the order waits for Stripe.
+    expect(await deliverRefund("payments", p)).toEqual({ acked: 1, retried: 0, delays: [] });
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refund_pending");
+    const [refund, ...more] = await stripeDouble.refundsFor(p.intentId);
+    expect(more).toHaveLength(0);
+    expect(refund?.status).toBe("pending");
+    // A dead letter meanwhile does not hand it to staff: Stripe is still on it.
+    await deliverRefund("payments-dlq", p);
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refund_pending");
+    expect(await notificationsFor(p.orderId)).toEqual([]);
+
+    // Stripe finishes, and its refund.updated never arrives: the cron pass looks again.
+    await stripeDouble.control(`refunds/${refund?.id}/settle`, { status: "succeeded" });
+    const tenMinutesOn = Math.ceil((Date.now() + 11 * 60_000) / 600_000) * 600_000;
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: tenMinutesOn }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(
+      await until(
+        () => orderRow(p.orderId),
+        (row) => row?.payment_status === "refunded",
+      ),
+    ).toMatchObject({ status: "cancelled" });
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+  });
+
+  it("a dead letter for a refund Stripe made after all settles the order instead of failing it", async () => {
+    const p = await paidOrder();
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
+      { token: p.t.ownerKey, body: {} },
+      202,
+    );
+    // The refund was made (say, by a call that timed out on our side)…
+    const made = await fetch(`${env.STRIPE_API_BASE}/v1/refunds`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${env.STRIPE_SECRET_KEY}`,
+        "content-type": "application/x-www-form-urlencoded",
+        "idempotency-key": `refund:${p.orderId}`,
+      },
+      body: new URLSearchParams({
+        payment_intent: p.intentId,
+        "metadata[order_id]": p.orderId,
+      }).toString(),
+    });
+    expect(made.status).toBe(200);
+    // …and the message still ran out of retries.
+    await deliverRefund("payments-dlq", p);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: "refunded",
+    });
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
   });
 
   it("the payments dead-letter queue marks refund_failed, alerts, and lists the order for review", async () => {

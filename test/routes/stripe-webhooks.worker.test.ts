@@ -326,7 +326,7 @@ describe("refund reconciliation", () => {
         object: "refund",
         amount: p.total,
         status: "failed",
-        metadata: {},
+        metadata: { order_id: p.orderId },
       }),
     );
     expect(await orderRow(p.orderId)).toMatchObject({ payment_status: "refund_failed" });
@@ -334,6 +334,74 @@ describe("refund reconciliation", () => {
       .bind(p.orderId)
       .all();
     expect(alerts.results).toEqual([{ kind: "refund_failed" }]);
+
+    // Stripe made it after all (a retry at the card network): the order is refunded, not left to staff.
+    await send(
+      refundEvent(p, "refund.updated", {
+        id: "re_2",
+        object: "refund",
+        amount: p.total,
+        status: "succeeded",
+        metadata: { order_id: p.orderId },
+      }),
+    );
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: "refunded",
+    });
+  });
+
+  it("a refund that fails after it succeeded goes back to staff with an alert", async () => {
+    const p = await refundPending();
+    const refund = {
+      id: "re_3",
+      object: "refund",
+      amount: p.total,
+      metadata: { order_id: p.orderId },
+    };
+    await send(refundEvent(p, "refund.updated", { ...refund, status: "succeeded" }));
+    expect(await orderRow(p.orderId)).toMatchObject({ payment_status: "refunded" });
+    await send(refundEvent(p, "refund.updated", { ...refund, status: "failed" }));
+    expect(await orderRow(p.orderId)).toMatchObject({ payment_status: "refund_failed" });
+    const alerts = await env.DB.prepare("SELECT kind FROM alerts WHERE order_id = ?")
+      .bind(p.orderId)
+      .all();
+    expect(alerts.results).toEqual([{ kind: "refund_failed" }]);
+  });
+
+  it("a partial refund made in the Stripe dashboard, or another order's, settles nothing", async () => {
+    const p = await refundPending();
+    await send(
+      refundEvent(p, "refund.updated", {
+        id: "re_4",
+        object: "refund",
+        amount: p.total - 100,
+        status: "succeeded",
+        metadata: {},
+      }),
+    );
+    await send(
+      refundEvent(p, "refund.updated", {
+        id: "re_5",
+        object: "refund",
+        amount: p.total,
+        status: "succeeded",
+        metadata: { order_id: "ord_someone_else" },
+      }),
+    );
+    await send(
+      refundEvent(p, "charge.refunded", {
+        id: "ch_2",
+        object: "charge",
+        amount: p.total,
+        amount_refunded: p.total - 100,
+        refunded: false,
+      }),
+    );
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "confirmed",
+      payment_status: "refund_pending",
+    });
   });
 
   it("charge.refunded in full settles a pending refund", async () => {

@@ -23,6 +23,10 @@
 //   POST /_control/payment_intents/:id/fail       fail it, send payment_intent.payment_failed
 //     (these act for the customer: an intent no longer awaiting payment answers 400
 //      payment_intent_unexpected_state, as Stripe.js's confirm does)
+//   POST /_control/payment_intents/:id/pending_refunds  refunds of it start `pending`, as with
+//                                                 Stripe's test card 4000000000007726
+//   POST /_control/refunds/:id/settle  {status}   a pending refund ends `succeeded` or `failed`;
+//                                                 sends refund.updated
 //   POST /_control/reset                          forget everything
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -225,6 +229,8 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
   const requests = [];
   /** @type {Fault[]} */
   const faults = [];
+  /** PaymentIntents whose refunds start `pending` (settled by the control API). */
+  const pendingRefunds = new Set();
   /** Saved answers by API key + Idempotency-Key. @type {Map<string, { fingerprint: string, answer: Answer | null }>} */
   const idempotency = new Map();
   let webhookTarget = webhookUrl;
@@ -405,7 +411,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
         payment_intent: piId,
         reason: asString(form.reason) ?? null,
         receipt_number: null,
-        status: "succeeded",
+        status: pendingRefunds.has(piId) ? "pending" : "succeeded",
       };
       refunds.set(String(refund.id), refund);
       return { status: 200, body: refund };
@@ -578,6 +584,20 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
       double.inject(list);
       return { status: 204, body: undefined };
     }
+    const pendingMatch = /^\/_control\/payment_intents\/([^/]+)\/pending_refunds$/.exec(path);
+    if (method === "POST" && pendingMatch) {
+      pendingRefunds.add(pendingMatch[1] ?? "");
+      return { status: 204, body: undefined };
+    }
+    const settleMatch = /^\/_control\/refunds\/([^/]+)\/settle$/.exec(path);
+    if (method === "POST" && settleMatch) {
+      /** @type {{ status?: unknown }} */
+      const wanted = body ? JSON.parse(body) : {};
+      const status = wanted.status === "failed" ? "failed" : "succeeded";
+      const sent = await double.settleRefund(settleMatch[1] ?? "", status);
+      if (!sent) return { status: 404, body: { error: `no pending ${settleMatch[1]}` } };
+      return { status: 200, body: sent };
+    }
     if (method === "POST" && path === "/_control/reset") {
       double.reset();
       return { status: 204, body: undefined };
@@ -713,6 +733,23 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
       return double.sendEvent("payment_intent.payment_failed", structuredClone(pi));
     },
     /** Forgets every idempotency key, as Stripe does after about 24 h. */
+    /**
+     * A pending refund ends: its status changes and `refund.updated` is sent.
+     * Returns null when there is no such pending refund.
+     * @param {string} id @param {"succeeded" | "failed"} status
+     */
+    settleRefund: async (id, status) => {
+      const refund = refunds.get(id);
+      if (refund?.status !== "pending") return null;
+      Object.assign(refund, {
+        status,
+        ...(status === "failed" ? { failure_reason: "expired_or_canceled_card" } : {}),
+      });
+      return {
+        refund: structuredClone(refund),
+        webhook: await double.sendEvent("refund.updated", structuredClone(refund)),
+      };
+    },
     expireIdempotencyKeys: () => {
       idempotency.clear();
     },
@@ -721,6 +758,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
       refunds.clear();
       requests.length = 0;
       faults.length = 0;
+      pendingRefunds.clear();
       idempotency.clear();
     },
     stop: () => new Promise((resolve) => server.close(() => resolve(undefined))),
