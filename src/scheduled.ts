@@ -8,15 +8,16 @@ import { deliverEvents, redeliverPendingEvents } from "./services/outbox";
 import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/payments";
 import { requeueStuckSubmissions } from "./services/pos-sync";
 
-/** An unacknowledged failed-sync alert is raised again this often. */
+/** An unacknowledged critical alert is raised again this often. */
 const REALERT_EVERY_MS = 5 * 60_000;
 
 /** The cron pass: work that must not depend on traffic. */
 export async function runScheduled(env: Env, now: Date): Promise<void> {
   const db = getDb(env);
+  // Critical alerts (a failed sync, a failed refund, money taken twice…) stay loud until acknowledged.
   const reraised = await reraiseOpenAlerts(
     db,
-    "pos_sync_failed",
+    "critical",
     new Date(now.getTime() - REALERT_EVERY_MS),
     now,
   );

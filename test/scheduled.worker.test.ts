@@ -55,4 +55,33 @@ describe("cron pass", () => {
       { id: "ntf_stale", sent_at: new Date(now).toISOString() },
     ]);
   });
+  it("raises every open critical alert again after five minutes, not warnings or acknowledged ones", async () => {
+    const now = Date.parse("2026-11-24T12:00:00.000Z");
+    const old = new Date(now - 6 * 60_000).toISOString();
+    const insert = env.DB.prepare(
+      "INSERT INTO alerts (id, tenant_id, kind, level, order_id, message, created_at, last_raised_at, raise_count, acknowledged_at) VALUES (?, 'ten_alerts', ?, ?, NULL, 'm', ?, ?, 1, ?)",
+    );
+    await env.DB.batch([
+      insert.bind("alr_refund", "refund_failed", "critical", old, old, null),
+      insert.bind("alr_double", "payment_duplicate", "critical", old, old, null),
+      insert.bind("alr_warn", "integration_degraded", "warning", old, old, null),
+      insert.bind("alr_acked", "refund_failed", "critical", old, old, old),
+    ]);
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: now, cron: "* * * * *" }),
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const rows = await env.DB.prepare(
+      "SELECT id, raise_count FROM alerts WHERE tenant_id = 'ten_alerts' ORDER BY id",
+    ).all();
+    expect(rows.results).toEqual([
+      { id: "alr_acked", raise_count: 1 },
+      { id: "alr_double", raise_count: 2 },
+      { id: "alr_refund", raise_count: 2 },
+      { id: "alr_warn", raise_count: 1 },
+    ]);
+  });
 });

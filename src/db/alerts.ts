@@ -97,20 +97,20 @@ export async function findAlert(
 }
 
 /**
- * Raises again every open alert of `kind` last raised before `olderThan`:
+ * Raises again every open alert of `level` last raised before `olderThan`:
  * each gets its raise time bumped and a new `alert` event in one batch, the
  * event guarded by the bump so two cron passes cannot both raise it.
  */
 export async function reraiseOpenAlerts(
   db: Db,
-  kind: string,
+  level: AlertLevel,
   olderThan: Date,
   now: Date,
   limit = 100,
 ): Promise<OutboxRecord[]> {
   const due = await db.query.alerts.findMany({
     where: and(
-      eq(alerts.kind, kind),
+      eq(alerts.level, level),
       isNull(alerts.acknowledgedAt),
       lt(alerts.lastRaisedAt, olderThan.toISOString()),
     ),

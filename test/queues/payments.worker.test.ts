@@ -16,6 +16,7 @@ import {
   createTenant,
   expectError,
   type TestTenant,
+  tableCounts,
   until,
 } from "../helpers";
 import { deliver as deliverPos, posDouble } from "../pos-helpers";
@@ -201,6 +202,86 @@ describe("refunds", () => {
     await deliverRefund("payments", p, 2);
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
     expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
+  });
+
+  it("cancelling a paid order through the status route refunds it, as the cancel route does", async () => {
+    const p = await paidOrder();
+    const res = await callJson<{
+      order: { status: string; paymentStatus: string };
+      changed: boolean;
+    }>(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/status`,
+      { token: p.t.ownerKey, body: { status: "cancelled" } },
+      200,
+    );
+    expect(res).toMatchObject({
+      changed: true,
+      order: { status: "cancelled", paymentStatus: "refund_pending" },
+    });
+    await until(
+      () => orderRow(p.orderId),
+      (row) => row?.payment_status === "refunded",
+    );
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+    // Asking again changes nothing and refunds nothing more.
+    const again = await callJson<{ changed: boolean }>(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/status`,
+      { token: p.t.ownerKey, body: { status: "cancelled" } },
+      200,
+    );
+    expect(again.changed).toBe(false);
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+  });
+
+  it("a terminal cancelling a paid order refunds it; the cashier and the other screens hear it", async () => {
+    const p = await paidOrder();
+    const token = await createKey(p.t, "terminal");
+    const cashier = await connectTerminal(p.t.slug, { token, query: "name=till" });
+    const kitchen = await connectTerminal(p.t.slug, { token, query: "name=kitchen" });
+    cashier.send({ type: "set_status", orderId: p.orderId, status: "cancelled", requestId: "r1" });
+    const result = await cashier.waitFor((m) => m.type === "set_status_result");
+    expect(result).toMatchObject({ requestId: "r1", ok: true });
+    const refunded = await kitchen.waitFor(
+      (m) =>
+        m.type === "order_updated" &&
+        (m.data as { order: { paymentStatus: string } }).order.paymentStatus === "refunded",
+      8000,
+    );
+    expect(refunded.data).toMatchObject({ order: { id: p.orderId, status: "cancelled" } });
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+    const history = await env.DB.prepare(
+      "SELECT to_status, source FROM order_status_history WHERE order_id = ? ORDER BY id",
+    )
+      .bind(p.orderId)
+      .all();
+    expect(history.results.at(-1)).toEqual({ to_status: "cancelled", source: "terminal" });
+    cashier.close();
+    kitchen.close();
+  });
+
+  it("pos-retry refuses a cancelled or refunded order: the POS must not get it", async () => {
+    const p = await paidOrder();
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
+      { token: p.t.ownerKey, body: {} },
+      202,
+    );
+    // As if its POS submission had failed before the cancel.
+    await env.DB.prepare("UPDATE orders SET pos_status = 'failed' WHERE id = ?")
+      .bind(p.orderId)
+      .run();
+    const before = await tableCounts();
+    const error = await expectError(
+      await call(`/v1/admin/${p.t.slug}/orders/${p.orderId}/pos-retry`, {
+        token: p.t.ownerKey,
+        body: {},
+      }),
+      409,
+      "conflict",
+    );
+    expect(error.details).toMatchObject({ status: "cancelled" });
+    expect((await orderRow(p.orderId))?.pos_status).toBe("failed");
+    expect((await tableCounts()).outbox_events).toBe(before.outbox_events);
   });
 
   it("a refund pending at Stripe is neither retried into the DLQ nor failed; the cron pass settles it", async () => {

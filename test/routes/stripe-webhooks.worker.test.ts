@@ -258,6 +258,50 @@ describe("POST /webhooks/stripe", () => {
     expect(await again.json()).toEqual({ received: true, applied: false });
   });
 
+  it("a replayed event id changes nothing, even where the event alone would act again", async () => {
+    const p = await placeOrder();
+    // A mismatch raises an alert each time it is seen; its replay must not.
+    const mismatch = eventFor(p, "payment_intent.succeeded", {
+      amount: p.total - 1,
+      amount_received: p.total - 1,
+    });
+    expect((await send(mismatch)).status).toBe(200);
+    const before = await tableCounts();
+    const replay = await send(mismatch);
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({ received: true, applied: false });
+    expect(await tableCounts()).toEqual(before);
+    const alerts = await env.DB.prepare("SELECT kind FROM alerts WHERE order_id = ?")
+      .bind(p.orderId)
+      .all();
+    expect(alerts.results).toEqual([{ kind: "payment_mismatch" }]);
+  });
+
+  it("paid at the counter: the card intent is cancelled, and a card payment that still lands is flagged", async () => {
+    const p = await placeOrder();
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/mark-paid`,
+      { token: p.t.ownerKey, body: {} },
+      200,
+    );
+    expect((await intentAtStripe(p.intentId)).status).toBe("canceled");
+    const terminal = await connectTerminal(p.t.slug, { token: await createKey(p.t, "terminal") });
+    // The customer's card went through before the cancellation reached Stripe.
+    const res = await send(eventFor(p, "payment_intent.succeeded"));
+    expect(res.status).toBe(200);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "confirmed",
+      payment_status: "paid",
+    });
+    const alert = await terminal.waitFor((m) => m.type === "alert");
+    expect(alert.data).toMatchObject({
+      kind: "payment_duplicate",
+      level: "critical",
+      orderId: p.orderId,
+    });
+    terminal.close();
+  });
+
   it("an intent of another order, or not ours, is acknowledged and ignored", async () => {
     const p = await placeOrder();
     const before = await tableCounts();
