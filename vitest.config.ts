@@ -40,6 +40,10 @@ export default defineConfig(async () => {
       include: ["test/**/*.worker.test.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
       globalSetup: ["./test/pos-double.setup.ts"],
+      // One file at a time: the files share the two vendor doubles, whose faults, modes and
+      // recorded requests are global (a reset in one file would wipe another's). On a 2-core
+      // machine vitest would run them one by one anyway.
+      fileParallelism: false,
     },
   };
 });

@@ -23,11 +23,18 @@ export async function consumePosDeadLetters(batch: MessageBatch<unknown>, env: E
     try {
       const tenant = await findTenantById(db, parsed.data.tenantId);
       const order = tenant ? await findOrder(db, tenant.id, parsed.data.orderId) : undefined;
+      const now = new Date();
+      if (order?.posClaimedUntil && order.posClaimedUntil > now.toISOString()) {
+        // A submission is still in flight (a duplicate delivery holds the claim): its outcome
+        // decides. Failing it now could refund an order the POS is about to take.
+        message.retry({ delaySeconds: 60 });
+        continue;
+      }
       if (tenant && order) {
         await handlePosFailure(env, tenant, order, {
           reason: "the submission could not be completed after repeated deliveries",
           attempt: null,
-          now: new Date(),
+          now,
         });
       }
       message.ack();

@@ -541,12 +541,29 @@ export async function cancelOrder(
   }
   let changed = false;
   let events: OutboxRecord[] = [];
-  if (order.paymentStatus === "paid") {
+  if (order.paymentStatus === "paid" && order.paymentIntentId) {
     changed = await startRefund(env, tenant, order.id, now, { cancelNow: true, source });
   } else if (order.status !== "cancelled") {
+    // Unpaid, or paid at the counter (the money is in the till: staff give it back there).
     const result = await changeOrderStatus(db, tenant, order.id, "cancelled", source, now);
     ({ changed, events } = result);
     await releaseUnpaidIntent(env, order);
+  }
+  if (changed && order.posStatus === "synced") {
+    // The kitchen's POS still has it: no vendor API voids an order for us, so staff must.
+    const alert = buildAlert(
+      db,
+      {
+        tenantId: tenant.id,
+        kind: "pos_void_needed",
+        level: "critical",
+        orderId: order.id,
+        message: `Order #${order.number} was cancelled in Orderlane but is in the POS${order.externalId ? ` as ${order.externalId}` : ""}: void it there.`,
+      },
+      now,
+    );
+    await db.batch([...alert.statements]);
+    events = [...events, alert.event];
   }
   return { order: (await findOrder(db, tenant.id, order.id)) ?? order, changed, events };
 }

@@ -234,6 +234,47 @@ describe("POS submission consumer", () => {
     ).toEqual({ n: 1 });
   });
 
+  it("cancelling an order the POS already has tells staff to void it there", async () => {
+    const s = await setupSquareTenant();
+    const order = await queuedOrder(s);
+    await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
+    const synced = await orderRow(order.id);
+    expect(synced?.pos_status).toBe("synced");
+    const terminal = await connectTerminal(s.t.slug, { token: await createKey(s.t, "terminal") });
+    await callJson(
+      `/v1/admin/${s.t.slug}/orders/${order.id}/cancel`,
+      { token: s.t.ownerKey, body: {} },
+      202,
+    );
+    const alert = await terminal.waitFor((m) => m.type === "alert");
+    expect(alert.data).toMatchObject({
+      kind: "pos_void_needed",
+      level: "critical",
+      orderId: order.id,
+    });
+    expect((alert.data as { message: string }).message).toContain(synced?.external_id ?? "?");
+    terminal.close();
+  });
+
+  it("a dead letter waits while a submission still holds the order's claim", async () => {
+    const s = await setupSquareTenant();
+    const order = await queuedOrder(s);
+    const until = new Date(Date.now() + 60_000).toISOString();
+    await env.DB.prepare(
+      "UPDATE orders SET pos_status = 'retrying', pos_claim = 'in-flight', pos_claimed_until = ? WHERE id = ?",
+    )
+      .bind(until, order.id)
+      .run();
+    const result = await deliver("pos-submissions-dlq", [{ tenantId: s.t.id, orderId: order.id }]);
+    expect(result.retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 60 }]);
+    expect((await orderRow(order.id))?.pos_status).toBe("retrying");
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM alerts WHERE order_id = ?")
+        .bind(order.id)
+        .first(),
+    ).toEqual({ n: 0 });
+  });
+
   it("after 3 failed orders in a row the integration is degraded and alerts once", async () => {
     const s = await setupSquareTenant();
     await posDouble.setMode("square", { kind: "status", status: 400 });
