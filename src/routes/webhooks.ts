@@ -44,6 +44,17 @@ export const webhookRoutes = new Hono<AppEnv>()
         300,
       );
     } catch (err) {
+      if (err instanceof PaymentWebhookError && err.reason === "unreadable_event") {
+        // Stripe sent it: a 4xx would have it retried for days and the endpoint disabled.
+        console.error(
+          JSON.stringify({
+            level: "error",
+            msg: "unreadable Stripe event ignored",
+            error: err.message,
+          }),
+        );
+        return c.json({ received: true, applied: false }, 200);
+      }
       if (err instanceof PaymentWebhookError) {
         throw new ApiError("validation_failed", `Stripe-Signature rejected: ${err.reason}`);
       }

@@ -560,12 +560,17 @@ describe("verifyWebhook", () => {
     );
   });
 
-  it("refuses a signed body that is not a Stripe event", async () => {
+  it("refuses a signed body that is not a Stripe event, as unreadable rather than forged", async () => {
     const body = JSON.stringify({ hello: "world" });
     const err = await caughtWebhook(
       gateway().verifyWebhook(body, await sign(body, WEBHOOK_SECRET), WEBHOOK_SECRET),
     );
-    expect(err.reason).toBe("invalid_payload");
+    expect(err.reason).toBe("unreadable_event");
+    // The same body signed with another secret is forged, whatever it says.
+    const forged = await caughtWebhook(
+      gateway().verifyWebhook(body, await sign(body, "whsec_other"), WEBHOOK_SECRET),
+    );
+    expect(forged.reason).toBe("signature_mismatch");
   });
 });
 

@@ -121,7 +121,8 @@ describe("POST /webhooks/stripe", () => {
     [
       "a tampered body",
       async (payload: string) =>
-        send(payload, { body: payload.replace('"amount":', '"amount": 1 + ') }),
+        // Still valid JSON, another amount: only the signature can tell.
+        send(payload, { body: payload.replace(/"amount":\d+/, '"amount":1') }),
     ],
     [
       "the wrong secret",
@@ -145,6 +146,17 @@ describe("POST /webhooks/stripe", () => {
       status: "pending_payment",
       payment_status: "unpaid",
     });
+  });
+
+  it("a correctly signed event we cannot read is acknowledged, so Stripe does not retry it for days", async () => {
+    const p = await placeOrder();
+    const before = await tableCounts();
+    const unreadable = eventFor(p, "payment_intent.succeeded", { amount: "lots" });
+    const res = await send(unreadable);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, applied: false });
+    expect(await tableCounts()).toEqual(before);
+    expect(await orderRow(p.orderId)).toMatchObject({ status: "pending_payment" });
   });
 
   it("an amount mismatch leaves the order unconfirmed and raises an alert", async () => {

@@ -294,11 +294,11 @@ export function toRefundResult(data: unknown): RefundResult {
   };
 }
 
-/** Maps a verified event; an event we cannot read is `invalid_payload`. */
+/** Maps a verified event; a signed event we cannot read is `unreadable_event`. */
 export function toPaymentWebhookEvent(data: unknown): PaymentWebhookEvent {
   const parsed = stripeEventSchema.safeParse(data);
   if (!parsed.success) {
-    throw new PaymentWebhookError("invalid_payload", "the event is not a Stripe event");
+    throw new PaymentWebhookError("unreadable_event", "the event is not a Stripe event");
   }
   const event = parsed.data;
   const object = event.data.object;
@@ -307,7 +307,7 @@ export function toPaymentWebhookEvent(data: unknown): PaymentWebhookEvent {
   if (object.object === "payment_intent") {
     const pi = stripePaymentIntentSchema.safeParse(object);
     if (!pi.success) {
-      throw new PaymentWebhookError("invalid_payload", "the event's PaymentIntent is unreadable");
+      throw new PaymentWebhookError("unreadable_event", "the event's PaymentIntent is unreadable");
     }
     paymentIntent = {
       id: pi.data.id,
@@ -322,7 +322,7 @@ export function toPaymentWebhookEvent(data: unknown): PaymentWebhookEvent {
   } else if (object.object === "refund") {
     const r = stripeRefundSchema.safeParse(object);
     if (!r.success) {
-      throw new PaymentWebhookError("invalid_payload", "the event's refund is unreadable");
+      throw new PaymentWebhookError("unreadable_event", "the event's refund is unreadable");
     }
     refund = {
       ...toRefundResult(r.data),
@@ -334,7 +334,7 @@ export function toPaymentWebhookEvent(data: unknown): PaymentWebhookEvent {
     // Charge object (charge.refunded): https://docs.stripe.com/api/charges/object
     const c = stripeChargeSchema.safeParse(object);
     if (!c.success)
-      throw new PaymentWebhookError("invalid_payload", "the event's charge is unreadable");
+      throw new PaymentWebhookError("unreadable_event", "the event's charge is unreadable");
     charge = {
       id: c.data.id,
       paymentIntentId: c.data.payment_intent ?? null,

@@ -205,7 +205,9 @@ export type PaymentWebhookErrorReason =
   | "malformed_signature"
   | "signature_mismatch"
   | "timestamp_outside_tolerance"
-  | "invalid_payload";
+  | "invalid_payload"
+  /** Correctly signed, so Stripe sent it, but not an event this code can read. */
+  | "unreadable_event";
 
 /** A webhook that must be answered 400 and not processed. */
 export class PaymentWebhookError extends Error {
