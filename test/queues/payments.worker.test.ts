@@ -447,10 +447,31 @@ describe("the saga: a POS that cannot take a paid order", () => {
       pos_status: "failed",
     });
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
-    // A late duplicate dead letter for the same order refunds nothing more.
+    // Late duplicates from either dead-letter queue refund nothing more.
     await deliverRefund("payments-dlq", p);
-    expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
+    await deliverPos("pos-submissions-dlq", [
+      { tenantId: t.id, orderId: p.orderId },
+      { tenantId: t.id, orderId: p.orderId },
+    ]);
+    await deliverRefund("payments", p);
+    expect(await orderRow(p.orderId)).toEqual({
+      status: "cancelled",
+      payment_status: "refunded",
+      pos_status: "failed",
+    });
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+    // Stripe was asked for a refund of this intent once.
+    const requests = (await stripeDouble.control("requests")) as {
+      method: string;
+      path: string;
+      form: Record<string, unknown>;
+    }[];
+    expect(
+      requests.filter(
+        (r) =>
+          r.method === "POST" && r.path === "/v1/refunds" && r.form.payment_intent === p.intentId,
+      ),
+    ).toHaveLength(1);
   });
 
   it("an order whose refund has started is not sent to the POS", async () => {
