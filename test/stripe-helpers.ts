@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
-import { call } from "./helpers";
+import { expect } from "vitest";
+import { call, callJson } from "./helpers";
 
 /** The endpoint secret the Worker tests run with (vitest.config.ts). */
 export const STRIPE_TEST_WEBHOOK_SECRET = "whsec_test_secret";
@@ -53,4 +54,101 @@ export async function intentAtStripe(id: string): Promise<{
   });
   if (!res.ok) throw new Error(`GET payment_intents/${id}: ${res.status}`);
   return (await res.json()) as Awaited<ReturnType<typeof intentAtStripe>>;
+}
+
+/** The Stripe double's control API and what it holds, for Worker tests. */
+export const stripeDouble = {
+  async control(path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${env.STRIPE_API_BASE}/_control/${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return text ? (JSON.parse(text) as unknown) : null;
+  },
+  async refundsFor(
+    intentId: string,
+  ): Promise<{ id: string; status: string; metadata: Record<string, string> }[]> {
+    const res = await fetch(`${env.STRIPE_API_BASE}/v1/refunds?payment_intent=${intentId}`, {
+      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
+    });
+    return (
+      (await res.json()) as {
+        data: { id: string; status: string; metadata: Record<string, string> }[];
+      }
+    ).data;
+  },
+};
+
+/** A storefront card order: its PaymentIntent is made, not paid. */
+export interface CardOrder {
+  tenantId: string;
+  orderId: string;
+  intentId: string;
+  total: number;
+}
+
+let orderSeq = 0;
+
+/** Places a one-item pickup order at the storefront, as a customer about to pay by card. */
+export async function placeCardOrder(
+  t: { id: string; slug: string },
+  menuItemId: string,
+): Promise<CardOrder> {
+  const placed = await callJson<{
+    order: { id: string; total: { amount: number } };
+    payment: { clientSecret: string };
+  }>(
+    `/v1/stores/${t.slug}/orders`,
+    {
+      body: {
+        orderType: "pickup",
+        items: [{ menuItemId, quantity: 1 }],
+        customer: { name: "Ada" },
+      },
+      headers: { "idempotency-key": `card-${Date.now()}-${++orderSeq}` },
+    },
+    201,
+  );
+  return {
+    tenantId: t.id,
+    orderId: placed.order.id,
+    intentId: placed.payment.clientSecret.split("_secret_")[0] ?? "",
+    total: placed.order.total.amount,
+  };
+}
+
+/**
+ * The customer's card at the double (`succeed` charges it, `authorize` only holds the amount),
+ * then Stripe's signed webhook for it; the Worker must take it.
+ */
+export async function payAtStripe(
+  order: CardOrder,
+  how: "succeed" | "authorize" = "succeed",
+): Promise<void> {
+  await stripeDouble.control(`payment_intents/${order.intentId}/${how}`, {});
+  const common = {
+    id: order.intentId,
+    object: "payment_intent",
+    amount: order.total,
+    currency: "usd",
+    metadata: { tenant_id: order.tenantId, order_id: order.orderId },
+  };
+  const res = await sendStripeWebhook(
+    how === "succeed"
+      ? stripeEvent("payment_intent.succeeded", {
+          ...common,
+          amount_received: order.total,
+          status: "succeeded",
+        })
+      : stripeEvent("payment_intent.amount_capturable_updated", {
+          ...common,
+          amount_capturable: order.total,
+          amount_received: 0,
+          status: "requires_capture",
+          capture_method: "manual",
+        }),
+  );
+  expect(res.status).toBe(200);
 }

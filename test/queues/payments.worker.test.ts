@@ -19,33 +19,9 @@ import {
   tableCounts,
   until,
 } from "../helpers";
-import { deliver as deliverPos, posDouble } from "../pos-helpers";
-import { intentAtStripe, sendStripeWebhook, stripeEvent } from "../stripe-helpers";
+import { deliver as deliverPos, posDouble, setupSquareTenant } from "../pos-helpers";
+import { intentAtStripe, payAtStripe, placeCardOrder, stripeDouble } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
-
-const stripeDouble = {
-  async control(path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${env.STRIPE_API_BASE}/_control/${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return text ? (JSON.parse(text) as unknown) : null;
-  },
-  async refundsFor(
-    intentId: string,
-  ): Promise<{ id: string; status: string; metadata: Record<string, string> }[]> {
-    const res = await fetch(`${env.STRIPE_API_BASE}/v1/refunds?payment_intent=${intentId}`, {
-      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
-    });
-    return (
-      (await res.json()) as {
-        data: { id: string; status: string; metadata: Record<string, string> }[];
-      }
-    ).data;
-  },
-};
 
 interface Paid {
   t: TestTenant;
@@ -58,36 +34,9 @@ let seq = 0;
 async function paidOrder(t?: TestTenant, itemId?: string): Promise<Paid> {
   const tenant = t ?? (await createTenant());
   const menuItemId = itemId ?? (await createMenuItem(tenant, { name: "Soup", price: 900 })).id;
-  const placed = await callJson<{
-    order: { id: string; total: { amount: number } };
-    payment: { clientSecret: string };
-  }>(
-    `/v1/stores/${tenant.slug}/orders`,
-    {
-      body: {
-        orderType: "pickup",
-        items: [{ menuItemId, quantity: 1 }],
-        customer: { name: "Ada" },
-      },
-      headers: { "idempotency-key": `refund-${Date.now()}-${++seq}` },
-    },
-    201,
-  );
-  const intentId = placed.payment.clientSecret.split("_secret_")[0] ?? "";
-  await stripeDouble.control(`payment_intents/${intentId}/succeed`, {});
-  const res = await sendStripeWebhook(
-    stripeEvent("payment_intent.succeeded", {
-      id: intentId,
-      object: "payment_intent",
-      amount: placed.order.total.amount,
-      amount_received: placed.order.total.amount,
-      currency: "usd",
-      status: "succeeded",
-      metadata: { tenant_id: tenant.id, order_id: placed.order.id },
-    }),
-  );
-  expect(res.status).toBe(200);
-  return { t: tenant, orderId: placed.order.id, intentId };
+  const order = await placeCardOrder(tenant, menuItemId);
+  await payAtStripe(order);
+  return { t: tenant, orderId: order.orderId, intentId: order.intentId };
 }
 
 async function deliverRefund(queue: "payments" | "payments-dlq", p: Paid, attempts = 1) {
@@ -507,64 +456,18 @@ describe("the saga: a POS that cannot take a paid order", () => {
 
 describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
   async function authorisedOrder() {
-    const t = await createTenant();
-    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
-    await callJson(
-      `/v1/admin/${t.slug}/pos/connect`,
-      {
-        token: t.ownerKey,
-        body: {
-          provider: "square",
-          locationId: "L1",
-          credentials: { accessToken: "sq" },
-          settings: { autoSync: true, captureMode: "on_pos_accept" },
-        },
-      },
-      200,
-    );
-    const placed = await callJson<{
-      order: { id: string; total: { amount: number } };
-      payment: { clientSecret: string };
-    }>(
-      `/v1/stores/${t.slug}/orders`,
-      {
-        body: {
-          orderType: "pickup",
-          items: [{ menuItemId: item.id, quantity: 1 }],
-          customer: { name: "Ada" },
-        },
-        headers: { "idempotency-key": `capture-${Date.now()}-${++seq}` },
-      },
-      201,
-    );
-    const intentId = placed.payment.clientSecret.split("_secret_")[0] ?? "";
-    expect((await intentAtStripe(intentId)).capture_method).toBe("manual");
-    await stripeDouble.control(`payment_intents/${intentId}/authorize`, {});
-    const res = await sendStripeWebhook(
-      stripeEvent("payment_intent.amount_capturable_updated", {
-        id: intentId,
-        object: "payment_intent",
-        amount: placed.order.total.amount,
-        amount_capturable: placed.order.total.amount,
-        amount_received: 0,
-        currency: "usd",
-        status: "requires_capture",
-        capture_method: "manual",
-        metadata: { tenant_id: t.id, order_id: placed.order.id },
-      }),
-    );
-    expect(res.status).toBe(200);
-    return { t, orderId: placed.order.id, intentId };
+    const { t, itemId } = await setupSquareTenant({ autoSync: true, captureMode: "on_pos_accept" });
+    const order = await placeCardOrder(t, itemId);
+    expect((await intentAtStripe(order.intentId)).capture_method).toBe("manual");
+    await payAtStripe(order, "authorize");
+    return { t, orderId: order.orderId, intentId: order.intentId };
   }
 
-  async function waitForPos(orderId: string, wanted: string[]) {
-    const deadline = Date.now() + 8000;
-    for (;;) {
-      const row = await orderRow(orderId);
-      if (row && wanted.includes(row.pos_status)) return row;
-      if (Date.now() > deadline) throw new Error(`pos_status stayed ${row?.pos_status}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  function waitForPos(orderId: string, wanted: string[]) {
+    return until(
+      () => orderRow(orderId),
+      (row) => row !== null && wanted.includes(row.pos_status),
+    );
   }
 
   it("an authorised order is confirmed, sent to the POS, and captured once the POS took it", async () => {

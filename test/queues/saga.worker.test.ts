@@ -6,102 +6,12 @@ import {
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import {
-  callJson,
-  createKey,
-  createMenuItem,
-  createTenant,
-  type TestTenant,
-  until,
-} from "../helpers";
+import { callJson, createKey, until } from "../helpers";
 import { attempts, deliver, posDouble, setupSquareTenant } from "../pos-helpers";
-import { intentAtStripe, sendStripeWebhook, stripeEvent } from "../stripe-helpers";
+import { intentAtStripe, payAtStripe, placeCardOrder, stripeDouble } from "../stripe-helpers";
 
 // The saga between the POS and the payment: what happens to a card-paid order
 // the POS refuses, takes late, or takes while its payment is only authorised.
-
-const stripeDouble = {
-  async control(path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${env.STRIPE_API_BASE}/_control/${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return text ? (JSON.parse(text) as unknown) : null;
-  },
-  async refundsFor(intentId: string): Promise<{ id: string; status: string }[]> {
-    const res = await fetch(`${env.STRIPE_API_BASE}/v1/refunds?payment_intent=${intentId}`, {
-      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
-    });
-    return ((await res.json()) as { data: { id: string; status: string }[] }).data;
-  },
-};
-
-let seq = 0;
-
-interface Placed {
-  orderId: string;
-  intentId: string;
-  total: number;
-}
-
-/** Places a card order at the storefront; the PaymentIntent is made but not paid. */
-async function placeOrder(t: TestTenant, menuItemId: string): Promise<Placed> {
-  const placed = await callJson<{
-    order: { id: string; total: { amount: number } };
-    payment: { clientSecret: string };
-  }>(
-    `/v1/stores/${t.slug}/orders`,
-    {
-      body: {
-        orderType: "pickup",
-        items: [{ menuItemId, quantity: 1 }],
-        customer: { name: "Ada" },
-      },
-      headers: { "idempotency-key": `saga-${Date.now()}-${++seq}` },
-    },
-    201,
-  );
-  const intentId = placed.payment.clientSecret.split("_secret_")[0] ?? "";
-  return { orderId: placed.order.id, intentId, total: placed.order.total.amount };
-}
-
-/** The customer pays at the double, and Stripe's signed `payment_intent.succeeded` arrives. */
-async function pay(t: TestTenant, p: Placed): Promise<void> {
-  await stripeDouble.control(`payment_intents/${p.intentId}/succeed`, {});
-  const res = await sendStripeWebhook(
-    stripeEvent("payment_intent.succeeded", {
-      id: p.intentId,
-      object: "payment_intent",
-      amount: p.total,
-      amount_received: p.total,
-      currency: "usd",
-      status: "succeeded",
-      metadata: { tenant_id: t.id, order_id: p.orderId },
-    }),
-  );
-  expect(res.status).toBe(200);
-}
-
-/** The card is authorised at the double, and the signed `amount_capturable_updated` arrives. */
-async function authorise(t: TestTenant, p: Placed): Promise<void> {
-  await stripeDouble.control(`payment_intents/${p.intentId}/authorize`, {});
-  const res = await sendStripeWebhook(
-    stripeEvent("payment_intent.amount_capturable_updated", {
-      id: p.intentId,
-      object: "payment_intent",
-      amount: p.total,
-      amount_capturable: p.total,
-      amount_received: 0,
-      currency: "usd",
-      status: "requires_capture",
-      capture_method: "manual",
-      metadata: { tenant_id: t.id, order_id: p.orderId },
-    }),
-  );
-  expect(res.status).toBe(200);
-}
 
 async function orderRow(id: string) {
   return env.DB.prepare(
@@ -142,10 +52,10 @@ describe("failurePolicy hold: a paid order the POS refuses keeps its payment", (
   async function refusedPaidOrder() {
     const s = await setupSquareTenant({ autoSync: true, failurePolicy: "hold" });
     const staffKey = await createKey(s.t, "staff");
-    const p = await placeOrder(s.t, s.itemId);
+    const p = await placeCardOrder(s.t, s.itemId);
     await posDouble.inject("square", [{ kind: "status", status: 400 }]);
     // The webhook confirms the order and queues it; the background consumer meets the 400.
-    await pay(s.t, p);
+    await payAtStripe(p);
     // The failure handler stores its staff notification with the failure and marks it sent
     // last, after the failure policy ran: once sent, any refund would have been started.
     await until(
@@ -232,8 +142,8 @@ describe("a POS success that lands after the refund started", () => {
   it("is recorded (synced) and raises pos_synced_after_refund for staff", async () => {
     // autoSync off: no background message; the test delivers the one submission itself.
     const s = await setupSquareTenant({ autoSync: false });
-    const p = await placeOrder(s.t, s.itemId);
-    await pay(s.t, p);
+    const p = await placeCardOrder(s.t, s.itemId);
+    await payAtStripe(p);
     await env.DB.prepare("UPDATE orders SET pos_status = 'queued' WHERE id = ?")
       .bind(p.orderId)
       .run();
@@ -293,22 +203,8 @@ describe("a POS success that lands after the refund started", () => {
 describe("captureMode on_pos_accept", () => {
   /** A Square tenant capturing on POS acceptance, and a card order placed while it is connected. */
   async function onPosAcceptOrder() {
-    const t = await createTenant();
-    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
-    await callJson(
-      `/v1/admin/${t.slug}/pos/connect`,
-      {
-        token: t.ownerKey,
-        body: {
-          provider: "square",
-          locationId: "L1",
-          credentials: { accessToken: "sq" },
-          settings: { autoSync: true, captureMode: "on_pos_accept" },
-        },
-      },
-      200,
-    );
-    const p = await placeOrder(t, item.id);
+    const { t, itemId } = await setupSquareTenant({ autoSync: true, captureMode: "on_pos_accept" });
+    const p = await placeCardOrder(t, itemId);
     expect((await intentAtStripe(p.intentId)).capture_method).toBe("manual");
     return { t, ...p };
   }
@@ -316,7 +212,7 @@ describe("captureMode on_pos_accept", () => {
   it("a POS disconnected before the authorisation: confirmed without the POS, and captured at once", async () => {
     const o = await onPosAcceptOrder();
     await callJson(`/v1/admin/${o.t.slug}/pos/disconnect`, { token: o.t.ownerKey, body: {} }, 200);
-    await authorise(o.t, o);
+    await payAtStripe(o, "authorize");
     // The capture is made while the webhook is handled.
     expect((await intentAtStripe(o.intentId)).status).toBe("succeeded");
     const row = await orderRow(o.orderId);
@@ -338,7 +234,7 @@ describe("captureMode on_pos_accept", () => {
       { path: `/v1/payment_intents/${o.intentId}/capture`, method: "POST", status: 500 },
       { path: `/v1/payment_intents/${o.intentId}/capture`, method: "POST", status: 500 },
     ]);
-    await authorise(o.t, o);
+    await payAtStripe(o, "authorize");
     // The background consumer sends it to the POS, which takes it; the capture then fails.
     await until(
       () => alertKinds(o.orderId),

@@ -10,7 +10,7 @@ import {
   type TestTenant,
   tableCounts,
 } from "../helpers";
-import { intentAtStripe, sendStripeWebhook } from "../stripe-helpers";
+import { intentAtStripe, placeCardOrder, sendStripeWebhook } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
 
 interface Placed {
@@ -24,27 +24,8 @@ let seq = 0;
 async function placeOrder(): Promise<Placed> {
   const t = await createTenant();
   const item = await createMenuItem(t, { name: "Soup", price: 900 });
-  const body = await callJson<{
-    order: { id: string; total: { amount: number } };
-    payment: { clientSecret: string };
-  }>(
-    `/v1/stores/${t.slug}/orders`,
-    {
-      body: {
-        orderType: "pickup",
-        items: [{ menuItemId: item.id, quantity: 1 }],
-        customer: { name: "Ada" },
-      },
-      headers: { "idempotency-key": `stripe-wh-${Date.now()}-${++seq}` },
-    },
-    201,
-  );
-  return {
-    t,
-    orderId: body.order.id,
-    intentId: body.payment.clientSecret.split("_secret_")[0] ?? "",
-    total: body.order.total.amount,
-  };
+  const order = await placeCardOrder(t, item.id);
+  return { t, orderId: order.orderId, intentId: order.intentId, total: order.total };
 }
 
 function eventFor(
