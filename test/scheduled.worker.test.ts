@@ -6,6 +6,7 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
+import { createTenant } from "./helpers";
 
 describe("cron pass", () => {
   it("prunes idempotency keys older than 24 hours and keeps newer ones", async () => {
@@ -34,9 +35,9 @@ describe("cron pass", () => {
     );
     const at = (msAgo: number) => new Date(now - msAgo).toISOString();
     await env.DB.batch([
-      insert.bind("ntf_stale", at(5 * 60_000), null),
-      // Just written: its own request is still handing it over.
-      insert.bind("ntf_fresh", at(5_000), null),
+      insert.bind("ntf_stale", at(6 * 60_000), null),
+      // Recently written: its own request may still be handing it over.
+      insert.bind("ntf_fresh", at(2 * 60_000), null),
       insert.bind("ntf_done", at(10 * 60_000), at(9 * 60_000)),
     ]);
     const ctx = createExecutionContext();
@@ -55,17 +56,19 @@ describe("cron pass", () => {
       { id: "ntf_stale", sent_at: new Date(now).toISOString() },
     ]);
   });
-  it("raises every open critical alert again after five minutes, not warnings or acknowledged ones", async () => {
+  it("raises every open critical alert again after five minutes, not warnings, acknowledged ones or a gone tenant's", async () => {
+    const t = await createTenant();
     const now = Date.parse("2026-11-24T12:00:00.000Z");
     const old = new Date(now - 6 * 60_000).toISOString();
     const insert = env.DB.prepare(
-      "INSERT INTO alerts (id, tenant_id, kind, level, order_id, message, created_at, last_raised_at, raise_count, acknowledged_at) VALUES (?, 'ten_alerts', ?, ?, NULL, 'm', ?, ?, 1, ?)",
+      "INSERT INTO alerts (id, tenant_id, kind, level, order_id, message, created_at, last_raised_at, raise_count, acknowledged_at) VALUES (?, ?, ?, ?, NULL, 'm', ?, ?, 1, ?)",
     );
     await env.DB.batch([
-      insert.bind("alr_refund", "refund_failed", "critical", old, old, null),
-      insert.bind("alr_double", "payment_duplicate", "critical", old, old, null),
-      insert.bind("alr_warn", "integration_degraded", "warning", old, old, null),
-      insert.bind("alr_acked", "refund_failed", "critical", old, old, old),
+      insert.bind("alr_refund", t.id, "refund_failed", "critical", old, old, null),
+      insert.bind("alr_double", t.id, "payment_duplicate", "critical", old, old, null),
+      insert.bind("alr_warn", t.id, "integration_degraded", "warning", old, old, null),
+      insert.bind("alr_acked", t.id, "refund_failed", "critical", old, old, old),
+      insert.bind("alr_gone", "ten_gone", "refund_failed", "critical", old, old, null),
     ]);
     const ctx = createExecutionContext();
     await worker.scheduled(
@@ -75,11 +78,12 @@ describe("cron pass", () => {
     );
     await waitOnExecutionContext(ctx);
     const rows = await env.DB.prepare(
-      "SELECT id, raise_count FROM alerts WHERE tenant_id = 'ten_alerts' ORDER BY id",
+      "SELECT id, raise_count FROM alerts WHERE id LIKE 'alr_%' ORDER BY id",
     ).all();
     expect(rows.results).toEqual([
       { id: "alr_acked", raise_count: 1 },
       { id: "alr_double", raise_count: 2 },
+      { id: "alr_gone", raise_count: 1 },
       { id: "alr_refund", raise_count: 2 },
       { id: "alr_warn", raise_count: 1 },
     ]);

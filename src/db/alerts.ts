@@ -1,8 +1,8 @@
-import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { newId } from "../crypto";
 import type { Db } from "./client";
 import { guardedOutboxInsert, newOutboxRecord, type OutboxRecord, outboxInsert } from "./outbox";
-import { type AlertLevel, alerts } from "./schema";
+import { type AlertLevel, alerts, tenants } from "./schema";
 
 export type AlertRow = typeof alerts.$inferSelect;
 
@@ -113,6 +113,8 @@ export async function reraiseOpenAlerts(
       eq(alerts.level, level),
       isNull(alerts.acknowledgedAt),
       lt(alerts.lastRaisedAt, olderThan.toISOString()),
+      // Nobody would hear an alert of a tenant that is gone.
+      inArray(alerts.tenantId, db.select({ id: tenants.id }).from(tenants)),
     ),
     limit,
   });

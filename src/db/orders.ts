@@ -219,8 +219,9 @@ export async function findOrderByPaymentIntent(
 
 /**
  * Paid orders whose payment is only authorised (manual capture) since before
- * `createdBefore` and that the POS has not answered yet. One the POS took
- * (its capture failed and staff were alerted) is not released: the kitchen has it.
+ * `createdBefore` and that the POS has not taken (not answered, or refused
+ * and the release lost). One the POS took (its capture failed and staff were
+ * alerted) is not released: the kitchen has it.
  */
 export async function listExpiringAuthorisations(db: Db, createdBefore: string) {
   return db
@@ -232,8 +233,28 @@ export async function listExpiringAuthorisations(db: Db, createdBefore: string) 
         eq(orders.paymentStatus, "paid"),
         isNull(orders.paymentCapturedAt),
         isNotNull(orders.paymentIntentId),
-        inArray(orders.posStatus, ["queued", "retrying"]),
+        // Not synced (the kitchen has it) nor not_required (captured when confirmed).
+        inArray(orders.posStatus, ["queued", "retrying", "failed"]),
         lt(orders.createdAt, createdBefore),
+      ),
+    )
+    .limit(100);
+}
+
+/**
+ * Card-paid orders cancelled before `updatedBefore` whose refund never
+ * started (the process stopped between the cancel and the refund's batch).
+ */
+export async function listCancelledUnrefunded(db: Db, updatedBefore: string) {
+  return db
+    .select({ id: orders.id, tenantId: orders.tenantId })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.status, "cancelled"),
+        eq(orders.paymentStatus, "paid"),
+        isNotNull(orders.paymentIntentId),
+        lt(orders.updatedAt, updatedBefore),
       ),
     )
     .limit(100);

@@ -183,6 +183,11 @@ export const orders = sqliteTable(
     index("orders_refund_pending_idx")
       .on(t.updatedAt)
       .where(sql`${t.paymentStatus} = 'refund_pending'`),
+    index("orders_cancelled_paid_idx")
+      .on(t.updatedAt)
+      .where(
+        sql`${t.status} = 'cancelled' AND ${t.paymentStatus} = 'paid' AND ${t.paymentIntentId} IS NOT NULL`,
+      ),
   ],
 );
 

@@ -44,8 +44,12 @@ export async function sendNotifications(
   return sent.length;
 }
 
-/** Notifications left unsent for a minute (notifier down, Worker stopped): sent now. */
+/**
+ * Notifications left unsent for five minutes (notifier down, Worker stopped):
+ * sent now. Long enough that the request which wrote one (Stripe calls
+ * included) has finished handing it over.
+ */
 export async function resendUnsentNotifications(env: Env, db: Db, now: Date): Promise<number> {
-  const due = await listUnsentNotifications(db, new Date(now.getTime() - 60_000), 100);
+  const due = await listUnsentNotifications(db, new Date(now.getTime() - 5 * 60_000), 100);
   return due.length > 0 ? sendNotifications(env, db, due, now) : 0;
 }

@@ -1,4 +1,4 @@
-import { type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { createStripeGateway } from "../adapters/payments/stripe";
 import {
@@ -16,6 +16,7 @@ import {
   applyOrderChange,
   findOrder,
   findOrderByPaymentIntent,
+  listCancelledUnrefunded,
   listExpiringAuthorisations,
   listStaleRefunds,
   type OrderChange,
@@ -75,25 +76,15 @@ export async function handleStripeEvent(
     });
     return false;
   };
-  const charged =
-    event.type === "payment_intent.succeeded" ||
-    event.type === "payment_intent.amount_capturable_updated";
-  if (intent && tenant && order && order.paymentIntentId === null && charged) {
-    // Marked paid at the counter while the card payment went through anyway: money taken twice.
-    const alert = buildAlert(
-      db,
-      {
-        tenantId: tenant.id,
-        kind: "payment_duplicate",
-        level: "critical",
-        orderId: order.id,
-        message: `Order #${order.number} was paid at the counter and its card payment ${intent.id} went through as well: refund one of them.`,
-      },
-      now,
-    );
-    await db.batch([...alert.statements, ...recordIf(sql`1`)]);
-    await deliverEvents(env, tenant, [alert.event]);
-    return false;
+  if (intent && tenant && order && order.paymentIntentId === null) {
+    if (event.type === "payment_intent.amount_capturable_updated") {
+      // Paid at the counter while the card was authorised: release the hold, nothing was taken.
+      await releaseUnpaidIntent(env, { id: order.id, paymentIntentId: intent.id });
+      return recordOnly();
+    }
+    if (event.type === "payment_intent.succeeded") {
+      return raisePaymentDuplicate(env, db, tenant, order, intent.id, now, recordIf);
+    }
   }
   // Only intents Orderlane made for an order it has, and that order's own intent.
   if (!intent || !tenant || !order || order.paymentIntentId !== intent.id) return recordOnly();
@@ -191,9 +182,41 @@ async function confirmPaid(
     return recordOnly();
   }
   const result = await confirmOrderAndQueue(env, db, tenant, order.id, "stripe", now, recordIf);
-  if (!result.changed) return recordOnly();
+  if (!result.changed) {
+    // Marked paid at the counter between our read and the confirmation.
+    if (result.order.paymentIntentId === null && intent.status === "succeeded") {
+      return raisePaymentDuplicate(env, db, tenant, result.order, intent.id, now, recordIf);
+    }
+    return recordOnly();
+  }
   await deliverEvents(env, tenant, result.events);
   return true;
+}
+
+/** A card payment that went through for an order paid at the counter: money taken twice. */
+async function raisePaymentDuplicate(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  order: OrderWithItems,
+  intentId: string,
+  now: Date,
+  recordIf: (won: SQL) => BatchItem<"sqlite">[],
+): Promise<boolean> {
+  const alert = buildAlert(
+    db,
+    {
+      tenantId: tenant.id,
+      kind: "payment_duplicate",
+      level: "critical",
+      orderId: order.id,
+      message: `Order #${order.number} was paid at the counter and its card payment ${intentId} went through as well: refund one of them.`,
+    },
+    now,
+  );
+  await db.batch([...alert.statements, ...recordIf(sql`1`)]);
+  await deliverEvents(env, tenant, [alert.event]);
+  return false;
 }
 
 /**
@@ -243,7 +266,9 @@ export interface RefundMessage {
 /**
  * Starts the refund of a paid order: `paymentStatus: refund_pending` (with
  * its `order_updated`) in one batch, then the refund goes on the `payments`
- * queue. Returns false when the order is not paid (nothing to refund).
+ * queue. Returns `started` when this call started it, `under_way` when it
+ * already was (the message is sent again), null when there is nothing to
+ * refund (not paid by card, or, for a cancel, completed meanwhile).
  */
 export async function startRefund(
   env: Env,
@@ -251,16 +276,18 @@ export async function startRefund(
   orderId: string,
   now: Date,
   options: { cancelNow?: boolean; source?: StatusSource } = {},
-): Promise<boolean> {
+): Promise<"started" | "under_way" | null> {
   const db = getDb(env);
   for (let tries = 0; tries < 3; tries++) {
     const order = await findOrder(db, tenant.id, orderId);
-    if (!order) return false;
+    if (!order) return null;
     if (order.paymentStatus === "refund_pending") {
       await enqueueRefund(env, tenant.id, order.id);
-      return true;
+      return "under_way";
     }
-    if (order.paymentStatus !== "paid" || !order.paymentIntentId) return false;
+    if (order.paymentStatus !== "paid" || !order.paymentIntentId) return null;
+    // A cancel racing the order's completion: completed is final.
+    if (options.cancelNow && order.status === "completed") return null;
     const patch = options.cancelNow
       ? { paymentStatus: "refund_pending" as const, status: "cancelled" as const }
       : { paymentStatus: "refund_pending" as const };
@@ -269,7 +296,7 @@ export async function startRefund(
     if (applied) {
       await enqueueRefund(env, tenant.id, order.id);
       await deliverEvents(env, tenant, applied.events);
-      return true;
+      return "started";
     }
   }
   throw new Error(`order ${orderId} kept changing while its refund was started`);
@@ -405,6 +432,19 @@ export async function refundSucceeded(
       order,
       paymentChange(tenant, order, patch, (won) => [
         insertIf(db, notifications, notification, won),
+        // A refund given up on and then made after all: staff have nothing left to do.
+        db
+          .update(alerts)
+          .set({ acknowledgedAt: now.toISOString(), acknowledgedBy: "system" })
+          .where(
+            and(
+              eq(alerts.tenantId, tenant.id),
+              eq(alerts.orderId, orderId),
+              eq(alerts.kind, "refund_failed"),
+              isNull(alerts.acknowledgedAt),
+              won,
+            ),
+          ),
       ]),
       now,
     );
@@ -435,10 +475,24 @@ export async function settleOrFailRefund(
   if (order?.paymentStatus !== "refund_pending" || !order.paymentIntentId) return false;
   const gateway = paymentGateway(env);
   const manual = order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt;
-  const existing =
-    gateway && !manual
-      ? await gateway.findRefundForOrder(order.paymentIntentId, order.id).catch(() => null)
-      : null;
+  let existing: RefundResult | null = null;
+  if (gateway && !manual) {
+    try {
+      existing = await gateway.findRefundForOrder(order.paymentIntentId, order.id);
+    } catch (err) {
+      // Stripe cannot say either: the refund may exist. It stays pending for the cron pass,
+      // rather than asking staff to refund by hand what may already be refunded.
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          msg: "could not look for the refund; left pending",
+          orderId,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+      return false;
+    }
+  }
   if (existing?.status === "succeeded") return refundSucceeded(env, tenant, orderId, now);
   if (existing?.status === "pending" || existing?.status === "requires_action") return false;
   return refundFailed(env, tenant, orderId, reason, now);
@@ -542,7 +596,8 @@ export async function cancelOrder(
   let changed = false;
   let events: OutboxRecord[] = [];
   if (order.paymentStatus === "paid" && order.paymentIntentId) {
-    changed = await startRefund(env, tenant, order.id, now, { cancelNow: true, source });
+    changed =
+      (await startRefund(env, tenant, order.id, now, { cancelNow: true, source })) === "started";
   } else if (order.status !== "cancelled") {
     // Unpaid, or paid at the counter (the money is in the till: staff give it back there).
     const result = await changeOrderStatus(db, tenant, order.id, "cancelled", source, now);
@@ -692,10 +747,15 @@ const STALE_REFUND_MS = 10 * 60_000;
  * second message for a live one changes nothing.
  */
 export async function requeueStaleRefunds(env: Env, now: Date): Promise<number> {
-  const stale = await listStaleRefunds(
-    getDb(env),
-    new Date(now.getTime() - STALE_REFUND_MS).toISOString(),
-  );
+  const db = getDb(env);
+  const before = new Date(now.getTime() - STALE_REFUND_MS).toISOString();
+  const stale = await listStaleRefunds(db, before);
   for (const order of stale) await enqueueRefund(env, order.tenantId, order.id);
-  return stale.length;
+  // Cancelled and still paid by card: the refund's start was lost after the cancel committed.
+  const unrefunded = await listCancelledUnrefunded(db, before);
+  for (const row of unrefunded) {
+    const tenant = await findTenantById(db, row.tenantId);
+    if (tenant) await startRefund(env, tenant, row.id, now);
+  }
+  return stale.length + unrefunded.length;
 }

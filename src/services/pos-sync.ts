@@ -99,8 +99,10 @@ export async function submitOrderToPos(
     return { kind: "done", result: "skipped" };
   }
   if (integration?.status !== "connected") {
-    // Disconnected meanwhile: the POS is no longer part of this order's path.
+    // Disconnected meanwhile: the POS is no longer part of this order's path, and a payment
+    // held for its acceptance is taken now (the restaurant has the order).
     await changePosState(env, db, tenant, order, { posStatus: "not_required" }, clock());
+    await captureIfAuthorised(env, tenant, order.id, clock());
     return { kind: "done", result: "skipped" };
   }
 
@@ -627,17 +629,26 @@ async function alertIfRefundStarted(
   now: Date,
 ): Promise<void> {
   const order = await findOrder(db, tenant.id, orderId);
-  if (!order || (order.paymentStatus !== "refund_pending" && order.paymentStatus !== "refunded"))
-    return;
+  if (!order) return;
+  const refunding = order.paymentStatus === "refund_pending" || order.paymentStatus === "refunded";
+  if (!refunding && order.status !== "cancelled") return;
   const built = buildAlert(
     db,
-    {
-      tenantId: tenant.id,
-      kind: "pos_synced_after_refund",
-      level: "critical",
-      orderId,
-      message: `Order #${order.number} reached the POS after its refund had started: void it in the POS or settle with the customer.`,
-    },
+    refunding
+      ? {
+          tenantId: tenant.id,
+          kind: "pos_synced_after_refund",
+          level: "critical",
+          orderId,
+          message: `Order #${order.number} reached the POS after its refund had started: void it in the POS or settle with the customer.`,
+        }
+      : {
+          tenantId: tenant.id,
+          kind: "pos_void_needed",
+          level: "critical",
+          orderId,
+          message: `Order #${order.number} reached the POS after it was cancelled${order.externalId ? ` (${order.externalId})` : ""}: void it there.`,
+        },
     now,
   );
   await db.batch([...built.statements]);

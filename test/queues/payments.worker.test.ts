@@ -297,6 +297,49 @@ describe("refunds", () => {
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
   });
 
+  it("a dead letter while Stripe cannot be asked leaves the refund pending, not handed to staff", async () => {
+    const p = await paidOrder();
+    // Refunding, with no message of its own (so only the dead letter acts).
+    await env.DB.prepare(
+      "UPDATE orders SET status = 'cancelled', payment_status = 'refund_pending' WHERE id = ?",
+    )
+      .bind(p.orderId)
+      .run();
+    // Both attempts (stripe-node retries once) to look for the refund fail.
+    await stripeDouble.control(
+      "faults",
+      [1, 2].map(() => ({
+        path: "/v1/refunds",
+        method: "GET",
+        status: 500,
+        query: { payment_intent: p.intentId },
+      })),
+    );
+    expect(await deliverRefund("payments-dlq", p)).toMatchObject({ acked: 1 });
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refund_pending");
+    const alerts = await env.DB.prepare("SELECT kind FROM alerts WHERE order_id = ?")
+      .bind(p.orderId)
+      .all();
+    expect(alerts.results).toEqual([]);
+  });
+
+  it("a card-paid order cancelled without its refund starting is refunded by the cron pass", async () => {
+    const p = await paidOrder();
+    // As if the process stopped between the cancel's batch and the refund's.
+    await env.DB.prepare("UPDATE orders SET status = 'cancelled' WHERE id = ?")
+      .bind(p.orderId)
+      .run();
+    const tenMinutesOn = Math.ceil((Date.now() + 11 * 60_000) / 600_000) * 600_000;
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: tenMinutesOn }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    await until(
+      () => orderRow(p.orderId),
+      (row) => row?.payment_status === "refunded",
+    );
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
+  });
+
   it("the payments dead-letter queue marks refund_failed, alerts, and lists the order for review", async () => {
     const p = await paidOrder();
     await callJson(

@@ -209,6 +209,30 @@ describe("captureMode on_pos_accept", () => {
     return { t, ...p };
   }
 
+  it("a POS disconnected while the authorised order waits for it: captured when its message comes", async () => {
+    const o = await onPosAcceptOrder();
+    // The POS is down when the order is first sent, so it waits for a retry…
+    await posDouble.inject("square", [{ kind: "status", status: 503 }]);
+    await payAtStripe(o, "authorize");
+    await until(
+      () => orderRow(o.orderId),
+      (row) => row?.pos_status === "retrying",
+    );
+    // …and the restaurant disconnects the POS meanwhile: the order is theirs, the money taken.
+    await callJson(`/v1/admin/${o.t.slug}/pos/disconnect`, { token: o.t.ownerKey, body: {} }, 200);
+    await deliver("pos-submissions", [{ tenantId: o.t.id, orderId: o.orderId }]);
+    const row = await until(
+      () => orderRow(o.orderId),
+      (r) => r?.payment_captured_at != null,
+    );
+    expect(row).toMatchObject({
+      status: "confirmed",
+      payment_status: "paid",
+      pos_status: "not_required",
+    });
+    expect((await intentAtStripe(o.intentId)).status).toBe("succeeded");
+  });
+
   it("a POS disconnected before the authorisation: confirmed without the POS, and captured at once", async () => {
     const o = await onPosAcceptOrder();
     await callJson(`/v1/admin/${o.t.slug}/pos/disconnect`, { token: o.t.ownerKey, body: {} }, 200);

@@ -295,6 +295,31 @@ describe("POST /webhooks/stripe", () => {
     terminal.close();
   });
 
+  it("paid at the counter while the card was only authorised: the hold is released, no alarm", async () => {
+    const p = await placeOrder();
+    await callJson(
+      `/v1/admin/${p.t.slug}/orders/${p.orderId}/mark-paid`,
+      { token: p.t.ownerKey, body: {} },
+      200,
+    );
+    const res = await send(
+      eventFor(p, "payment_intent.amount_capturable_updated", {
+        status: "requires_capture",
+        amount_capturable: p.total,
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect((await intentAtStripe(p.intentId)).status).toBe("canceled");
+    const alerts = await env.DB.prepare("SELECT kind FROM alerts WHERE order_id = ?")
+      .bind(p.orderId)
+      .all();
+    expect(alerts.results).toEqual([]);
+    expect(await orderRow(p.orderId)).toMatchObject({
+      status: "confirmed",
+      payment_status: "paid",
+    });
+  });
+
   it("an intent of another order, or not ours, is acknowledged and ignored", async () => {
     const p = await placeOrder();
     const before = await tableCounts();
@@ -386,6 +411,13 @@ describe("refund reconciliation", () => {
       status: "cancelled",
       payment_status: "refunded",
     });
+    // Nothing is left for staff: the alert is closed, so it is not raised again.
+    const closed = await env.DB.prepare(
+      "SELECT kind, acknowledged_by FROM alerts WHERE order_id = ?",
+    )
+      .bind(p.orderId)
+      .all();
+    expect(closed.results).toEqual([{ kind: "refund_failed", acknowledged_by: "system" }]);
   });
 
   it("a refund that fails after it succeeded goes back to staff with an alert", async () => {

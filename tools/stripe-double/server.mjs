@@ -45,6 +45,7 @@ export const API_VERSION = "2026-10-28.endive";
  * @property {number} [delayMs]       handle normally (or fail, with `status`) after this delay
  * @property {Record<string, string>} [form]  only for requests whose form has these values, keys
  *   as sent (`payment_intent`, `metadata[tenant_id]`), so concurrent tests do not take each other's
+ * @property {Record<string, string>} [query] only for requests whose query string has these values
  */
 
 /**
@@ -237,13 +238,17 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
 
   const now = () => Math.floor(Date.now() / 1000);
 
-  /** @param {string} method @param {string} path @param {Record<string, unknown>} form */
-  const takeFault = (method, path, form) => {
+  /**
+   * @param {string} method @param {string} path @param {Record<string, unknown>} form
+   * @param {URLSearchParams} query
+   */
+  const takeFault = (method, path, form, query) => {
     const i = faults.findIndex(
       (f) =>
         (!f.method || f.method.toUpperCase() === method) &&
         (typeof f.path === "string" ? f.path === path : f.path.test(path)) &&
-        Object.entries(f.form ?? {}).every(([key, value]) => formValue(form, key) === value),
+        Object.entries(f.form ?? {}).every(([key, value]) => formValue(form, key) === value) &&
+        Object.entries(f.query ?? {}).every(([key, value]) => query.get(key) === value),
     );
     return i === -1 ? undefined : faults.splice(i, 1)[0];
   };
@@ -506,7 +511,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
         return;
       }
 
-      const fault = takeFault(method, url.pathname, form);
+      const fault = takeFault(method, url.pathname, form, url.searchParams);
       /** Applies the fault; true when it answered in place of the endpoint. */
       const faulted = async () => {
         if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));

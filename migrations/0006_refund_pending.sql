@@ -1,1 +1,0 @@
-CREATE INDEX `orders_refund_pending_idx` ON `orders` (`updated_at`) WHERE "orders"."payment_status" = 'refund_pending';

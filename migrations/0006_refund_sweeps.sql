@@ -1,0 +1,2 @@
+CREATE INDEX `orders_refund_pending_idx` ON `orders` (`updated_at`) WHERE "orders"."payment_status" = 'refund_pending';--> statement-breakpoint
+CREATE INDEX `orders_cancelled_paid_idx` ON `orders` (`updated_at`) WHERE "orders"."status" = 'cancelled' AND "orders"."payment_status" = 'paid' AND "orders"."payment_intent_id" IS NOT NULL;
