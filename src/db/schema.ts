@@ -458,6 +458,26 @@ export const alerts = sqliteTable(
   ],
 );
 
+/** Refunds the payment processor made for orders, as it last reported them. */
+export const refunds = sqliteTable(
+  "refunds",
+  {
+    /** The processor's refund id (`re_…`). */
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    orderId: text("order_id").notNull(),
+    paymentIntentId: text("payment_intent_id").notNull(),
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    status: text("status")
+      .$type<"pending" | "requires_action" | "succeeded" | "failed" | "canceled">()
+      .notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("refunds_order_idx").on(t.tenantId, t.orderId)],
+);
+
 /** Messages for staff and customers, handed to the notifier. */
 export const notifications = sqliteTable(
   "notifications",

@@ -17,6 +17,7 @@ import {
   updateMenuItem,
 } from "../db/menu";
 import { findOrder, listOrderHistory, listOrders } from "../db/orders";
+import { listRefunds } from "../db/refunds";
 import { listSyncAttempts } from "../db/sync-attempts";
 import type { Tenant } from "../db/tenants";
 import { ORDER_STATUSES, PAYMENT_STATUSES, POS_STATUSES } from "../domain/order-status";
@@ -38,7 +39,15 @@ import { deliverEvents } from "../services/outbox";
 import { cancelOrder } from "../services/payments";
 import { confirmOrderAndQueue } from "../services/pos-sync";
 import { SyncAttemptSchema, syncAttemptDto } from "./pos-sync";
-import { HistoryEntrySchema, MenuItemSchema, menuItemDto, OrderSchema, orderDto } from "./schemas";
+import {
+  HistoryEntrySchema,
+  MenuItemSchema,
+  menuItemDto,
+  OrderSchema,
+  orderDto,
+  RefundSchema,
+  refundDto,
+} from "./schemas";
 
 const IdParams = TenantParam.extend({
   id: z
@@ -266,6 +275,7 @@ const getOrderRoute = createRoute({
         order: OrderSchema,
         history: z.array(HistoryEntrySchema),
         syncAttempts: z.array(SyncAttemptSchema),
+        refunds: z.array(RefundSchema),
       }),
       "the order",
     ),
@@ -466,14 +476,16 @@ export const adminRoutes = admin
     const db = c.get("db");
     const order = await findOrder(db, tenant.id, c.req.valid("param").id);
     if (!order) throw new ApiError("not_found", "unknown order");
-    const [history, attempts] = await Promise.all([
+    const [history, attempts, refunds] = await Promise.all([
       listOrderHistory(db, order.id),
       listSyncAttempts(db, tenant.id, { orderId: order.id, limit: 200 }),
+      listRefunds(db, tenant.id, order.id),
     ]);
     return c.json(
       {
         order: orderDto(order, tenant.slug),
         syncAttempts: attempts.map(syncAttemptDto),
+        refunds: refunds.map(refundDto),
         history: history.map((h) => ({
           from: h.fromStatus,
           to: h.toStatus,

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { MenuItemWithModifiers } from "../db/menu";
 import type { OrderWithItems } from "../db/orders";
+import type { RefundRow } from "../db/refunds";
 import {
   ORDER_STATUSES,
   ORDER_TYPES,
@@ -115,6 +116,27 @@ export const HistoryEntrySchema = z.object({
   source: z.enum(STATUS_SOURCES),
   at: z.string(),
 });
+
+/** A refund the processor made for the order, as it last reported it. */
+export const RefundSchema = z
+  .object({
+    id: z.string(),
+    amount: MoneySchema,
+    status: z.enum(["pending", "requires_action", "succeeded", "failed", "canceled"]),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Refund");
+
+export function refundDto(row: RefundRow) {
+  return {
+    id: row.id,
+    amount: { amount: row.amount, currency: row.currency },
+    status: row.status,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
 
 export const IdParam = z.object({
   id: z

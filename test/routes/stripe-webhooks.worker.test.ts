@@ -9,8 +9,9 @@ import {
   expectError,
   type TestTenant,
   tableCounts,
+  until,
 } from "../helpers";
-import { intentAtStripe, placeCardOrder, sendStripeWebhook } from "../stripe-helpers";
+import { intentAtStripe, placeCardOrder, sendStripeWebhook, stripeDouble } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
 
 interface Placed {
@@ -221,19 +222,26 @@ describe("POST /webhooks/stripe", () => {
     });
   });
 
-  it("a payment that succeeds after the failure cancelled the order is refunded", async () => {
+  it("a second card that went through before the failure's cancel reached Stripe is refunded", async () => {
     const p = await placeOrder();
+    // Stripe reports the first card declined; the customer's second card is charged meanwhile.
+    await stripeDouble.control(`payment_intents/${p.intentId}/succeed`, {});
     expect((await send(eventFor(p, "payment_intent.payment_failed"))).status).toBe(200);
-    // The intent's cancellation lost a race with a second card: Stripe reports it paid.
+    expect(await orderRow(p.orderId)).toMatchObject({ status: "cancelled" });
+    // The intent could not be cancelled (it is paid), and its success arrives: the money goes back.
     expect((await send(eventFor(p, "payment_intent.succeeded"))).status).toBe(200);
-    expect(await orderRow(p.orderId)).toMatchObject({
-      status: "cancelled",
-      payment_status: expect.stringMatching(/^refund_(pending|failed)$/),
-    });
+    const row = await until(
+      () => orderRow(p.orderId),
+      (r) => r?.payment_status === "refunded",
+    );
+    expect(row).toMatchObject({ status: "cancelled" });
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
   });
 
-  it("a payment that arrives after the order was cancelled is refunded, not confirmed", async () => {
+  it("a payment that lands after staff cancelled the order is refunded, not confirmed", async () => {
     const p = await placeOrder();
+    // The card is charged just before the cancel reaches Stripe.
+    await stripeDouble.control(`payment_intents/${p.intentId}/succeed`, {});
     await callJson(
       `/v1/admin/${p.t.slug}/orders/${p.orderId}/cancel`,
       { token: p.t.ownerKey, body: {} },
@@ -243,12 +251,17 @@ describe("POST /webhooks/stripe", () => {
     expect(res.status).toBe(200);
     expect(await orderRow(p.orderId)).toMatchObject({
       status: "cancelled",
-      payment_status: "refund_pending",
+      payment_status: expect.stringMatching(/^refund(_pending|ed)$/),
     });
     // A later event for the same (now refunding) order changes nothing and is still a 200.
     const again = await send(eventFor(p, "payment_intent.succeeded"));
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ received: true, applied: false });
+    await until(
+      () => orderRow(p.orderId),
+      (r) => r?.payment_status === "refunded",
+    );
+    expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
   });
 
   it("a replayed event id changes nothing, even where the event alone would act again", async () => {
