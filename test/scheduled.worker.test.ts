@@ -8,6 +8,17 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { createTenant } from "./helpers";
 
+/** One pass of the Worker's scheduled handler, as the cron trigger runs it at `now`. */
+async function runCron(now: number): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: now, cron: "* * * * *" }),
+    env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+}
+
 describe("cron pass", () => {
   it("prunes idempotency keys older than 24 hours and keeps newer ones", async () => {
     const now = Date.parse("2026-11-24T12:00:00.000Z");
@@ -18,13 +29,7 @@ describe("cron pass", () => {
       insert.bind("ten_a", "old-key", new Date(now - 25 * 3600_000).toISOString()),
       insert.bind("ten_a", "fresh-key", new Date(now - 23 * 3600_000).toISOString()),
     ]);
-    const ctx = createExecutionContext();
-    await worker.scheduled(
-      createScheduledController({ scheduledTime: now, cron: "* * * * *" }),
-      env,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    await runCron(now);
     const left = await env.DB.prepare("SELECT key FROM idempotency_keys ORDER BY key").all();
     expect(left.results).toEqual([{ key: "fresh-key" }]);
   });
@@ -40,13 +45,7 @@ describe("cron pass", () => {
       insert.bind("ntf_fresh", at(2 * 60_000), null),
       insert.bind("ntf_done", at(10 * 60_000), at(9 * 60_000)),
     ]);
-    const ctx = createExecutionContext();
-    await worker.scheduled(
-      createScheduledController({ scheduledTime: now, cron: "* * * * *" }),
-      env,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    await runCron(now);
     const rows = await env.DB.prepare(
       "SELECT id, sent_at FROM notifications WHERE tenant_id = 'ten_n' ORDER BY id",
     ).all();
@@ -70,13 +69,7 @@ describe("cron pass", () => {
       insert.bind("alr_acked", t.id, "refund_failed", "critical", old, old, old),
       insert.bind("alr_gone", "ten_gone", "refund_failed", "critical", old, old, null),
     ]);
-    const ctx = createExecutionContext();
-    await worker.scheduled(
-      createScheduledController({ scheduledTime: now, cron: "* * * * *" }),
-      env,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    await runCron(now);
     const rows = await env.DB.prepare(
       "SELECT id, raise_count FROM alerts WHERE id LIKE 'alr_%' ORDER BY id",
     ).all();
