@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { parseVendorAnswer, readJson, vendorFetch } from "./http";
+import { parseVendorAnswer, parseWebhookBody, readJson, vendorFetch } from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
@@ -326,18 +326,13 @@ export const cloverAdapter: PosAdapter = {
   },
 
   parseWebhook(request: WebhookRequest): PosStatusReport[] {
-    let json: unknown;
-    try {
-      json = JSON.parse(request.rawBody) as unknown;
-    } catch {
-      json = undefined;
-    }
-    const message = cloverWebhookMessage.safeParse(json);
-    if (!message.success) {
-      throw new PosError("permanent", "invalid_webhook", "not a Clover webhook message");
-    }
+    const message = parseWebhookBody(
+      cloverWebhookMessage,
+      request.rawBody,
+      "a Clover webhook message",
+    );
     const reports: PosStatusReport[] = [];
-    for (const [merchantId, updates] of Object.entries(message.data.merchants)) {
+    for (const [merchantId, updates] of Object.entries(message.merchants)) {
       for (const update of updates) {
         // "O:" marks an order; payments, items and the rest are not ours to follow.
         if (!update.objectId.startsWith("O:")) continue;

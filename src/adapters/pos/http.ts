@@ -115,3 +115,23 @@ export function parseVendorAnswer<T>(
   }
   return result.data;
 }
+
+/**
+ * A verified webhook body read against the vendor's documented shape; one
+ * that is not JSON or not that shape is a permanent `invalid_webhook`.
+ */
+export function parseWebhookBody<T>(schema: z.ZodType<T>, rawBody: string, what: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody) as unknown;
+  } catch {
+    json = undefined;
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    throw new PosError("permanent", "invalid_webhook", `not ${what}`, {
+      vendorMessage: z.prettifyError(result.error).slice(0, 500),
+    });
+  }
+  return result.data;
+}

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { parseVendorAnswer, readJson, vendorFetch } from "./http";
+import { parseVendorAnswer, parseWebhookBody, readJson, vendorFetch } from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
@@ -700,19 +700,12 @@ export const squareAdapter: PosAdapter = {
   },
 
   parseWebhook(request: WebhookRequest): PosStatusReport[] {
-    let json: unknown;
-    try {
-      json = JSON.parse(request.rawBody) as unknown;
-    } catch {
-      json = undefined;
-    }
-    const event = webhookEventSchema.safeParse(json);
-    if (!event.success) {
-      throw new PosError("permanent", "invalid_webhook", "not a Square webhook event", {
-        vendorMessage: z.prettifyError(event.error).slice(0, 500),
-      });
-    }
-    const { type, event_id: eventId, created_at: createdAt, data } = event.data;
+    const {
+      type,
+      event_id: eventId,
+      created_at: createdAt,
+      data,
+    } = parseWebhookBody(webhookEventSchema, request.rawBody, "a Square webhook event");
     const objectKey = ORDER_EVENT_OBJECT_KEYS[type];
     // Payments, customers and the rest are not order progress.
     if (!objectKey) return [];

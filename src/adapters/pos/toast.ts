@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { parseVendorAnswer, readJson, vendorFetch } from "./http";
+import { parseVendorAnswer, parseWebhookBody, readJson, vendorFetch } from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
@@ -493,11 +493,11 @@ export const toastAdapter: PosAdapter = {
   },
 
   parseWebhook(request: WebhookRequest): PosStatusReport[] {
-    const message = toastWebhookMessage.safeParse(parseJsonBody(request.rawBody));
-    if (!message.success) {
-      throw new PosError("permanent", "invalid_webhook", "not a Toast webhook message");
-    }
-    const { eventType, guid, timestamp, details } = message.data;
+    const { eventType, guid, timestamp, details } = parseWebhookBody(
+      toastWebhookMessage,
+      request.rawBody,
+      "a Toast webhook message",
+    );
     if (eventType !== "order_updated" && eventType !== "channel_order_updated") return [];
     const parsed = toastOrderWebhookDetails.safeParse(details);
     if (!parsed.success) {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { readJson, vendorFetch } from "./http";
+import { parseWebhookBody, readJson, vendorFetch } from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
@@ -271,19 +271,11 @@ export const webhookAdapter: PosAdapter = {
   },
 
   parseWebhook(request: WebhookRequest): PosStatusReport[] {
-    let json: unknown;
-    try {
-      json = JSON.parse(request.rawBody) as unknown;
-    } catch {
-      json = undefined;
-    }
-    const event = statusEventSchema.safeParse(json);
-    if (!event.success) {
-      throw new PosError("permanent", "invalid_webhook", "not an Orderlane status webhook", {
-        vendorMessage: z.prettifyError(event.error).slice(0, 500),
-      });
-    }
-    const { eventId, orderId, posOrderId, status, occurredAt } = event.data;
+    const { eventId, orderId, posOrderId, status, occurredAt } = parseWebhookBody(
+      statusEventSchema,
+      request.rawBody,
+      "an Orderlane status webhook",
+    );
     return [
       {
         eventId,
