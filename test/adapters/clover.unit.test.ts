@@ -13,6 +13,12 @@ import {
   type PosOrder,
   type WebhookRequest,
 } from "../../src/adapters/pos/types";
+import cloverDouble, {
+  addAccessToken,
+  orderEvent,
+  signWebhook,
+} from "../../tools/pos-double/clover.mjs";
+import { startPosDouble } from "../../tools/pos-double/server.mjs";
 import requestFixture from "./fixtures/clover-atomic-order-request.json";
 import responseFixture from "./fixtures/clover-order-response.json";
 import listFixture from "./fixtures/clover-orders-list.json";
@@ -20,51 +26,6 @@ import refreshFixture from "./fixtures/clover-refresh-response.json";
 import webhookFixture from "./fixtures/clover-webhook.json";
 
 // ------------------------------------------------------------------ the double
-
-// The double is plain ESM without declarations in this tsconfig, so it is
-// loaded by URL and its exports are checked at the boundary instead of cast.
-type Fault =
-  | { kind: "status"; status: number; retryAfter?: number | string; body?: unknown }
-  | { kind: "delay"; ms: number }
-  | { kind: "accept_then_fail"; status?: number }
-  | { kind: "unauthorized_once" };
-interface Recorded {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
-interface PosDouble {
-  baseUrl(vendor: string): string;
-  requests(vendor: string, pathPrefix?: string): Recorded[];
-  orders(vendor: string): Map<string, Record<string, unknown>>;
-  inject(vendor: string, faults: Fault[]): void;
-  state(vendor: string): Record<string, unknown>;
-  reset(): void;
-  stop(): Promise<unknown>;
-}
-const isFunction = (value: unknown) => typeof value === "function";
-const serverModule = z.object({
-  startPosDouble: z.custom<(options: { vendors: unknown[] }) => Promise<PosDouble>>(isFunction),
-});
-const cloverModule = z.object({
-  // Loose, so the module object passes through whole (zod strips unknown keys otherwise).
-  default: z.looseObject({ name: z.literal("clover"), handle: z.custom<unknown>(isFunction) }),
-  signWebhook: z.custom<(body: string, secret: string) => Record<string, string>>(isFunction),
-  addAccessToken: z.custom<(state: Record<string, unknown>, token: string) => void>(isFunction),
-  orderEvent:
-    z.custom<
-      (event: {
-        appId: string;
-        merchantId: string;
-        orderId: string;
-        type: "CREATE" | "UPDATE" | "DELETE";
-        ts?: number;
-      }) => unknown
-    >(isFunction),
-});
-const load = async (path: string): Promise<unknown> =>
-  import(/* @vite-ignore */ new URL(path, import.meta.url).href);
 
 // --------------------------------------------------------------------- fixtures
 
@@ -293,10 +254,6 @@ describe("clover status mapping", () => {
 // --------------------------------------------------------------------- webhooks
 
 describe("clover webhooks", () => {
-  let signWebhook: (body: string, secret: string) => Record<string, string>;
-  beforeAll(async () => {
-    ({ signWebhook } = cloverModule.parse(await load("../../tools/pos-double/clover.mjs")));
-  });
   const raw = JSON.stringify(webhookFixture);
 
   it("accepts a message carrying the app's auth code", async () => {
@@ -359,23 +316,11 @@ describe("clover webhooks", () => {
 // --------------------------------------------------------- against the double
 
 describe("clover adapter against the double", () => {
-  let double: PosDouble;
-  let addAccessToken: (state: Record<string, unknown>, token: string) => void;
-  let orderEvent: (event: {
-    appId: string;
-    merchantId: string;
-    orderId: string;
-    type: "CREATE" | "UPDATE" | "DELETE";
-    ts?: number;
-  }) => unknown;
-  let signWebhook: (body: string, secret: string) => Record<string, string>;
+  let double: Awaited<ReturnType<typeof startPosDouble>>;
   let connection: PosConnection;
 
   beforeAll(async () => {
-    const { startPosDouble } = serverModule.parse(await load("../../tools/pos-double/server.mjs"));
-    const clover = cloverModule.parse(await load("../../tools/pos-double/clover.mjs"));
-    ({ addAccessToken, orderEvent, signWebhook } = clover);
-    double = await startPosDouble({ vendors: [clover.default] });
+    double = await startPosDouble({ vendors: [cloverDouble] });
   });
   afterAll(async () => {
     await double.stop();

@@ -13,6 +13,8 @@ import {
   type PosOrder,
   type WebhookRequest,
 } from "../../src/adapters/pos/types";
+import { startPosDouble } from "../../tools/pos-double/server.mjs";
+import toastDouble, { orderUpdatedEvent, signWebhook } from "../../tools/pos-double/toast.mjs";
 import errorFixture from "./fixtures/toast-error-400.json";
 import loginFixture from "./fixtures/toast-login-response.json";
 import postResponseFixture from "./fixtures/toast-order-post-response.json";
@@ -21,44 +23,9 @@ import webhookFixture from "./fixtures/toast-order-updated-webhook.json";
 
 // ------------------------------------------------------------------ the double
 
-// The double is plain ESM without declarations in this tsconfig, so it is
-// loaded by URL and its exports are checked at the boundary instead of cast.
-type Fault =
-  | { kind: "status"; status: number; retryAfter?: number | string; body?: unknown }
-  | { kind: "delay"; ms: number }
-  | { kind: "accept_then_fail"; status?: number }
-  | { kind: "unauthorized_once" };
-interface Recorded {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
-interface PosDouble {
-  baseUrl(vendor: string): string;
-  requests(vendor: string, pathPrefix?: string): Recorded[];
-  orders(vendor: string): Map<string, Record<string, unknown>>;
-  inject(vendor: string, faults: Fault[]): void;
-  state(vendor: string): Record<string, unknown>;
-  reset(): void;
-  stop(): Promise<unknown>;
-}
-const isFunction = (value: unknown) => typeof value === "function";
-const serverModule = z.object({
-  startPosDouble: z.custom<(options: { vendors: unknown[] }) => Promise<PosDouble>>(isFunction),
-});
-const toastModule = z.object({
-  // Loose, so the module object passes through whole (zod strips unknown keys otherwise).
-  default: z.looseObject({ name: z.literal("toast"), handle: z.custom<unknown>(isFunction) }),
-  signWebhook: z.custom<(body: string, secret: string) => Record<string, string>>(isFunction),
-  orderUpdatedEvent:
-    z.custom<(order: unknown, options?: { timestamp?: string }) => unknown>(isFunction),
-});
 const storedToastOrder = z.looseObject({
   checks: z.array(z.looseObject({ selections: z.array(z.looseObject({})) })),
 });
-const load = async (path: string): Promise<unknown> =>
-  import(/* @vite-ignore */ new URL(path, import.meta.url).href);
 
 // --------------------------------------------------------------------- fixtures
 
@@ -382,10 +349,6 @@ describe("toast status mapping", () => {
 // --------------------------------------------------------------------- webhooks
 
 describe("toast webhooks", () => {
-  let signWebhook: (body: string, secret: string) => Record<string, string>;
-  beforeAll(async () => {
-    ({ signWebhook } = toastModule.parse(await load("../../tools/pos-double/toast.mjs")));
-  });
   const raw = JSON.stringify(webhookFixture);
 
   it("accepts a message signed with the subscription secret", async () => {
@@ -456,16 +419,11 @@ describe("toast webhooks", () => {
 // --------------------------------------------------------- against the double
 
 describe("toast adapter against the double", () => {
-  let double: PosDouble;
-  let orderUpdatedEvent: (order: unknown, options?: { timestamp?: string }) => unknown;
-  let signWebhook: (body: string, secret: string) => Record<string, string>;
+  let double: Awaited<ReturnType<typeof startPosDouble>>;
   let connection: PosConnection;
 
   beforeAll(async () => {
-    const { startPosDouble } = serverModule.parse(await load("../../tools/pos-double/server.mjs"));
-    const toast = toastModule.parse(await load("../../tools/pos-double/toast.mjs"));
-    ({ orderUpdatedEvent, signWebhook } = toast);
-    double = await startPosDouble({ vendors: [toast.default] });
+    double = await startPosDouble({ vendors: [toastDouble] });
   });
   afterAll(async () => {
     await double.stop();
