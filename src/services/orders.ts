@@ -457,9 +457,10 @@ export async function confirmOrderPayment(
 
 /**
  * Reads the order, lets `decide` choose a change, and applies it under the
- * order's revision; a lost race reads again and decides again, once.
+ * order's revision; a lost race reads again and decides again, once. The
+ * one way every service changes an existing order.
  */
-async function withFreshOrder(
+export async function withFreshOrder(
   db: Db,
   tenant: Tenant,
   orderId: string,

@@ -11,7 +11,7 @@ import {
 import { readConfig } from "../config";
 import { buildAlert } from "../db/alerts";
 import { type Db, getDb, insertIf, isConstraintError } from "../db/client";
-import { newNotification } from "../db/notifications";
+import { type NotificationRow, newNotification } from "../db/notifications";
 import {
   applyOrderChange,
   findOrder,
@@ -31,7 +31,7 @@ import type { StatusSource } from "../domain/order-status";
 import { decideRetry } from "../domain/retry-policy";
 import { ApiError } from "../http/errors";
 import { sendNotifications } from "./notifications";
-import { changeOrderStatus, orderUpdatedEvent } from "./orders";
+import { changeOrderStatus, orderUpdatedEvent, withFreshOrder } from "./orders";
 import { deliverEvents } from "./outbox";
 import { confirmOrderAndQueue } from "./pos-sync";
 
@@ -279,29 +279,28 @@ export async function startRefund(
   now: Date,
   options: { cancelNow?: boolean; source?: StatusSource } = {},
 ): Promise<"started" | "under_way" | null> {
-  const db = getDb(env);
-  for (let tries = 0; tries < 3; tries++) {
-    const order = await findOrder(db, tenant.id, orderId);
-    if (!order) return null;
-    if (order.paymentStatus === "refund_pending") {
-      await enqueueRefund(env, tenant.id, order.id);
-      return "under_way";
-    }
-    if (order.paymentStatus !== "paid" || !order.paymentIntentId) return null;
-    // A cancel racing the order's completion: completed is final.
-    if (options.cancelNow && order.status === "completed") return null;
-    const patch = options.cancelNow
-      ? { paymentStatus: "refund_pending" as const, status: "cancelled" as const }
-      : { paymentStatus: "refund_pending" as const };
-    const change = { ...paymentChange(tenant, order, patch), source: options.source ?? "system" };
-    const applied = await applyOrderChange(db, order, change, now);
-    if (applied) {
-      await enqueueRefund(env, tenant.id, order.id);
-      await deliverEvents(env, tenant, applied.events);
-      return "started";
-    }
-  }
-  throw new Error(`order ${orderId} kept changing while its refund was started`);
+  let underWay = false;
+  const result = await withFreshOrder(
+    getDb(env),
+    tenant,
+    orderId,
+    async (order) => {
+      underWay = order.paymentStatus === "refund_pending";
+      if (order.paymentStatus !== "paid" || !order.paymentIntentId) return "unchanged";
+      // A cancel racing the order's completion: completed is final.
+      if (options.cancelNow && order.status === "completed") return "unchanged";
+      const patch = options.cancelNow
+        ? { paymentStatus: "refund_pending" as const, status: "cancelled" as const }
+        : { paymentStatus: "refund_pending" as const };
+      return { ...paymentChange(tenant, order, patch), source: options.source ?? "system" };
+    },
+    now,
+  );
+  if (!result.changed && !underWay) return null;
+  // Sent again when already under way: a lost message must not strand the refund.
+  await enqueueRefund(env, tenant.id, orderId);
+  await deliverEvents(env, tenant, result.events);
+  return result.changed ? "started" : "under_way";
 }
 
 /** Puts the refund on the queue after its batch; a failed send is healed by the cron pass. */
@@ -428,35 +427,36 @@ export async function refundSucceeded(
   now: Date,
 ): Promise<boolean> {
   const db = getDb(env);
-  for (let tries = 0; tries < 3; tries++) {
-    const order = await findOrder(db, tenant.id, orderId);
-    // From refund_failed too: a refund given up on (timed out, say) that Stripe made after all.
-    if (order?.paymentStatus !== "refund_pending" && order?.paymentStatus !== "refund_failed") {
-      return false;
-    }
-    // A refund after completion (staff's call) keeps the order completed.
-    const patch =
-      order.status === "completed"
+  let notification: NotificationRow | undefined;
+  const result = await withFreshOrder(
+    db,
+    tenant,
+    orderId,
+    async (order) => {
+      // From refund_failed too: a refund given up on (timed out, say) that Stripe made after all.
+      if (order.paymentStatus !== "refund_pending" && order.paymentStatus !== "refund_failed") {
+        return "unchanged";
+      }
+      // A refund after completion (staff's call) keeps the order completed.
+      const completed = order.status === "completed";
+      const patch = completed
         ? { paymentStatus: "refunded" as const }
         : { paymentStatus: "refunded" as const, status: "cancelled" as const };
-    const notification = newNotification(
-      {
-        tenantId: tenant.id,
-        audience: "customer",
-        kind: "order_refunded",
-        orderId,
-        message:
-          order.status === "completed"
+      const row = newNotification(
+        {
+          tenantId: tenant.id,
+          audience: "customer",
+          kind: "order_refunded",
+          orderId,
+          message: completed
             ? `Order #${order.number} has been refunded in full.`
             : `Order #${order.number} could not be fulfilled and has been refunded in full.`,
-      },
-      now,
-    );
-    const applied = await applyOrderChange(
-      db,
-      order,
-      paymentChange(tenant, order, patch, (won) => [
-        insertIf(db, notifications, notification, won),
+        },
+        now,
+      );
+      notification = row;
+      return paymentChange(tenant, order, patch, (won) => [
+        insertIf(db, notifications, row, won),
         // A refund given up on and then made after all: staff have nothing left to do.
         db
           .update(alerts)
@@ -470,16 +470,14 @@ export async function refundSucceeded(
               won,
             ),
           ),
-      ]),
-      now,
-    );
-    if (applied) {
-      await deliverEvents(env, tenant, applied.events);
-      await sendNotifications(env, db, [notification], now);
-      return true;
-    }
-  }
-  return false;
+      ]);
+    },
+    now,
+  );
+  if (!result.changed || !notification) return false;
+  await deliverEvents(env, tenant, result.events);
+  await sendNotifications(env, db, [notification], now);
+  return true;
 }
 
 /**
@@ -533,54 +531,52 @@ export async function refundFailed(
   now: Date,
 ): Promise<boolean> {
   const db = getDb(env);
-  for (let tries = 0; tries < 3; tries++) {
-    const order = await findOrder(db, tenant.id, orderId);
-    if (order?.paymentStatus !== "refund_pending" && order?.paymentStatus !== "refunded") {
-      return false;
-    }
-    const alert = buildAlert(
-      db,
-      {
-        tenantId: tenant.id,
-        kind: "refund_failed",
-        level: "critical",
-        orderId,
-        message: `Order #${order.number}: the refund failed (${reason.slice(0, 200)}); refund the customer by hand.`,
-      },
-      now,
-    );
-    const notification = newNotification(
-      {
-        tenantId: tenant.id,
-        audience: "staff",
-        kind: "refund_failed",
-        orderId,
-        message: alert.row.message,
-      },
-      now,
-    );
-    const applied = await applyOrderChange(
-      db,
-      order,
-      paymentChange(
+  let notification: NotificationRow | undefined;
+  const result = await withFreshOrder(
+    db,
+    tenant,
+    orderId,
+    async (order) => {
+      // From refunded too: Stripe can fail a refund after reporting it succeeded.
+      if (order.paymentStatus !== "refund_pending" && order.paymentStatus !== "refunded") {
+        return "unchanged";
+      }
+      const alert = buildAlert(
+        db,
+        {
+          tenantId: tenant.id,
+          kind: "refund_failed",
+          level: "critical",
+          orderId,
+          message: `Order #${order.number}: the refund failed (${reason.slice(0, 200)}); refund the customer by hand.`,
+        },
+        now,
+      );
+      const row = newNotification(
+        {
+          tenantId: tenant.id,
+          audience: "staff",
+          kind: "refund_failed",
+          orderId,
+          message: alert.row.message,
+        },
+        now,
+      );
+      notification = row;
+      return paymentChange(
         tenant,
         order,
         { paymentStatus: "refund_failed" },
-        (won) => [
-          insertIf(db, alerts, alert.row, won),
-          insertIf(db, notifications, notification, won),
-        ],
+        (won) => [insertIf(db, alerts, alert.row, won), insertIf(db, notifications, row, won)],
         [alert.event],
-      ),
-      now,
-    );
-    if (applied) {
-      await deliverEvents(env, tenant, applied.events);
-      await sendNotifications(env, db, [notification], now);
-      return true;
-    }
-  }
-  return false;
+      );
+    },
+    now,
+  );
+  if (!result.changed || !notification) return false;
+  await deliverEvents(env, tenant, result.events);
+  await sendNotifications(env, db, [notification], now);
+  return true;
 }
 
 function paymentChange(
@@ -716,17 +712,16 @@ export async function captureIfAuthorised(
     await deliverEvents(env, tenant, [alert.event]);
     return;
   }
-  for (let tries = 0; tries < 3; tries++) {
-    const current = await findOrder(db, tenant.id, orderId);
-    if (!current || current.paymentCapturedAt) return;
-    const applied = await applyOrderChange(
-      db,
-      current,
-      { patch: { paymentCapturedAt: now.toISOString() }, source: "system", event: null },
-      now,
-    );
-    if (applied) return;
-  }
+  await withFreshOrder(
+    db,
+    tenant,
+    orderId,
+    async (current) =>
+      current.paymentCapturedAt
+        ? "unchanged"
+        : { patch: { paymentCapturedAt: now.toISOString() }, source: "system", event: null },
+    now,
+  );
 }
 
 /** Stripe keeps an online card authorisation for 7 days; release it well before. */
