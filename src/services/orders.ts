@@ -457,8 +457,9 @@ export async function confirmOrderPayment(
 
 /**
  * Reads the order, lets `decide` choose a change, and applies it under the
- * order's revision; a lost race reads again and decides again, once. The
- * one way every service changes an existing order.
+ * order's revision; a lost race reads again and decides again. The one way
+ * every service changes an existing order. `known`, an order the caller has
+ * just read, saves the first read.
  */
 export async function withFreshOrder(
   db: Db,
@@ -466,14 +467,17 @@ export async function withFreshOrder(
   orderId: string,
   decide: (order: OrderWithItems) => Promise<OrderChange | "unchanged">,
   now: Date,
+  known?: OrderWithItems,
 ): Promise<OrderChangeResult> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const order = await findOrder(db, tenant.id, orderId);
+  let order = known;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    order ??= await findOrder(db, tenant.id, orderId);
     if (!order) throw new ApiError("not_found", "unknown order");
     const change = await decide(order);
     if (change === "unchanged") return { order, changed: false, events: [] };
     const applied = await applyOrderChange(db, order, change, now);
     if (applied) return { order: applied.order, changed: true, events: applied.events };
+    order = undefined;
   }
   throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
 }

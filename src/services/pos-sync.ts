@@ -31,7 +31,12 @@ import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
 import { sendNotifications } from "./notifications";
-import { confirmOrderPayment, type OrderChangeResult, orderUpdatedEvent } from "./orders";
+import {
+  confirmOrderPayment,
+  type OrderChangeResult,
+  orderUpdatedEvent,
+  withFreshOrder,
+} from "./orders";
 import { deliverEvents } from "./outbox";
 import { captureIfAuthorised, releaseUnpaidIntent, startRefund } from "./payments";
 
@@ -259,47 +264,41 @@ export async function handlePosFailure(
         ]
       : []),
   ];
-  let current: OrderWithItems | undefined = order;
-  for (let tries = 0; tries < 3 && current; tries++) {
-    if (
+  const result = await withFreshOrder(
+    db,
+    tenant,
+    order.id,
+    async (current) =>
       current.posStatus === "synced" ||
       current.posStatus === "failed" ||
       current.posStatus === "not_required"
-    ) {
-      return false;
-    }
-    const applied = await applyOrderChange(
-      db,
-      current,
-      posChange(
-        tenant,
-        current,
-        { posStatus: "failed", posClaim: null, posClaimedUntil: null },
-        (won) => [
-          insertIf(db, alerts, built.row, won),
-          ...notificationRows.map((row) => insertIf(db, notifications, row, won)),
-          ...(failure.attempt ? [insertIf(db, posSyncAttempts, failure.attempt, won)] : []),
-        ],
-        [built.event],
-      ),
-      failure.now,
-    );
-    if (applied) {
-      const events = [...applied.events];
-      if (await integrationFailed(db, tenant.id, failure.now)) {
-        events.push(...(await raiseIntegrationDegraded(db, tenant, failure.now)));
-      }
-      await deliverEvents(env, tenant, events);
-      // An authorisation waiting for the POS is always released; a captured
-      // payment is refunded only when the tenant's policy says so.
-      const onlyAuthorised = order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt;
-      if (autoRefund || onlyAuthorised) await startRefund(env, tenant, order.id, failure.now);
-      await sendNotifications(env, db, notificationRows, failure.now);
-      return true;
-    }
-    current = await findOrder(db, tenant.id, order.id);
+        ? "unchanged"
+        : posChange(
+            tenant,
+            current,
+            { posStatus: "failed", posClaim: null, posClaimedUntil: null },
+            (won) => [
+              insertIf(db, alerts, built.row, won),
+              ...notificationRows.map((row) => insertIf(db, notifications, row, won)),
+              ...(failure.attempt ? [insertIf(db, posSyncAttempts, failure.attempt, won)] : []),
+            ],
+            [built.event],
+          ),
+    failure.now,
+    order,
+  );
+  if (!result.changed) return false;
+  const events = [...result.events];
+  if (await integrationFailed(db, tenant.id, failure.now)) {
+    events.push(...(await raiseIntegrationDegraded(db, tenant, failure.now)));
   }
-  return false;
+  await deliverEvents(env, tenant, events);
+  // An authorisation waiting for the POS is always released; a captured
+  // payment is refunded only when the tenant's policy says so.
+  const onlyAuthorised = order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt;
+  if (autoRefund || onlyAuthorised) await startRefund(env, tenant, order.id, failure.now);
+  await sendNotifications(env, db, notificationRows, failure.now);
+  return true;
 }
 
 /**
@@ -427,22 +426,16 @@ async function changePosState(
   now: Date,
   extra?: OrderChange["extra"],
 ): Promise<void> {
-  let current: OrderWithItems | undefined = order;
-  for (let tries = 0; tries < 3 && current; tries++) {
-    const applied = await applyOrderChange(
-      db,
-      current,
-      posChange(tenant, current, patch, extra),
-      now,
-    );
-    if (applied) {
-      await deliverEvents(env, tenant, applied.events);
-      return;
-    }
-    // Staff moved the order meanwhile; the POS outcome still has to be recorded.
-    current = await findOrder(db, tenant.id, order.id);
-  }
-  throw new Error(`order ${order.id} kept changing while its POS state was recorded`);
+  // Staff may move the order meanwhile; the POS outcome still has to be recorded.
+  const result = await withFreshOrder(
+    db,
+    tenant,
+    order.id,
+    async (current) => posChange(tenant, current, patch, extra),
+    now,
+    order,
+  );
+  await deliverEvents(env, tenant, result.events);
 }
 
 /** Creates the order; an `auth` failure gets one session refresh, then counts as permanent. */
