@@ -30,6 +30,7 @@ import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
 import type { StatusSource } from "../domain/order-status";
 import { decideRetry } from "../domain/retry-policy";
 import { ApiError } from "../http/errors";
+import type { MessageOutcome, RefundMessage } from "../queues/messages";
 import { sendNotifications } from "./notifications";
 import { changeOrderStatus, orderUpdatedEvent, withFreshOrder } from "./orders";
 import { deliverEvents } from "./outbox";
@@ -258,13 +259,6 @@ async function reconcileRefund(env: Env, event: PaymentWebhookEvent, now: Date):
   return changed;
 }
 
-/** The message on `payments`. */
-export interface RefundMessage {
-  type: "refund";
-  tenantId: string;
-  orderId: string;
-}
-
 /**
  * Starts the refund of a paid order: `paymentStatus: refund_pending` (with
  * its `order_updated`) in one batch, then the refund goes on the `payments`
@@ -318,8 +312,6 @@ async function enqueueRefund(env: Env, tenantId: string, orderId: string): Promi
   });
 }
 
-export type RefundOutcome = { kind: "done" } | { kind: "retry"; delaySeconds: number };
-
 /**
  * Refunds one order at Stripe, exactly once: an order already refunded is
  * skipped; a refund Stripe already has for the order (found by its
@@ -332,7 +324,7 @@ export async function processRefund(
   message: RefundMessage,
   delivery: { attempt: number; random: number },
   now: Date,
-): Promise<RefundOutcome> {
+): Promise<MessageOutcome> {
   const db = getDb(env);
   const gateway = paymentGateway(env);
   const tenant = await findTenantById(db, message.tenantId);
@@ -340,7 +332,7 @@ export async function processRefund(
   if (!gateway || !tenant || !order?.paymentIntentId) return { kind: "done" };
   if (order.paymentStatus !== "refund_pending") return { kind: "done" };
   /** Retry a passing failure with backoff; anything else leaves the refund to staff. */
-  const afterFailure = async (err: unknown): Promise<RefundOutcome> => {
+  const afterFailure = async (err: unknown): Promise<MessageOutcome> => {
     if (err instanceof PaymentError && err.kind === "retryable") {
       const decision = decideRetry({
         attempt: delivery.attempt,

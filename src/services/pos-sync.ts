@@ -30,6 +30,7 @@ import { newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
 import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
+import type { PosSubmitMessage } from "../queues/messages";
 import { sendNotifications } from "./notifications";
 import {
   confirmOrderPayment,
@@ -39,13 +40,6 @@ import {
 } from "./orders";
 import { deliverEvents } from "./outbox";
 import { captureIfAuthorised, releaseUnpaidIntent, startRefund } from "./payments";
-
-/** The message on `pos-submissions`. */
-export interface PosSubmitMessage {
-  type: "pos_submit";
-  tenantId: string;
-  orderId: string;
-}
 
 /** What the consumer does with the message. */
 export type SubmissionOutcome =
