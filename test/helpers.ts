@@ -165,18 +165,4 @@ export async function tableCounts(): Promise<Record<string, number>> {
   return out;
 }
 
-/**
- * Reads until `done` holds (background queue consumers settle work after a
- * request returns) and gives the last reading; fails after `ms`.
- */
-export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 8000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`still not settled after ${ms} ms: ${JSON.stringify(value)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { until } from "./wait";

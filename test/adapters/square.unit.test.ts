@@ -10,6 +10,7 @@ import {
 import { type PosConnection, PosError, type PosOrder } from "../../src/adapters/pos/types";
 import { startPosDouble } from "../../tools/pos-double/server.mjs";
 import squareDouble, { signWebhook } from "../../tools/pos-double/square.mjs";
+import { until } from "../wait";
 import createOrderResponse from "./fixtures/square-create-order-response.json";
 import createPaymentResponse from "./fixtures/square-create-payment-response.json";
 import idempotencyReused from "./fixtures/square-error-idempotency-reused.json";
@@ -97,15 +98,6 @@ async function caught(promise: Promise<unknown>): Promise<PosError> {
     throw err;
   }
   throw new Error("expected a PosError, got success");
-}
-
-/** Waits for `predicate` up to `ms`, polling; fails the test with `what` when it never holds. */
-async function waitFor(predicate: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 interface StubCall {
@@ -710,7 +702,7 @@ describe("squareAdapter against the Square double", () => {
     expect(error.kind).toBe("retryable");
     expect(error.code).toBe("timeout");
     // The slow call still lands at Square; the retry must not duplicate it.
-    await waitFor(() => ordersAtDouble().length === 1, 3_000, "the delayed order");
+    await until(ordersAtDouble, (orders) => orders.length === 1, 3_000, "the delayed order");
     const created = await squareAdapter.createOrder(connectionTo(baseUrl), order, OPTIONS);
     expect(created.posOrderId).toBe(ordersAtDouble()[0].id);
     expect(ordersAtDouble()).toHaveLength(1);

@@ -15,6 +15,7 @@ import {
   refundIdempotencyKey,
 } from "../../src/adapters/payments/types";
 import { startStripeDouble } from "../../tools/stripe-double/server.mjs";
+import { until } from "../wait";
 import errorCardDeclined from "./fixtures/stripe-error-card-declined.json";
 import errorIdempotency from "./fixtures/stripe-error-idempotency.json";
 import eventSucceeded from "./fixtures/stripe-event-payment-intent-succeeded.json";
@@ -199,7 +200,13 @@ describe("createPaymentIntent", () => {
     const orderId = nextOrderId();
     double.inject([{ path: "/v1/payment_intents", delayMs: 150 }]);
     const slow = createIntent(gw, orderId);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The first request is at the double (and holds the key) before the second is sent.
+    await until(
+      () => received("POST", "/v1/payment_intents").length,
+      (n) => n === 1,
+      3000,
+      "the first request",
+    );
     const err = await caught(createIntent(gw, orderId));
 
     expect(err.kind).toBe("retryable");

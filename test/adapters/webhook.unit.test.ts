@@ -9,6 +9,7 @@ import {
 } from "../../src/adapters/pos/webhook";
 import { startPosDouble } from "../../tools/pos-double/server.mjs";
 import receiver, { signWebhook } from "../../tools/pos-double/webhook-receiver.mjs";
+import { until } from "../wait";
 
 let orderSeq = 0;
 
@@ -61,15 +62,6 @@ async function caught(promise: Promise<unknown>): Promise<PosError> {
     throw err;
   }
   throw new Error("expected a PosError, got success");
-}
-
-/** Waits for `predicate` up to `ms`, polling; fails the test with `what` when it never holds. */
-async function waitFor(predicate: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe("webhookAdapter.createOrder against the receiver double", () => {
@@ -166,7 +158,12 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
     );
     expect([slow.kind, slow.code]).toEqual(["retryable", "timeout"]);
     // The slow delivery still lands; wait for it so it cannot leak into the next test.
-    await waitFor(() => double.orders("webhook").size === 1, 3_000, "the delayed delivery");
+    await until(
+      () => double.orders("webhook").size,
+      (n) => n === 1,
+      3_000,
+      "the delayed delivery",
+    );
   });
 
   it("answers a refused signature as auth (the receiver holds another secret)", async () => {

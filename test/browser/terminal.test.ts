@@ -14,6 +14,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildTerminal } from "../../tools/build-terminal.mjs";
 import { type DevServer, getFreePort, startDevServer } from "../../tools/dev-server.mjs";
+import { until } from "../wait";
 
 // The terminal screen (/terminal/) as a kitchen uses it: a real `wrangler dev` with its own
 // empty state, Debian's Chromium driven by playwright-core, orders placed and paid over HTTP.
@@ -92,7 +93,7 @@ afterAll(async () => {
   await server?.stop();
   if (persistDir) await rm(persistDir, { recursive: true, force: true });
   // Nothing of Chromium may outlive the run.
-  await waitUntil(() => browserPids.every((pid) => !isAlive(pid)), 10_000, "Chromium to exit");
+  await until(() => browserPids.every((pid) => !isAlive(pid)), Boolean, 10_000, "Chromium to exit");
 });
 
 function baseUrl(): string {
@@ -464,13 +465,5 @@ function isAlive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
-  }
-}
-
-async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -16,6 +16,7 @@ import {
   createTenant,
   expectError,
   type TestTenant,
+  until,
 } from "../helpers";
 import { connectTerminal, openSocket } from "../ws-helpers";
 
@@ -379,9 +380,10 @@ describe("terminal socket: commands", () => {
 });
 
 async function waitForHubSeq(t: TestTenant, seq: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while ((await tenantHub(env, t.id).status()).seq < seq) {
-    if (Date.now() > deadline) throw new Error(`hub never reached seq ${seq}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(
+    () => tenantHub(env, t.id).status(),
+    (status) => status.seq >= seq,
+    5000,
+    `the hub to reach seq ${seq}`,
+  );
 }

@@ -7,6 +7,7 @@ import { type DevServer, getFreePort, startDevServer } from "../../tools/dev-ser
 import { startPosDouble } from "../../tools/pos-double/server.mjs";
 import square from "../../tools/pos-double/square.mjs";
 import { startStripeDouble } from "../../tools/stripe-double/server.mjs";
+import { until } from "../wait";
 import {
   call,
   callJson,
@@ -602,14 +603,13 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
       paymentStatus: "paid",
       posStatus: "synced",
     });
-    // The capture follows the sync in the same queue delivery: poll the double briefly.
-    const captureDeadline = Date.now() + SETTLE_TIMEOUT_MS;
-    while (
-      d.paymentIntents.get(accepted.intentId)?.status !== "succeeded" &&
-      Date.now() < captureDeadline
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+    // The capture follows the sync in the same queue delivery.
+    await until(
+      () => d.paymentIntents.get(accepted.intentId)?.status,
+      (status) => status === "succeeded",
+      SETTLE_TIMEOUT_MS,
+      `the capture${reloadNote()}`,
+    );
     expect(d.paymentIntents.get(accepted.intentId), reloadNote()).toMatchObject({
       status: "succeeded",
       amount_received: synced.order.total.amount,

@@ -564,11 +564,10 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
     const p = await authorisedOrder();
     expect((await orderRow(p.orderId))?.status).toBe("confirmed");
     await waitForPos(p.orderId, ["synced"]);
-    const deadline = Date.now() + 5000;
-    while ((await intentAtStripe(p.intentId)).status !== "succeeded" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect((await intentAtStripe(p.intentId)).status).toBe("succeeded");
+    await until(
+      () => intentAtStripe(p.intentId),
+      (intent) => intent.status === "succeeded",
+    );
     const captured = await env.DB.prepare("SELECT payment_captured_at FROM orders WHERE id = ?")
       .bind(p.orderId)
       .first<{ payment_captured_at: string | null }>();
@@ -590,11 +589,10 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
       .all();
     expect(alerts.results).toEqual([{ kind: "authorization_expiring" }]);
     expect((await orderRow(p.orderId))?.status).toBe("cancelled");
-    const deadline = Date.now() + 8000;
-    while ((await intentAtStripe(p.intentId)).status !== "canceled" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect((await intentAtStripe(p.intentId)).status).toBe("canceled");
+    await until(
+      () => intentAtStripe(p.intentId),
+      (intent) => intent.status === "canceled",
+    );
     expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
     await posDouble.setMode("square", null);
   });
@@ -603,11 +601,10 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
     await posDouble.setMode("square", { kind: "status", status: 400 });
     const p = await authorisedOrder();
     await waitForPos(p.orderId, ["failed"]);
-    const deadline = Date.now() + 8000;
-    while ((await intentAtStripe(p.intentId)).status !== "canceled" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect((await intentAtStripe(p.intentId)).status).toBe("canceled");
+    await until(
+      () => intentAtStripe(p.intentId),
+      (intent) => intent.status === "canceled",
+    );
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(0);
     expect(await orderRow(p.orderId)).toMatchObject({
       status: "cancelled",

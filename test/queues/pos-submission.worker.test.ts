@@ -6,7 +6,7 @@ import {
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { call, callJson, createKey, expectError } from "../helpers";
+import { call, callJson, createKey, expectError, until } from "../helpers";
 import {
   attempts,
   deliver,
@@ -471,13 +471,11 @@ describe("the queue delivers on its own", () => {
       200,
     );
     expect(paid.order.posStatus).toBe("queued");
-    const deadline = Date.now() + 10_000;
-    let status = "queued";
-    while (status !== "synced" && Date.now() < deadline) {
-      status = (await orderRow(created.order.id))?.pos_status ?? "";
-      if (status !== "synced") await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(status).toBe("synced");
+    await until(
+      () => orderRow(created.order.id),
+      (row) => row?.pos_status === "synced",
+      10_000,
+    );
     expect(await posDouble.orders("square")).toHaveLength(1);
   }, 15_000);
 });
