@@ -96,7 +96,7 @@ describe("the vendor double sends signed status webhooks", () => {
       approvalStatus: "APPROVED",
     });
     const request = await sendAndCapture("toast", "toast-secret", event);
-    expect(request.headers["toast-signature"]).toBeDefined();
+    expect(request.headers["toast-signature"]).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     expect(await toastAdapter.verifyWebhook(request, "toast-secret")).toBe(true);
     expect(
       await toastAdapter.verifyWebhook(

@@ -98,7 +98,9 @@ describe("failurePolicy hold: a paid order the POS refuses keeps its payment", (
       (row) => row?.pos_status === "synced",
     );
     expect(synced).toMatchObject({ status: "confirmed", payment_status: "paid" });
-    expect(synced?.external_id).toBeTruthy();
+    const [atSquare] = (await posDouble.orders("square")) as { id: string; reference_id: string }[];
+    expect(atSquare?.reference_id).toBe(o.orderId);
+    expect(synced?.external_id).toBe(atSquare?.id);
     // Long past the point a refund message would have been consumed: the money stays.
     expect(await stripeDouble.refundsFor(o.intentId)).toEqual([]);
     expect((await intentAtStripe(o.intentId)).status).toBe("succeeded");
