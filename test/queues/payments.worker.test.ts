@@ -453,22 +453,8 @@ describe("refunds", () => {
 
 describe("the saga: a POS that cannot take a paid order", () => {
   it("auto_refund: the failed submission starts the refund; the order ends cancelled and refunded", async () => {
-    const t = await createTenant();
-    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
-    await callJson(
-      `/v1/admin/${t.slug}/pos/connect`,
-      {
-        token: t.ownerKey,
-        body: {
-          provider: "square",
-          locationId: "L1",
-          credentials: { accessToken: "sq" },
-          settings: { autoSync: false, failurePolicy: "auto_refund" },
-        },
-      },
-      200,
-    );
-    const p = await paidOrder(t, item.id);
+    const { t, itemId } = await setupSquareTenant({ failurePolicy: "auto_refund" });
+    const p = await paidOrder(t, itemId);
     await env.DB.prepare("UPDATE orders SET pos_status = 'queued' WHERE id = ?")
       .bind(p.orderId)
       .run();
@@ -514,22 +500,8 @@ describe("the saga: a POS that cannot take a paid order", () => {
   });
 
   it("an order whose refund has started is not sent to the POS", async () => {
-    const t = await createTenant();
-    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
-    await callJson(
-      `/v1/admin/${t.slug}/pos/connect`,
-      {
-        token: t.ownerKey,
-        body: {
-          provider: "square",
-          locationId: "L1",
-          credentials: { accessToken: "sq" },
-          settings: { autoSync: false },
-        },
-      },
-      200,
-    );
-    const p = await paidOrder(t, item.id);
+    const { t, itemId } = await setupSquareTenant();
+    const p = await paidOrder(t, itemId);
     await callJson(
       `/v1/admin/${t.slug}/orders/${p.orderId}/cancel`,
       { token: t.ownerKey, body: {} },
