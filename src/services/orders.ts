@@ -417,6 +417,7 @@ export async function confirmOrderPayment(
   posRequired: boolean,
   now: Date,
   extra?: OrderChange["extra"],
+  known?: OrderWithItems,
 ): Promise<OrderChangeResult> {
   return withFreshOrder(
     db,
@@ -452,6 +453,7 @@ export async function confirmOrderPayment(
       };
     },
     now,
+    known,
   );
 }
 

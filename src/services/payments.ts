@@ -183,7 +183,16 @@ async function confirmPaid(
   ) {
     return recordOnly();
   }
-  const result = await confirmOrderAndQueue(env, db, tenant, order.id, "stripe", now, recordIf);
+  const result = await confirmOrderAndQueue(
+    env,
+    db,
+    tenant,
+    order.id,
+    "stripe",
+    now,
+    recordIf,
+    order,
+  );
   if (!result.changed) {
     // Marked paid at the counter between our read and the confirmation.
     if (result.order.paymentIntentId === null && intent.status === "succeeded") {

@@ -577,12 +577,26 @@ export async function confirmOrderAndQueue(
   source: StatusSource,
   now: Date,
   extra?: OrderChange["extra"],
+  known?: OrderWithItems,
 ): Promise<OrderChangeResult> {
-  const required = posRequired(await findPosIntegration(db, tenant.id));
-  const before = source === "staff" ? await findOrder(db, tenant.id, orderId) : undefined;
-  const result = await confirmOrderPayment(db, tenant, orderId, source, required, now, extra);
+  const [integration, before] = await Promise.all([
+    findPosIntegration(db, tenant.id),
+    known ?? findOrder(db, tenant.id, orderId),
+  ]);
+  const result = await confirmOrderPayment(
+    db,
+    tenant,
+    orderId,
+    source,
+    posRequired(integration),
+    now,
+    extra,
+    before,
+  );
   // Paid at the counter: the card can no longer be charged for it.
-  if (result.changed && before?.paymentIntentId) await releaseUnpaidIntent(env, before);
+  if (result.changed && source === "staff" && before?.paymentIntentId) {
+    await releaseUnpaidIntent(env, before);
+  }
   // Authorised to be captured on POS acceptance, but no POS will be asked (it was
   // disconnected since the order was placed): the restaurant takes it, so capture now.
   if (result.changed && result.order.posStatus === "not_required") {
