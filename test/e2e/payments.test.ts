@@ -1,11 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, getFreePort, startDevServer } from "../../tools/dev-server.mjs";
-import { startPosDouble } from "../../tools/pos-double/server.mjs";
-import square from "../../tools/pos-double/square.mjs";
+import { getFreePort } from "../../tools/dev-server.mjs";
 import { startStripeDouble } from "../../tools/stripe-double/server.mjs";
 import { until } from "../wait";
 import {
@@ -18,6 +13,7 @@ import {
   type PosStack,
   type PosTenant,
   squareCreateCalls,
+  startPosStack,
   type TerminalSocket,
 } from "./pos-harness";
 
@@ -40,8 +36,6 @@ const FRAME_TIMEOUT_MS = 15_000;
  */
 const QUIET_MS = 4_000;
 const POLL_MS = 250;
-const STOP_DOUBLE_TIMEOUT_MS = 5_000;
-const RELOAD_MARK = "Reloading local server";
 
 interface Money {
   amount: number;
@@ -150,70 +144,21 @@ async function replay(delivery: SentWebhook): Promise<{ status: number; body: un
 }
 
 beforeAll(async () => {
-  const adminToken = `pay-admin-${randomUUID()}`;
-  const posDouble = await startPosDouble({ vendors: [square] });
-  let server: DevServer | undefined;
-  let persistDir: string | undefined;
-  let reloads = 0;
-  let tail = "";
-  const log = (chunk: string) => {
-    const text = tail + chunk;
-    let at = text.indexOf(RELOAD_MARK);
-    while (at !== -1) {
-      reloads += 1;
-      at = text.indexOf(RELOAD_MARK, at + RELOAD_MARK.length);
-    }
-    tail = text.slice(-(RELOAD_MARK.length - 1));
-  };
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      // wrangler first: its connections to the doubles close with it.
-      await server?.stop();
-      const timeout = () =>
-        new Promise((resolve) => setTimeout(resolve, STOP_DOUBLE_TIMEOUT_MS).unref());
-      await Promise.all([
-        Promise.race([posDouble.stop(), timeout()]),
-        Promise.race([stripe?.stop(), timeout()]),
-      ]);
-      globalThis.fetch = realFetch;
-      if (persistDir) await rm(persistDir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  try {
-    // The Stripe double needs the Worker's URL before the Worker runs: pick the port first.
-    const port = await getFreePort();
-    webhookUrl = `http://127.0.0.1:${port}/webhooks/stripe`;
-    stripe = await startStripeDouble({ webhookSecret: STRIPE_WEBHOOK_SECRET, webhookUrl });
-    recordWebhookDeliveries(webhookUrl);
-    persistDir = await mkdtemp(path.join(tmpdir(), "orderlane-pay-"));
-    server = await startDevServer({
-      port,
-      persistTo: persistDir,
-      vars: {
-        ADMIN_TOKEN: adminToken,
-        CREDENTIALS_KEY: randomBytes(32).toString("base64"),
-        STRIPE_SECRET_KEY: "sk_test_e2e",
-        STRIPE_API_BASE: stripe.url,
-        STRIPE_WEBHOOK_SECRET,
-        POS_SQUARE_BASE_URL: posDouble.baseUrl("square"),
-        POS_TIMEOUT_MS: "3000",
-      },
-      log,
-    });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  stack = {
-    url: server.url,
-    adminToken,
-    double: posDouble,
-    server,
-    reloads: () => reloads,
-    stop,
-  };
+  // The Stripe double needs the Worker's URL before the Worker runs: pick the port first.
+  const port = await getFreePort();
+  webhookUrl = `http://127.0.0.1:${port}/webhooks/stripe`;
+  const double = await startStripeDouble({ webhookSecret: STRIPE_WEBHOOK_SECRET, webhookUrl });
+  stripe = double;
+  recordWebhookDeliveries(webhookUrl);
+  stack = await startPosStack({
+    port,
+    vars: {
+      STRIPE_SECRET_KEY: "sk_test_e2e",
+      STRIPE_API_BASE: double.url,
+      STRIPE_WEBHOOK_SECRET,
+    },
+    alsoStop: () => double.stop(),
+  });
 });
 
 afterAll(async () => {

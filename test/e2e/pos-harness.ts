@@ -39,10 +39,17 @@ export interface PosStack {
 
 /**
  * Starts the double (Square) and a `wrangler dev` pointed at it, with explicit vars so the
- * run does not depend on a `.dev.vars`.
+ * run does not depend on a `.dev.vars`. `port` and `vars` let a caller wire in more (the
+ * Stripe double needs the Worker's URL before it runs); `alsoStop` is stopped with the stack.
  */
 export async function startPosStack(
-  options: { posTimeoutMs?: number; log?: (chunk: string) => void } = {},
+  options: {
+    posTimeoutMs?: number;
+    log?: (chunk: string) => void;
+    port?: number;
+    vars?: Record<string, string>;
+    alsoStop?: () => Promise<unknown>;
+  } = {},
 ): Promise<PosStack> {
   const adminToken = `pos-admin-${randomUUID()}`;
   const double = await startPosDouble({ vendors: [square] });
@@ -66,9 +73,11 @@ export async function startPosStack(
       // wrangler first: its connections to the double close with it, so the double's
       // server.close() is not left waiting on them.
       await server?.stop();
-      await Promise.race([
-        double.stop(),
-        new Promise((resolve) => setTimeout(resolve, STOP_DOUBLE_TIMEOUT_MS).unref()),
+      const timeout = () =>
+        new Promise((resolve) => setTimeout(resolve, STOP_DOUBLE_TIMEOUT_MS).unref());
+      await Promise.all([
+        Promise.race([double.stop(), timeout()]),
+        Promise.race([options.alsoStop?.(), timeout()]),
       ]);
       if (persistDir) await rm(persistDir, { recursive: true, force: true });
     })();
@@ -77,7 +86,7 @@ export async function startPosStack(
   try {
     persistDir = await mkdtemp(path.join(tmpdir(), "orderlane-pos-"));
     server = await startDevServer({
-      port: await getFreePort(),
+      port: options.port ?? (await getFreePort()),
       persistTo: persistDir,
       vars: {
         ADMIN_TOKEN: adminToken,
@@ -86,6 +95,7 @@ export async function startPosStack(
         STRIPE_SECRET_KEY: "",
         POS_SQUARE_BASE_URL: double.baseUrl("square"),
         POS_TIMEOUT_MS: String(options.posTimeoutMs ?? 3000),
+        ...options.vars,
       },
       log,
     });
