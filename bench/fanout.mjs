@@ -26,6 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { percentile } from "../test/e2e/pos-harness.ts";
 import { getFreePort, startDevServer } from "../tools/dev-server.mjs";
 
 const HELP = `Usage: npm run bench:fanout -- [options]
@@ -144,17 +145,6 @@ function readOptions() {
 }
 
 // ---- statistics ----
-
-/**
- * Nearest-rank percentile: the smallest value with at least p% of the values at or below it.
- * @param {number[]} sorted ascending
- * @param {number} p 0 < p <= 100
- */
-export function percentile(sorted, p) {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return /** @type {number} */ (sorted[Math.min(rank, sorted.length) - 1]);
-}
 
 /** @param {number} ms */
 function fmt(ms) {
