@@ -46,6 +46,33 @@ function squareError(
 }
 
 /** The Square error an injected status stands for, when the fault brings no body of its own. */
+/** Square's 400 for a request it refuses as invalid. */
+const invalid = (
+  /** @type {string} */ code,
+  /** @type {string} */ detail,
+  /** @type {string} */ field,
+) => squareError(400, "INVALID_REQUEST_ERROR", code, detail, field);
+
+/**
+ * What Square answers a write without a JSON body or a usable idempotency key
+ * (its length limit differs per endpoint), or null when both are fine.
+ * @param {any} body @param {number} maxKeyLength
+ */
+function invalidBody(body, maxKeyLength) {
+  if (!isObject(body))
+    return invalid("EXPECTED_JSON_BODY", "The request body must be a JSON object", "");
+  if (typeof body.idempotency_key !== "string" || body.idempotency_key === "")
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "idempotency_key");
+  if (body.idempotency_key.length > maxKeyLength) {
+    return invalid(
+      "VALUE_TOO_LONG",
+      `Must be at most ${maxKeyLength} characters`,
+      "idempotency_key",
+    );
+  }
+  return null;
+}
+
 function squareErrorForStatus(/** @type {number} */ status) {
   if (status === 429) return squareError(429, "RATE_LIMIT_ERROR", "RATE_LIMITED", "Rate limited");
   if (status === 401)
@@ -171,17 +198,8 @@ function moneyProblem(/** @type {unknown} */ money, /** @type {string} */ field)
  * @returns {Answer | null}
  */
 function validateCreateOrder(body) {
-  const invalid = (
-    /** @type {string} */ code,
-    /** @type {string} */ detail,
-    /** @type {string} */ field,
-  ) => squareError(400, "INVALID_REQUEST_ERROR", code, detail, field);
-  if (!isObject(body))
-    return invalid("EXPECTED_JSON_BODY", "The request body must be a JSON object", "");
-  if (typeof body.idempotency_key !== "string" || body.idempotency_key === "")
-    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "idempotency_key");
-  if (body.idempotency_key.length > 192)
-    return invalid("VALUE_TOO_LONG", "Must be at most 192 characters", "idempotency_key");
+  const bad = invalidBody(body, 192);
+  if (bad) return bad;
   const order = body.order;
   if (!isObject(order)) return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "order");
   if (typeof order.location_id !== "string" || order.location_id === "")
@@ -500,17 +518,8 @@ function createPayment(/** @type {any} */ req, /** @type {VendorContext} */ ctx)
   const auth = authenticate(req.headers, ctx.state);
   if (auth.refused) return auth.refused;
   const body = req.json;
-  const invalid = (
-    /** @type {string} */ code,
-    /** @type {string} */ detail,
-    /** @type {string} */ field,
-  ) => squareError(400, "INVALID_REQUEST_ERROR", code, detail, field);
-  if (!isObject(body))
-    return invalid("EXPECTED_JSON_BODY", "The request body must be a JSON object", "");
-  if (typeof body.idempotency_key !== "string" || body.idempotency_key === "")
-    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "idempotency_key");
-  if (body.idempotency_key.length > 45)
-    return invalid("VALUE_TOO_LONG", "Must be at most 45 characters", "idempotency_key");
+  const bad = invalidBody(body, 45);
+  if (bad) return bad;
   if (typeof body.source_id !== "string" || body.source_id === "")
     return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "source_id");
   if (body.source_id !== "EXTERNAL")
@@ -593,20 +602,20 @@ function createPayment(/** @type {any} */ req, /** @type {VendorContext} */ ctx)
 /** ObtainToken, refresh_token grant: a fresh access token, the same refresh token (the code flow). */
 function obtainToken(/** @type {any} */ req, /** @type {VendorContext} */ ctx) {
   const body = req.json;
-  const invalid = (/** @type {string} */ detail, /** @type {string} */ field) =>
-    squareError(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER", detail, field);
-  if (!isObject(body)) return invalid("The request body must be a JSON object", "");
-  if (!body.client_id) return invalid("Field must be set", "client_id");
+  if (!isObject(body))
+    return invalid("MISSING_REQUIRED_PARAMETER", "The request body must be a JSON object", "");
+  if (!body.client_id)
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "client_id");
   if (body.grant_type !== "refresh_token")
-    return squareError(
-      400,
-      "INVALID_REQUEST_ERROR",
+    return invalid(
       "INVALID_VALUE",
       "The double supports grant_type refresh_token only",
       "grant_type",
     );
-  if (!body.client_secret) return invalid("Field must be set", "client_secret");
-  if (!body.refresh_token) return invalid("Field must be set", "refresh_token");
+  if (!body.client_secret)
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "client_secret");
+  if (!body.refresh_token)
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "refresh_token");
   if (ctx.state.refreshRefused === true) {
     return squareError(
       401,
