@@ -130,6 +130,7 @@ export async function reraiseOpenAlerts(
         .set({ lastRaisedAt: at, raiseCount: raised.raiseCount })
         .where(
           and(
+            eq(alerts.tenantId, alert.tenantId),
             eq(alerts.id, alert.id),
             eq(alerts.lastRaisedAt, alert.lastRaisedAt),
             isNull(alerts.acknowledgedAt),

@@ -1,7 +1,13 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import { newId, randomToken, sha256Hex } from "../crypto";
 import type { Db } from "./client";
-import { apiKeys, type KeyRole } from "./schema";
+import {
+  type AccessRevoked,
+  guardedOutboxInsert,
+  newOutboxRecord,
+  type OutboxRecord,
+} from "./outbox";
+import { apiKeys, type KeyRole, terminalTickets } from "./schema";
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 
@@ -81,16 +87,53 @@ export async function countActiveOwnerKeys(db: Db, tenantId: string): Promise<nu
   return rows.length;
 }
 
+/**
+ * Revokes a live key in one batch: the key, every unused ticket issued from
+ * it, and the `access_revoked` event that has the tenant's hub close the
+ * sockets opened with it (written only if this call revoked the key).
+ * Returns that event, or null when the key was not live.
+ */
 export async function revokeApiKey(
   db: Db,
   tenantId: string,
   id: string,
   now: Date,
-): Promise<boolean> {
-  const rows = await db
-    .update(apiKeys)
-    .set({ revokedAt: now.toISOString() })
-    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
-  return rows.length === 1;
+): Promise<OutboxRecord | null> {
+  const at = now.toISOString();
+  const payload: AccessRevoked = { keyIds: [id], reason: "key_revoked" };
+  const event = newOutboxRecord(tenantId, { type: "access_revoked", payload }, now);
+  const [rows] = await db.batch([
+    db
+      .update(apiKeys)
+      .set({ revokedAt: at })
+      .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id }),
+    db
+      .update(terminalTickets)
+      .set({ usedAt: at })
+      .where(
+        and(
+          eq(terminalTickets.tenantId, tenantId),
+          eq(terminalTickets.apiKeyId, id),
+          isNull(terminalTickets.usedAt),
+        ),
+      ),
+    guardedOutboxInsert(
+      db,
+      event,
+      sql`EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${apiKeys.tenantId} = ${tenantId} AND ${apiKeys.id} = ${id} AND ${apiKeys.revokedAt} = ${at})`,
+    ),
+  ]);
+  return rows.length === 1 ? event : null;
+}
+
+/** The live key of this tenant with this id, as the hub checks it before each command. */
+export async function findLiveApiKey(
+  db: Db,
+  tenantId: string,
+  id: string,
+): Promise<ApiKey | undefined> {
+  return db.query.apiKeys.findFirst({
+    where: and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)),
+  });
 }

@@ -79,9 +79,9 @@ export function discountForPricing(row: DiscountRow): DiscountForPricing {
  * the batch fail when this would pass `max_uses`, so two concurrent orders
  * cannot both take the last use.
  */
-export function discountUseIncrement(db: Db, discountId: string) {
+export function discountUseIncrement(db: Db, tenantId: string, discountId: string) {
   return db
     .update(discountCodes)
     .set({ usedCount: sql`${discountCodes.usedCount} + 1` })
-    .where(eq(discountCodes.id, discountId));
+    .where(and(eq(discountCodes.tenantId, tenantId), eq(discountCodes.id, discountId)));
 }

@@ -25,6 +25,7 @@ export function idempotencyInsert(db: Db, record: IdempotencyRecord) {
   return db.insert(idempotencyKeys).values(record);
 }
 
+/** Retention across every tenant: only records past their replay window go. */
 export async function pruneIdempotencyKeys(db: Db, now: Date): Promise<number> {
   const cutoff = new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString();
   const rows = await db

@@ -107,10 +107,10 @@ export async function updateMenuItem(
     db
       .update(menuItems)
       .set({ ...fields, updatedAt: now.toISOString() })
-      .where(eq(menuItems.id, existing.id)),
+      .where(and(eq(menuItems.tenantId, existing.tenantId), eq(menuItems.id, existing.id))),
   ];
   if (modifiers) {
-    statements.push(db.delete(menuModifiers).where(eq(menuModifiers.menuItemId, existing.id)));
+    statements.push(db.delete(menuModifiers).where(itemModifiers(existing.tenantId, existing.id)));
     statements.push(...modifierInserts(db, existing.tenantId, existing.id, modifiers));
   }
   await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
@@ -119,9 +119,14 @@ export async function updateMenuItem(
   return updated;
 }
 
+/** The modifiers of one item of one tenant: an item id alone must never reach another tenant's rows. */
+function itemModifiers(tenantId: string, menuItemId: string) {
+  return and(eq(menuModifiers.tenantId, tenantId), eq(menuModifiers.menuItemId, menuItemId));
+}
+
 export async function deleteMenuItem(db: Db, tenantId: string, id: string): Promise<boolean> {
   const [, deleted] = await db.batch([
-    db.delete(menuModifiers).where(eq(menuModifiers.menuItemId, id)),
+    db.delete(menuModifiers).where(itemModifiers(tenantId, id)),
     db
       .delete(menuItems)
       .where(and(eq(menuItems.tenantId, tenantId), eq(menuItems.id, id)))

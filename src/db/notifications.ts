@@ -1,4 +1,4 @@
-import { and, asc, inArray, isNull, lt } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt } from "drizzle-orm";
 import { newId } from "../crypto";
 import type { Db } from "./client";
 import { notifications } from "./schema";
@@ -21,13 +21,22 @@ export function newNotification(input: NewNotification, now: Date): Notification
 /** D1 binds at most 100 parameters per statement. */
 const ID_CHUNK = 90;
 
-export async function markNotificationsSent(db: Db, ids: string[], now: Date): Promise<void> {
+export async function markNotificationsSent(
+  db: Db,
+  tenantId: string,
+  ids: string[],
+  now: Date,
+): Promise<void> {
   for (let i = 0; i < ids.length; i += ID_CHUNK) {
     await db
       .update(notifications)
       .set({ sentAt: now.toISOString() })
       .where(
-        and(inArray(notifications.id, ids.slice(i, i + ID_CHUNK)), isNull(notifications.sentAt)),
+        and(
+          eq(notifications.tenantId, tenantId),
+          inArray(notifications.id, ids.slice(i, i + ID_CHUNK)),
+          isNull(notifications.sentAt),
+        ),
       );
   }
 }

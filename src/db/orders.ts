@@ -3,15 +3,15 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { newId, randomToken } from "../crypto";
 import type { OrderStatus, PaymentStatus, PosStatus, StatusSource } from "../domain/order-status";
 import { type Db, insertIf } from "./client";
-import { type IdempotencyRecord, idempotencyInsert } from "./idempotency";
+import type { IdempotencyRecord } from "./idempotency";
 import {
   guardedOutboxInsert,
   newOutboxRecord,
   type OutboxEventType,
   type OutboxRecord,
-  outboxInsert,
 } from "./outbox";
-import { orderItems, orderStatusHistory, orders } from "./schema";
+import { idempotencyKeys, orderItems, orderStatusHistory, orders, outboxEvents } from "./schema";
+import { orderNumberIncrement, takenOrderNumber } from "./tenants";
 
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderItemRow = typeof orderItems.$inferSelect;
@@ -29,13 +29,23 @@ export interface OrderCreation {
 
 /**
  * Stores a new order with its lines, first history row, outbox event and
- * idempotency record in one D1 batch: all of it or none of it.
+ * idempotency record in one D1 batch: all of it or none of it. The order's
+ * number is taken inside that batch too, so a rejected order takes none:
+ * `order.number` is ignored, and the number given is written into the row,
+ * the stored response and the event (each at `$.order.number`) and returned.
  */
-export async function insertOrder(db: Db, creation: OrderCreation, now: Date): Promise<void> {
-  const { order, extra } = creation;
+export async function insertOrder(db: Db, creation: OrderCreation, now: Date): Promise<number> {
+  const { order, extra, idempotency, event } = creation;
   const { items, ...row } = order;
-  await db.batch([
-    db.insert(orders).values(row),
+  const number = takenOrderNumber(order.tenantId);
+  const withNumber = (json: unknown) =>
+    sql`json_set(${JSON.stringify(json)}, '$.order.number', ${number})`;
+  const [, inserted] = await db.batch([
+    orderNumberIncrement(db, order.tenantId),
+    db
+      .insert(orders)
+      .values({ ...row, number })
+      .returning({ number: orders.number }),
     // One statement per line: a multi-row insert would pass D1's 100-parameter limit.
     ...items.map((item) => db.insert(orderItems).values(item)),
     db.insert(orderStatusHistory).values({
@@ -46,10 +56,15 @@ export async function insertOrder(db: Db, creation: OrderCreation, now: Date): P
       source: "storefront",
       at: now.toISOString(),
     }),
-    outboxInsert(db, creation.event),
-    idempotencyInsert(db, creation.idempotency),
+    db.insert(outboxEvents).values({ ...event, payload: withNumber(event.payload), attempts: 0 }),
+    db
+      .insert(idempotencyKeys)
+      .values({ ...idempotency, responseBody: withNumber(idempotency.responseBody) }),
     ...extra,
   ]);
+  const taken = inserted[0]?.number;
+  if (taken === undefined) throw new Error("order insert returned no number");
+  return taken;
 }
 
 export function newOrderItemId(): string {
@@ -168,7 +183,13 @@ export async function applyOrderChange(
     db
       .update(orders)
       .set({ ...change.patch, revision: updated.revision, updatedAt: at })
-      .where(and(eq(orders.id, order.id), eq(orders.revision, order.revision)))
+      .where(
+        and(
+          eq(orders.tenantId, order.tenantId),
+          eq(orders.id, order.id),
+          eq(orders.revision, order.revision),
+        ),
+      )
       .returning({ id: orders.id }),
     // Guarded by the new revision: these rows exist only if the update above won.
     ...events.map((event) => guardedOutboxInsert(db, event, won)),

@@ -3,13 +3,23 @@ import { newId } from "../crypto";
 import { type Db, insertIf } from "./client";
 import { outboxEvents, tenants } from "./schema";
 
-/** The client-facing event types (the terminal protocol's server messages). */
+/**
+ * The client-facing event types (the terminal protocol's server messages),
+ * and `access_revoked`, which the hub acts on (it closes the sockets of the
+ * keys named) instead of sending it.
+ */
 export type OutboxEventType =
   | "new_order"
   | "order_updated"
   | "gift_card_purchased"
   | "loyalty_updated"
-  | "alert";
+  | "alert"
+  | "access_revoked";
+
+/** What `access_revoked` carries: the revoked keys, or every key of a deleted tenant. */
+export type AccessRevoked =
+  | { keyIds: string[]; reason: "key_revoked" }
+  | { reason: "tenant_deleted" };
 
 /** An outbox row as written and as published to the tenant's hub. */
 export interface OutboxRecord {
@@ -50,6 +60,7 @@ const ID_CHUNK = 90;
 
 export async function markOutboxDelivered(
   db: Db,
+  tenantId: string,
   ids: readonly string[],
   now: Date,
 ): Promise<void> {
@@ -58,17 +69,30 @@ export async function markOutboxDelivered(
       .update(outboxEvents)
       .set({ deliveredAt: now.toISOString(), attempts: sql`${outboxEvents.attempts} + 1` })
       .where(
-        and(inArray(outboxEvents.id, ids.slice(i, i + ID_CHUNK)), isNull(outboxEvents.deliveredAt)),
+        and(
+          eq(outboxEvents.tenantId, tenantId),
+          inArray(outboxEvents.id, ids.slice(i, i + ID_CHUNK)),
+          isNull(outboxEvents.deliveredAt),
+        ),
       );
   }
 }
 
-export async function countOutboxFailure(db: Db, ids: readonly string[]): Promise<void> {
+export async function countOutboxFailure(
+  db: Db,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<void> {
   for (let i = 0; i < ids.length; i += ID_CHUNK) {
     await db
       .update(outboxEvents)
       .set({ attempts: sql`${outboxEvents.attempts} + 1` })
-      .where(inArray(outboxEvents.id, ids.slice(i, i + ID_CHUNK)));
+      .where(
+        and(
+          eq(outboxEvents.tenantId, tenantId),
+          inArray(outboxEvents.id, ids.slice(i, i + ID_CHUNK)),
+        ),
+      );
   }
 }
 

@@ -18,7 +18,12 @@ export async function recordRefund(
   await db
     .insert(refunds)
     .values({ ...refund, createdAt: at, updatedAt: at })
-    .onConflictDoUpdate({ target: refunds.id, set: { status: refund.status, updatedAt: at } });
+    .onConflictDoUpdate({
+      target: refunds.id,
+      set: { status: refund.status, updatedAt: at },
+      // The processor's id is global; only this tenant's row may be touched.
+      setWhere: eq(refunds.tenantId, refund.tenantId),
+    });
 }
 
 export function listRefunds(db: Db, tenantId: string, orderId: string): Promise<RefundRow[]> {

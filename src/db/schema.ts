@@ -15,9 +15,9 @@ import type {
   PosStatus,
   StatusSource,
 } from "../domain/order-status";
+import type { KeyRole } from "../domain/roles";
 
-/** Roles a tenant API key can carry: owner ⊃ staff ⊃ terminal. */
-export type KeyRole = "owner" | "staff" | "terminal";
+export type { KeyRole } from "../domain/roles";
 
 const createdAt = () => text("created_at").notNull();
 const updatedAt = () => text("updated_at").notNull();
@@ -29,8 +29,15 @@ export const tenants = sqliteTable("tenants", {
   currency: text("currency").notNull(),
   timezone: text("timezone").notNull(),
   taxRateBps: integer("tax_rate_bps").notNull(),
-  /** The number the next order gets; reserved by an atomic increment. */
+  /** The number the next order gets; taken by an increment in the order's own batch. */
   nextOrderNumber: integer("next_order_number").notNull().default(1001),
+  /**
+   * The largest money value this tenant accepts anywhere (a price, a
+   * modifier, a tip, a discount, an order's total), in minor units.
+   */
+  maxAmount: integer("max_amount").notNull().default(100_000_000),
+  /** Set when the platform deleted the tenant: its keys are revoked, its routes 404. */
+  deletedAt: text("deleted_at"),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

@@ -1,7 +1,7 @@
-import { and, eq, gt, isNull, lt } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import { randomToken, sha256Hex } from "../crypto";
 import type { Db } from "./client";
-import { terminalTickets } from "./schema";
+import { apiKeys, terminalTickets } from "./schema";
 
 /** How long a ticket can be used after it was issued. */
 export const TICKET_TTL_MS = 60_000;
@@ -25,28 +25,34 @@ export async function issueTerminalTicket(
 }
 
 /**
- * Uses a ticket up: one conditional update, so of two connections racing
- * with the same ticket exactly one gets it. Unknown, used or expired: null.
+ * Uses up a ticket of this tenant: one conditional update, so of two
+ * connections racing with the same ticket exactly one gets it. Unknown,
+ * used, expired, another tenant's (which stays unused), or issued from a key
+ * revoked since: null.
  */
 export async function consumeTerminalTicket(
   db: Db,
+  tenantId: string,
   ticket: string,
   now: Date,
-): Promise<{ tenantId: string; apiKeyId: string } | null> {
+): Promise<{ apiKeyId: string } | null> {
   const [row] = await db
     .update(terminalTickets)
     .set({ usedAt: now.toISOString() })
     .where(
       and(
+        eq(terminalTickets.tenantId, tenantId),
         eq(terminalTickets.ticketHash, await sha256Hex(ticket)),
         isNull(terminalTickets.usedAt),
         gt(terminalTickets.expiresAt, now.toISOString()),
+        sql`EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${apiKeys.tenantId} = ${terminalTickets.tenantId} AND ${apiKeys.id} = ${terminalTickets.apiKeyId} AND ${apiKeys.revokedAt} IS NULL)`,
       ),
     )
-    .returning({ tenantId: terminalTickets.tenantId, apiKeyId: terminalTickets.apiKeyId });
+    .returning({ apiKeyId: terminalTickets.apiKeyId });
   return row ?? null;
 }
 
+/** Retention across every tenant: only tickets long expired go. */
 export async function pruneTerminalTickets(db: Db, now: Date): Promise<void> {
   await db
     .delete(terminalTickets)

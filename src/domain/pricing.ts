@@ -18,6 +18,14 @@
  * - total = subtotal − discount + tax + tip (the tip is neither taxed nor discounted)
  */
 
+/**
+ * The platform's money ceiling in minor units (1 000 000.00): no single
+ * price, modifier, tip, discount or order total is accepted above it. A
+ * tenant may have a lower one. With 50 lines of at most 99 items of at most
+ * 31 prices each, every sum stays far inside exact integer range.
+ */
+export const PLATFORM_MAX_AMOUNT = 100_000_000;
+
 /** A modifier as the menu stores it; `price` in minor units. */
 export interface PricedModifierInput {
   id: string;
@@ -87,7 +95,8 @@ export type PricingErrorCode =
   | "duplicate_modifier"
   | "discount_expired"
   | "discount_exhausted"
-  | "discount_minimum_not_met";
+  | "discount_minimum_not_met"
+  | "amount_over_limit";
 
 /**
  * A pricing failure. `path` points into the request, e.g.
@@ -115,6 +124,8 @@ export interface PricingInput {
   discount: DiscountForPricing | null;
   tip: number;
   now: Date;
+  /** The tenant's money ceiling: a line, the subtotal or the total above it is refused. */
+  maxAmount?: number;
 }
 
 const BPS_DENOMINATOR = 10_000;
@@ -133,14 +144,19 @@ export function priceOrder(input: PricingInput): PricingResult {
   assertNonNegativeInteger(input.tip, "tip");
   assertNonNegativeInteger(input.taxRateBps, "taxRateBps");
 
+  const max = input.maxAmount ?? PLATFORM_MAX_AMOUNT;
   const lines: PricedLine[] = [];
   for (const [index, draft] of input.lines.entries()) {
     const priced = priceLine(draft, index, input.menu);
     if ("code" in priced) return { ok: false, error: priced };
+    if (priced.lineTotal > max) {
+      return { ok: false, error: overLimit(`items[${index}].quantity`, "this line", max) };
+    }
     lines.push(priced);
   }
 
   const subtotal = lines.reduce((sum, line) => sum + line.lineTotal, 0);
+  if (subtotal > max) return { ok: false, error: overLimit("items", "the subtotal", max) };
 
   let discount = 0;
   if (input.discount !== null) {
@@ -150,16 +166,18 @@ export function priceOrder(input: PricingInput): PricingResult {
   }
 
   const tax = applyRateHalfUp(subtotal - discount, input.taxRateBps);
+  const total = subtotal - discount + tax + input.tip;
+  if (total > max) {
+    return { ok: false, error: overLimit(input.tip > 0 ? "tip" : "items", "the total", max) };
+  }
+  return { ok: true, value: { lines, subtotal, discount, tax, tip: input.tip, total } };
+}
+
+function overLimit(path: string, what: string, max: number): PricingError {
   return {
-    ok: true,
-    value: {
-      lines,
-      subtotal,
-      discount,
-      tax,
-      tip: input.tip,
-      total: subtotal - discount + tax + input.tip,
-    },
+    code: "amount_over_limit",
+    message: `${what} would be over this store's limit of ${max} minor units`,
+    path,
   };
 }
 

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { clipMessage, quoteInput } from "./input-text";
 import { ORDER_STATUSES } from "./order-status";
+import type { KeyRole } from "./roles";
 
 /**
  * The terminal socket protocol (`/ws/pos/:tenant`), both directions. Every
@@ -46,8 +48,21 @@ export type ServerMessage =
       ok: boolean;
       error?: { code: string; message: string };
     }
+  | {
+      /** Ends every replay: `more` says another `resume` from `through` is needed. */
+      type: "replayed";
+      data: { after: number; through: number; more: boolean };
+    }
   | { type: "error"; code: string; message: string; details?: unknown }
   | { type: "pong" };
+
+/** Frames larger than this are refused unread (UTF-8 bytes of a text frame). */
+export const MAX_FRAME_BYTES = 16 * 1024;
+/** One replay (`?after=` or `resume`) sends at most this many events; the client pages on. */
+export const REPLAY_PAGE_SIZE = 500;
+
+/** Close code for a socket whose key was revoked, or whose tenant was deleted (contract). */
+export const CLOSE_REVOKED = 4401;
 
 const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -75,12 +90,38 @@ export type ParseResult =
   | { ok: true; message: TerminalMessage }
   | { ok: false; error: { type: "error"; code: string; message: string; details?: unknown } };
 
-/** Parses one incoming frame; a bad one becomes the `error` message to answer with. */
+/**
+ * The role a command needs: that of its HTTP twin. Moving an order forward
+ * and acknowledging alerts are a terminal's work; cancelling refunds a paid
+ * order, so it needs staff, as `POST /v1/admin/:tenant/orders/:id/cancel`.
+ */
+export function commandRole(message: TerminalMessage): KeyRole {
+  return message.type === "set_status" && message.status === "cancelled" ? "staff" : "terminal";
+}
+
+/**
+ * Parses one incoming frame; a bad one becomes the `error` message to answer
+ * with, which never quotes more than 100 characters of the frame.
+ */
 export function parseTerminalMessage(frame: string | ArrayBuffer): ParseResult {
   if (typeof frame !== "string") {
     return {
       ok: false,
       error: { type: "error", code: "malformed_message", message: "frames must be JSON text" },
+    };
+  }
+  // A UTF-8 character is at most 3 bytes per UTF-16 unit; only a long frame is measured.
+  if (
+    frame.length * 3 > MAX_FRAME_BYTES &&
+    new TextEncoder().encode(frame).byteLength > MAX_FRAME_BYTES
+  ) {
+    return {
+      ok: false,
+      error: {
+        type: "error",
+        code: "frame_too_large",
+        message: `frames are at most ${MAX_FRAME_BYTES} bytes`,
+      },
     };
   }
   let json: unknown;
@@ -106,8 +147,11 @@ export function parseTerminalMessage(frame: string | ArrayBuffer): ParseResult {
         code: known ? "invalid_message" : "unknown_message_type",
         message: known
           ? `invalid ${String(type)} message`
-          : `unknown message type ${JSON.stringify(type ?? null)}`,
-        details: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+          : `unknown message type ${quoteInput(type ?? null)}`,
+        details: parsed.error.issues.slice(0, 10).map((i) => ({
+          path: clipMessage(i.path.join(".")),
+          message: clipMessage(i.message),
+        })),
       },
     };
   }

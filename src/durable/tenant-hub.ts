@@ -1,13 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
+import { findLiveApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
+import type { AccessRevoked } from "../db/outbox";
 import { findTenantById, type Tenant } from "../db/tenants";
+import { isKeyRole, type KeyRole, roleCovers } from "../domain/roles";
 import {
+  CLOSE_REVOKED,
+  commandRole,
   EVENT_TYPES,
   type EventType,
   PING_FRAME,
   PONG_FRAME,
   parseTerminalMessage,
+  REPLAY_PAGE_SIZE,
   type SequencedEvent,
   type ServerMessage,
   type TerminalMessage,
@@ -24,6 +30,7 @@ export const HUB_HEADERS = {
   tenantSlug: "x-orderlane-tenant-slug",
   terminalId: "x-orderlane-terminal-id",
   keyId: "x-orderlane-key-id",
+  keyRole: "x-orderlane-key-role",
 } as const;
 
 /** Close code for a socket refused because the tenant has its maximum of terminals. */
@@ -35,11 +42,14 @@ export const RETENTION_MS = 24 * 60 * 60 * 1000;
 export const RETENTION_EVENTS = 10_000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const REFUSED_TAG = "refused";
+/** A socket may ask for this many replays (`resume`) per window; paging 10 000 events takes 20. */
+export const RESUME_LIMIT = { count: 20, windowMs: 10_000 } as const;
 
 /** What a socket carries across hibernation. */
 interface Attachment {
   terminalId: string;
   keyId: string;
+  role: KeyRole;
   connectedAt: string;
 }
 
@@ -55,6 +65,8 @@ export class TenantHub extends DurableObject<Env> {
   #tenant: Tenant | null = null;
   /** What this instance last wrote to `meta`, so repeated values are not written again. */
   readonly #meta = new Map<string, string>();
+  /** Replays asked for per socket in the current window (reset by hibernation, which needs idleness). */
+  readonly #resumes = new WeakMap<WebSocket, { since: number; count: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,6 +101,9 @@ export class TenantHub extends DurableObject<Env> {
    * in order. Returns the outbox ids now safely in the log (all of them).
    */
   async publish(events: OutboxRecord[], tenantSlug: string): Promise<{ stored: string[] }> {
+    for (const event of events) {
+      if (event.type === "access_revoked") this.#closeRevoked(event.payload as AccessRevoked);
+    }
     const fresh = this.#append(events, tenantSlug);
     for (const event of fresh) this.#broadcast(event);
     if (fresh.length > 0 && (await this.ctx.storage.getAlarm()) === null) {
@@ -108,13 +123,15 @@ export class TenantHub extends DurableObject<Env> {
     const tenantId = request.headers.get(HUB_HEADERS.tenantId);
     const terminalId = request.headers.get(HUB_HEADERS.terminalId);
     const keyId = request.headers.get(HUB_HEADERS.keyId);
+    const role = request.headers.get(HUB_HEADERS.keyRole);
     const tenantSlug = request.headers.get(HUB_HEADERS.tenantSlug);
     if (
       request.headers.get("upgrade")?.toLowerCase() !== "websocket" ||
       !tenantId ||
       !tenantSlug ||
       !terminalId ||
-      !keyId
+      !keyId ||
+      !isKeyRole(role)
     ) {
       return new Response("expected an authenticated websocket upgrade", { status: 400 });
     }
@@ -130,7 +147,12 @@ export class TenantHub extends DurableObject<Env> {
       return new Response(null, { status: 101, webSocket: client });
     }
     this.ctx.acceptWebSocket(server, [terminalId]);
-    const attachment: Attachment = { terminalId, keyId, connectedAt: new Date().toISOString() };
+    const attachment: Attachment = {
+      terminalId,
+      keyId,
+      role,
+      connectedAt: new Date().toISOString(),
+    };
     server.serializeAttachment(attachment);
     this.#sql.exec(
       `INSERT INTO terminals (terminal_id, last_seen) VALUES (?, ?)
@@ -157,7 +179,36 @@ export class TenantHub extends DurableObject<Env> {
       this.#send(ws, parsed.error);
       return;
     }
-    await this.#handle(ws, parsed.message);
+    const message = parsed.message;
+    const attachment = ws.deserializeAttachment() as Attachment | null;
+    // A socket refused for the terminal limit carries nothing and may say nothing.
+    if (!attachment) return;
+    // The same role rule as the command's HTTP twin (commandRole).
+    const needed = commandRole(message);
+    if (!roleCovers(attachment.role, needed)) {
+      this.#refuse(ws, message, {
+        code: "forbidden",
+        message: `this command needs a ${needed} key`,
+      });
+      return;
+    }
+    // Commands that change or reveal anything check the key in D1 first, so a
+    // revoked key is refused from the moment it is revoked, before its socket is closed.
+    if (
+      message.type === "set_status" ||
+      message.type === "ack_alert" ||
+      message.type === "resume"
+    ) {
+      if (!(await this.#keyIsLive(ws))) {
+        this.#refuse(ws, message, {
+          code: "unauthorized",
+          message: "this socket's key was revoked",
+        });
+        this.#close(ws, "key revoked");
+        return;
+      }
+    }
+    await this.#handle(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -197,9 +248,20 @@ export class TenantHub extends DurableObject<Env> {
         );
         return;
       }
-      case "resume":
+      case "resume": {
+        const wait = this.#resumeWait(ws);
+        if (wait > 0) {
+          this.#send(ws, {
+            type: "error",
+            code: "rate_limited",
+            message: `at most ${RESUME_LIMIT.count} resumes per ${RESUME_LIMIT.windowMs / 1000} s; try again later`,
+            details: { retryAfterMs: wait },
+          });
+          return;
+        }
         this.#replay(ws, message.after);
         return;
+      }
       case "set_status":
         await this.#setStatus(ws, message);
         return;
@@ -233,6 +295,7 @@ export class TenantHub extends DurableObject<Env> {
         await this.publish(events, tenant.slug);
         await markDelivered(
           getDb(this.env),
+          tenant.id,
           events.map((e) => e.id),
           new Date(),
         );
@@ -307,11 +370,16 @@ export class TenantHub extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Sends the events after `after`, at most one page of them, then
+   * `replayed`, whose `more` tells the client to resume from `through`.
+   */
   #replay(ws: WebSocket, after: number): void {
     const rows = this.#sql
       .exec<{ seq: number; type: string; tenant: string; timestamp: string; data: string }>(
-        "SELECT seq, type, tenant, timestamp, data FROM events WHERE seq > ? ORDER BY seq",
+        "SELECT seq, type, tenant, timestamp, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
         after,
+        REPLAY_PAGE_SIZE,
       )
       .toArray();
     for (const row of rows) {
@@ -323,6 +391,67 @@ export class TenantHub extends DurableObject<Env> {
         timestamp: row.timestamp,
         data: JSON.parse(row.data) as unknown,
       });
+    }
+    const through = rows.at(-1)?.seq ?? Math.max(after, 0);
+    this.#send(ws, {
+      type: "replayed",
+      data: { after, through, more: rows.length === REPLAY_PAGE_SIZE && through < this.#lastSeq() },
+    });
+  }
+
+  /** Zero when this socket may resume now, else the milliseconds until it may. */
+  #resumeWait(ws: WebSocket): number {
+    const now = Date.now();
+    const window = this.#resumes.get(ws);
+    if (!window || now - window.since >= RESUME_LIMIT.windowMs) {
+      this.#resumes.set(ws, { since: now, count: 1 });
+      return 0;
+    }
+    if (window.count >= RESUME_LIMIT.count) return window.since + RESUME_LIMIT.windowMs - now;
+    window.count += 1;
+    return 0;
+  }
+
+  /** Whether the key this socket was opened with is still live in D1. */
+  async #keyIsLive(ws: WebSocket): Promise<boolean> {
+    const tenant = await this.#loadTenant();
+    return (
+      (await findLiveApiKey(getDb(this.env), tenant.id, this.#attachment(ws).keyId)) !== undefined
+    );
+  }
+
+  /** Answers a refused command in the shape its sender waits for. */
+  #refuse(ws: WebSocket, message: TerminalMessage, error: { code: string; message: string }): void {
+    if (message.type === "set_status") {
+      this.#send(ws, {
+        type: "set_status_result",
+        requestId: message.requestId ?? null,
+        ok: false,
+        error,
+      });
+    } else if (message.type === "ack_alert") {
+      this.#send(ws, { type: "ack_alert_result", alertId: message.alertId, ok: false, error });
+    } else {
+      this.#send(ws, { type: "error", ...error });
+    }
+  }
+
+  /** Closes the sockets of revoked keys, or all of them when the tenant was deleted. */
+  #closeRevoked(revoked: AccessRevoked): void {
+    const keys = "keyIds" in revoked ? new Set(revoked.keyIds) : null;
+    const reason = revoked.reason === "tenant_deleted" ? "tenant deleted" : "key revoked";
+    for (const ws of this.ctx.getWebSockets()) {
+      const attachment = ws.deserializeAttachment() as Attachment | null;
+      if (!attachment || (keys && !keys.has(attachment.keyId))) continue;
+      this.#close(ws, reason);
+    }
+  }
+
+  #close(ws: WebSocket, reason: string): void {
+    try {
+      ws.close(CLOSE_REVOKED, reason);
+    } catch {
+      // Already closing.
     }
   }
 

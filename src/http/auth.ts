@@ -3,17 +3,10 @@ import { readConfig } from "../config";
 import { timingSafeEqual } from "../crypto";
 import { findActiveApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
-import type { KeyRole } from "../db/schema";
 import { findTenantBySlug } from "../db/tenants";
+import { type KeyRole, roleCovers } from "../domain/roles";
 import { ApiError } from "./errors";
 import type { AppEnv } from "./router";
-
-const ROLE_RANK: Record<KeyRole, number> = { terminal: 1, staff: 2, owner: 3 };
-
-/** Whether a key of role `held` may do what needs `needed` (owner ⊃ staff ⊃ terminal). */
-export function roleCovers(held: KeyRole, needed: KeyRole): boolean {
-  return ROLE_RANK[held] >= ROLE_RANK[needed];
-}
 
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { clipMessage } from "../domain/input-text";
 
 /** The contract's error codes and the status each one is answered with. */
 export const ERROR_STATUS = {
@@ -58,9 +59,10 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown): 
 
 /** Turns a zod failure into the one `validation_failed` shape every 400 uses. */
 export function validationError(error: z.ZodError, where: string): ApiError {
-  const issues = error.issues.map((issue) => ({
-    path: formatPath(issue.path),
-    message: issue.message,
+  // Quoted input is clipped (an unknown key can be any length), and the list kept short.
+  const issues = error.issues.slice(0, 20).map((issue) => ({
+    path: clipMessage(formatPath(issue.path)),
+    message: clipMessage(issue.message),
   }));
   const first = issues[0];
   const message = first

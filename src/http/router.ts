@@ -2,7 +2,8 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ApiKey } from "../db/api-keys";
 import type { Db } from "../db/client";
 import type { Tenant } from "../db/tenants";
-import { ERROR_STATUS, ErrorBodySchema, type ErrorCode, validationError } from "./errors";
+import { PLATFORM_MAX_AMOUNT } from "../domain/pricing";
+import { ApiError, ERROR_STATUS, ErrorBodySchema, type ErrorCode, validationError } from "./errors";
 
 /** What middleware puts on the context for handlers. */
 export interface AppEnv {
@@ -64,11 +65,29 @@ export const TenantParam = z.object({
 
 export const MoneySchema = z
   .object({
-    amount: z.number().int().nonnegative(),
+    amount: z.number().int().nonnegative().max(PLATFORM_MAX_AMOUNT),
     currency: z.string().regex(/^[A-Z]{3}$/),
   })
   .strict()
   .openapi("Money");
+
+/**
+ * Refuses an amount over the tenant's own ceiling (`maxAmount`, at most the
+ * platform's) as a field error naming `path`.
+ */
+export function requireWithinLimit(
+  tenant: Pick<Tenant, "maxAmount">,
+  amount: number,
+  path: string,
+): number {
+  if (amount > tenant.maxAmount) {
+    const message = `must be at most ${tenant.maxAmount} (this store's limit, minor units)`;
+    throw new ApiError("validation_failed", `${path}: ${message}`, {
+      issues: [{ path, message }],
+    });
+  }
+  return amount;
+}
 
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),

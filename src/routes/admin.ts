@@ -21,6 +21,7 @@ import { listRefunds } from "../db/refunds";
 import { listSyncAttempts } from "../db/sync-attempts";
 import type { Tenant } from "../db/tenants";
 import { ORDER_STATUSES, PAYMENT_STATUSES, POS_STATUSES } from "../domain/order-status";
+import { PLATFORM_MAX_AMOUNT } from "../domain/pricing";
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
@@ -32,6 +33,7 @@ import {
   MoneySchema,
   PageQuery,
   pageSchema,
+  requireWithinLimit,
   TenantParam,
 } from "../http/router";
 import { changeOrderStatus } from "../services/orders";
@@ -92,8 +94,8 @@ const CreateDiscountSchema = z
       .trim()
       .regex(/^[A-Za-z0-9_-]{3,40}$/, "must be 3–40 letters, digits, - or _"),
     kind: z.enum(["percent", "fixed"]),
-    value: z.number().int().positive(),
-    minSubtotal: z.number().int().nonnegative().optional(),
+    value: z.number().int().positive().max(PLATFORM_MAX_AMOUNT),
+    minSubtotal: z.number().int().nonnegative().max(PLATFORM_MAX_AMOUNT).optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
     maxUses: z.number().int().positive().optional(),
   })
@@ -383,7 +385,8 @@ const revokeKeyRoute = createRoute({
   method: "delete",
   path: "/v1/admin/{tenant}/keys/{id}",
   tags: ["admin: keys"],
-  summary: "Revoke an API key (owner); the last owner key cannot be revoked",
+  summary:
+    "Revoke an API key (owner): dead at once, its unused tickets too, and its open sockets are closed with 4401 within seconds; the last owner key cannot be revoked",
   security: bearerSecurity,
   middleware: ownerOnly,
   request: { params: IdParams },
@@ -436,6 +439,8 @@ export const adminRoutes = admin
   .openapi(createDiscountRoute, async (c) => {
     const tenant = c.get("tenant");
     const body = c.req.valid("json");
+    if (body.kind === "fixed") requireWithinLimit(tenant, body.value, "value");
+    if (body.minSubtotal !== undefined) requireWithinLimit(tenant, body.minSubtotal, "minSubtotal");
     try {
       const row = await createDiscount(c.get("db"), tenant.id, body, new Date());
       return c.json({ discount: discountDto(row, tenant.currency) }, 201);
@@ -554,9 +559,10 @@ export const adminRoutes = admin
     if (key.role === "owner" && (await countActiveOwnerKeys(db, tenantId)) <= 1) {
       throw new ApiError("conflict", "the last owner key cannot be revoked; create another first");
     }
-    if (!(await revokeApiKey(db, tenantId, key.id, new Date()))) {
-      throw new ApiError("not_found", "unknown API key");
-    }
+    const revoked = await revokeApiKey(db, tenantId, key.id, new Date());
+    if (!revoked) throw new ApiError("not_found", "unknown API key");
+    // Closes the sockets opened with the key; the cron pass retries if this fails.
+    c.executionCtx.waitUntil(deliverEvents(c.env, c.get("tenant"), [revoked]));
     return c.body(null, 204);
   });
 
@@ -569,7 +575,7 @@ function amountIn(tenant: Tenant, money: MoneyInput, path: string): number {
       issues: [{ path: `${path}.currency`, message: `must be ${tenant.currency}` }],
     });
   }
-  return money.amount;
+  return requireWithinLimit(tenant, money.amount, `${path}.amount`);
 }
 
 function menuInput<

@@ -1,6 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { isConstraintError } from "../db/client";
-import { createTenant, findTenantBySlug, type Tenant } from "../db/tenants";
+import {
+  createTenant,
+  DEFAULT_MAX_AMOUNT,
+  deleteTenant,
+  findTenantBySlug,
+  type Tenant,
+  updateTenantLimits,
+} from "../db/tenants";
 import { requireAdmin } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
@@ -11,7 +18,15 @@ import {
   jsonContent,
   TenantParam,
 } from "../http/router";
+import { deliverEvents } from "../services/outbox";
 import { TenantSchema } from "./schemas";
+
+/**
+ * The tenant's money ceiling (minor units): no price, modifier, tip,
+ * discount or order total above it is accepted. At most the platform's
+ * ceiling, 1 000 000.00.
+ */
+const MaxAmount = z.number().int().min(1).max(DEFAULT_MAX_AMOUNT);
 
 const CreateTenantBody = z
   .object({
@@ -23,9 +38,12 @@ const CreateTenantBody = z
       .refine(isKnownCurrency, "is not an ISO 4217 currency"),
     timezone: z.string().min(1).max(64).refine(isKnownTimeZone, "is not an IANA time zone"),
     taxRateBps: z.number().int().min(0).max(10_000),
+    maxAmount: MaxAmount.optional(),
   })
   .strict()
   .openapi("CreateTenant");
+
+const UpdateTenantBody = z.object({ maxAmount: MaxAmount }).strict().openapi("UpdateTenant");
 
 const createTenantRoute = createRoute({
   method: "post",
@@ -55,6 +73,35 @@ const getTenantRoute = createRoute({
   },
 });
 
+const updateTenantRoute = createRoute({
+  method: "patch",
+  path: "/v1/platform/tenants/{tenant}",
+  tags: ["platform"],
+  summary: "Change a tenant's limits (maxAmount, minor units)",
+  security: bearerSecurity,
+  middleware: requireAdmin,
+  request: { params: TenantParam, body: jsonBody(UpdateTenantBody) },
+  responses: {
+    200: jsonContent(z.object({ tenant: TenantSchema }), "the tenant"),
+    ...errorResponses("validation_failed", "malformed_json", "unauthorized", "not_found"),
+  },
+});
+
+const deleteTenantRoute = createRoute({
+  method: "delete",
+  path: "/v1/platform/tenants/{tenant}",
+  tags: ["platform"],
+  summary:
+    "Delete a tenant: every key and ticket revoked, the POS disconnected, every terminal socket closed with 4401; its routes answer 404 and its slug stays taken",
+  security: bearerSecurity,
+  middleware: requireAdmin,
+  request: { params: TenantParam },
+  responses: {
+    204: { description: "deleted" },
+    ...errorResponses("unauthorized", "not_found"),
+  },
+});
+
 export const platformRoutes = createRouter()
   .openapi(createTenantRoute, async (c) => {
     const input = c.req.valid("json");
@@ -73,6 +120,22 @@ export const platformRoutes = createRouter()
     const tenant = await findTenantBySlug(c.get("db"), c.req.valid("param").tenant);
     if (!tenant) throw new ApiError("not_found", "unknown tenant");
     return c.json({ tenant: tenantDto(tenant) }, 200);
+  })
+  .openapi(updateTenantRoute, async (c) => {
+    const db = c.get("db");
+    const tenant = await findTenantBySlug(db, c.req.valid("param").tenant);
+    if (!tenant) throw new ApiError("not_found", "unknown tenant");
+    const updated = await updateTenantLimits(db, tenant.id, c.req.valid("json"), new Date());
+    if (!updated) throw new ApiError("not_found", "unknown tenant");
+    return c.json({ tenant: tenantDto(updated) }, 200);
+  })
+  .openapi(deleteTenantRoute, async (c) => {
+    const db = c.get("db");
+    const tenant = await findTenantBySlug(db, c.req.valid("param").tenant);
+    const event = tenant ? await deleteTenant(db, tenant.id, new Date()) : null;
+    if (!tenant || !event) throw new ApiError("not_found", "unknown tenant");
+    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, [event]));
+    return c.body(null, 204);
   });
 
 export function tenantDto(tenant: Tenant): z.infer<typeof TenantSchema> {
@@ -83,6 +146,7 @@ export function tenantDto(tenant: Tenant): z.infer<typeof TenantSchema> {
     currency: tenant.currency,
     timezone: tenant.timezone,
     taxRateBps: tenant.taxRateBps,
+    maxAmount: tenant.maxAmount,
     createdAt: tenant.createdAt,
   };
 }

@@ -21,6 +21,7 @@ import {
   jsonBody,
   jsonContent,
   MoneySchema,
+  requireWithinLimit,
   TenantParam,
 } from "../http/router";
 import { deliverEvents } from "../services/outbox";
@@ -163,6 +164,7 @@ export const posRoutes = pos
         `amount.amount: must be between 1 and ${MAX_GIFT_CARD_AMOUNT}`,
       );
     }
+    requireWithinLimit(tenant, body.amount.amount, "amount.amount");
     const now = new Date();
     const code = generateGiftCardCode();
     const expiresAt = new Date(now.getTime() + GIFT_CARD_VALIDITY_MS).toISOString();

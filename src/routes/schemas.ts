@@ -21,6 +21,7 @@ export const TenantSchema = z
     currency: z.string(),
     timezone: z.string(),
     taxRateBps: z.number().int(),
+    maxAmount: z.number().int(),
     createdAt: z.string(),
   })
   .openapi("Tenant");

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { findActiveApiKey, findApiKey } from "../db/api-keys";
+import { type ApiKey, findActiveApiKey, findLiveApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
 import { findTenantBySlug } from "../db/tenants";
 import { consumeTerminalTicket } from "../db/terminal-tickets";
@@ -24,18 +24,16 @@ export const terminalRoutes = new Hono<AppEnv>().get("/ws/pos/:tenant", async (c
   const tenant = await findTenantBySlug(db, c.req.param("tenant"));
   const ticket = c.req.query("ticket");
   const token = bearerToken(c.req.header("authorization"));
-  let keyId: string | null = null;
-  if (ticket) {
-    const used = await consumeTerminalTicket(db, ticket, now);
-    if (used && tenant && used.tenantId === tenant.id) {
-      const key = await findApiKey(db, tenant.id, used.apiKeyId);
-      if (key && !key.revokedAt) keyId = key.id;
-    }
-  } else if (token) {
-    const key = await findActiveApiKey(db, token);
-    if (key && tenant && key.tenantId === tenant.id) keyId = key.id;
+  let key: ApiKey | undefined;
+  if (tenant && ticket) {
+    // Only this tenant's tickets are looked at, so a wrong path cannot use up another's.
+    const used = await consumeTerminalTicket(db, tenant.id, ticket, now);
+    if (used) key = await findLiveApiKey(db, tenant.id, used.apiKeyId);
+  } else if (tenant && token) {
+    const found = await findActiveApiKey(db, token);
+    if (found?.tenantId === tenant.id) key = found;
   }
-  if (!tenant || !keyId) {
+  if (!tenant || !key) {
     // One answer for every refusal, so a caller learns nothing about which part failed.
     throw new ApiError(
       "unauthorized",
@@ -43,12 +41,13 @@ export const terminalRoutes = new Hono<AppEnv>().get("/ws/pos/:tenant", async (c
     );
   }
   const name = c.req.query("name");
-  const terminalId = name && /^[\w.-]{1,40}$/.test(name) ? `${keyId}:${name}` : keyId;
+  const terminalId = name && /^[\w.-]{1,40}$/.test(name) ? `${key.id}:${name}` : key.id;
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
   headers.set(HUB_HEADERS.tenantId, tenant.id);
   headers.set(HUB_HEADERS.tenantSlug, tenant.slug);
   headers.set(HUB_HEADERS.terminalId, terminalId);
-  headers.set(HUB_HEADERS.keyId, keyId);
+  headers.set(HUB_HEADERS.keyId, key.id);
+  headers.set(HUB_HEADERS.keyRole, key.role);
   return tenantHub(c.env, tenant.id).fetch(new Request(c.req.raw.url, { headers }));
 });

@@ -17,7 +17,7 @@ export async function sendNotifications(
   now: Date,
 ): Promise<number> {
   const notifier = getNotifier(env);
-  const sent: string[] = [];
+  const sent: NotificationRow[] = [];
   for (const row of rows) {
     try {
       await notifier.notify({
@@ -27,7 +27,7 @@ export async function sendNotifications(
         orderId: row.orderId,
         message: row.message,
       });
-      sent.push(row.id);
+      sent.push(row);
     } catch (err) {
       console.error(
         JSON.stringify({
@@ -40,7 +40,10 @@ export async function sendNotifications(
       );
     }
   }
-  await markNotificationsSent(db, sent, now);
+  const byTenant = new Map<string, string[]>();
+  for (const row of sent)
+    byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), row.id]);
+  for (const [tenantId, ids] of byTenant) await markNotificationsSent(db, tenantId, ids, now);
   return sent.length;
 }
 

@@ -18,7 +18,7 @@ import {
 import { newOutboxRecord, type OutboxRecord } from "../db/outbox";
 import { findPosIntegration } from "../db/pos-integrations";
 import type { DeliveryAddress } from "../db/schema";
-import { reserveOrderNumber, type Tenant } from "../db/tenants";
+import type { Tenant } from "../db/tenants";
 import {
   decideTransition,
   type OrderStatus,
@@ -27,6 +27,7 @@ import {
 } from "../domain/order-status";
 import { type PricedOrder, type PricingError, priceOrder } from "../domain/pricing";
 import { ApiError } from "../http/errors";
+import { requireWithinLimit } from "../http/router";
 import { orderDto } from "../routes/schemas";
 import { paymentGateway, releaseUnpaidIntent } from "./payments";
 
@@ -97,8 +98,9 @@ export async function priceDraft(
     menu,
     taxRateBps: tenant.taxRateBps,
     discount: discount ? discountForPricing(discount) : null,
-    tip: draft.tip?.amount ?? 0,
+    tip: requireWithinLimit(tenant, draft.tip?.amount ?? 0, "tip.amount"),
     now,
+    maxAmount: tenant.maxAmount,
   });
   if (!result.ok) throw pricingError(result.error);
   return { priced: result.value, discountId: discount?.id ?? null };
@@ -134,7 +136,6 @@ export async function placeOrder(
   const { priced, discountId } = await priceDraft(db, tenant, draft, now);
   const at = now.toISOString();
   const id = newOrderId(now);
-  const number = await reserveOrderNumber(db, tenant.id);
   // Capture on POS acceptance only makes sense when a POS will be asked.
   const integration = await findPosIntegration(db, tenant.id);
   const captureMethod =
@@ -147,7 +148,8 @@ export async function placeOrder(
   const order: OrderWithItems = {
     id,
     tenantId: tenant.id,
-    number,
+    // Taken inside the order's batch (insertOrder), so a rejected order takes no number.
+    number: 0,
     status: "pending_payment",
     paymentStatus: "unpaid",
     posStatus: "not_required",
@@ -201,12 +203,13 @@ export async function placeOrder(
     { type: "order_updated", payload: { order: dto, previousStatus: null, change: "status" } },
     now,
   );
+  let number: number;
   try {
-    await insertOrder(
+    number = await insertOrder(
       db,
       {
         order,
-        extra: discountId ? [discountUseIncrement(db, discountId)] : [],
+        extra: discountId ? [discountUseIncrement(db, tenant.id, discountId)] : [],
         idempotency: {
           tenantId: tenant.id,
           key: idempotencyKey,
@@ -237,11 +240,12 @@ export async function placeOrder(
     }
     throw err;
   }
+  const numbered = { ...dto, number };
   return {
     status: 201,
-    body: { ...storedBody, accessToken: await orderAccessToken(env, id) },
+    body: { ...storedBody, order: numbered, accessToken: await orderAccessToken(env, id) },
     replayed: false,
-    events: [event],
+    events: [{ ...event, payload: { order: numbered, previousStatus: null, change: "status" } }],
   };
 }
 

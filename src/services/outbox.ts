@@ -34,7 +34,7 @@ export async function deliverEvents(
   const ids = events.map((e) => e.id);
   try {
     const { stored } = await tenantHub(env, tenant.id).publish([...events], tenant.slug);
-    await markOutboxDelivered(db, stored, new Date());
+    await markOutboxDelivered(db, tenant.id, stored, new Date());
     return true;
   } catch (err) {
     console.error(
@@ -46,7 +46,7 @@ export async function deliverEvents(
         error: err instanceof Error ? err.message : String(err),
       }),
     );
-    await countOutboxFailure(db, ids).catch(() => undefined);
+    await countOutboxFailure(db, tenant.id, ids).catch(() => undefined);
     return false;
   }
 }

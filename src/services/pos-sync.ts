@@ -379,6 +379,7 @@ async function claimOrder(
     .set({ posClaim: claim, posClaimedUntil: until })
     .where(
       and(
+        eq(orders.tenantId, order.tenantId),
         eq(orders.id, order.id),
         inArray(orders.posStatus, ["queued", "retrying"]),
         or(isNull(orders.posClaimedUntil), lt(orders.posClaimedUntil, nowIso)),

@@ -114,6 +114,10 @@ describe("POST /webhooks/stripe", () => {
       "a stale timestamp",
       async (payload: string) => send(payload, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
     ],
+    [
+      "a timestamp more than five minutes ahead",
+      async (payload: string) => send(payload, { timestamp: Math.floor(Date.now() / 1000) + 301 }),
+    ],
     ["no signature", async (payload: string) => call("/webhooks/stripe", { rawBody: payload })],
   ])("%s is 400 and changes nothing", async (_name, sendIt) => {
     const p = await placeOrder();

@@ -173,6 +173,16 @@ export function createStripeGateway(options: StripeGatewayOptions): PaymentGatew
       } catch (err) {
         throw toWebhookError(err);
       }
+      // stripe-node refuses only timestamps older than the tolerance; one
+      // dated further in the future is refused alike, so a signed request
+      // cannot be held back and replayed later (docs.stripe.com/webhooks#replay-attacks).
+      const signedAt = Number(/(?:^|,)t=(\d+)/.exec(signatureHeader)?.[1]);
+      if (signedAt - Math.floor(Date.now() / 1000) > toleranceSeconds) {
+        throw new PaymentWebhookError(
+          "timestamp_outside_tolerance",
+          "the signed timestamp is in the future",
+        );
+      }
       return toPaymentWebhookEvent(event);
     },
   };
