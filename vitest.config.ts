@@ -18,6 +18,8 @@ export default defineConfig(async () => {
           miniflare: {
             bindings: {
               TEST_MIGRATIONS: migrations,
+              // Thousands of requests per run; the access log has its own unit test.
+              ACCESS_LOG: "off",
               ADMIN_TOKEN: "test-admin-token-0123456789",
               CREDENTIALS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
               STRIPE_WEBHOOK_SECRET: "whsec_test_secret",

@@ -1,6 +1,6 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { errorBody, handleError } from "./http/errors";
-import { limitBody, requireJsonBody } from "./http/middleware";
+import { limitBody, logRequest, requireJsonBody } from "./http/middleware";
 import { createRouter } from "./http/router";
 import { handleQueueBatch } from "./queues";
 import { adminRoutes } from "./routes/admin";
@@ -15,6 +15,7 @@ import { runScheduled } from "./scheduled";
 export { TenantHub } from "./durable/tenant-hub";
 
 const app = createRouter();
+app.use("*", logRequest);
 app.use("*", limitBody);
 app.use("/v1/*", requireJsonBody);
 

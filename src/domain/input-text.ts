@@ -12,6 +12,7 @@ export function clipInput(text: string, max = MAX_QUOTED_INPUT): string {
 
 /** A value as a message quotes it: JSON, clipped. */
 export function quoteInput(value: unknown): string {
+  if (typeof value === "string") return `"${clipInput(value)}"`;
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);

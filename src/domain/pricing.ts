@@ -124,7 +124,10 @@ export interface PricingInput {
   discount: DiscountForPricing | null;
   tip: number;
   now: Date;
-  /** The tenant's money ceiling: a line, the subtotal or the total above it is refused. */
+  /**
+   * The tenant's money ceiling: a line, the subtotal or the total above it
+   * is refused. Without one, only sums past exact integer range are.
+   */
   maxAmount?: number;
 }
 
@@ -144,19 +147,20 @@ export function priceOrder(input: PricingInput): PricingResult {
   assertNonNegativeInteger(input.tip, "tip");
   assertNonNegativeInteger(input.taxRateBps, "taxRateBps");
 
-  const max = input.maxAmount ?? PLATFORM_MAX_AMOUNT;
+  const max = input.maxAmount ?? Number.MAX_SAFE_INTEGER;
+  const over = (amount: number) => !Number.isSafeInteger(amount) || amount > max;
   const lines: PricedLine[] = [];
   for (const [index, draft] of input.lines.entries()) {
     const priced = priceLine(draft, index, input.menu);
     if ("code" in priced) return { ok: false, error: priced };
-    if (priced.lineTotal > max) {
+    if (over(priced.lineTotal)) {
       return { ok: false, error: overLimit(`items[${index}].quantity`, "this line", max) };
     }
     lines.push(priced);
   }
 
   const subtotal = lines.reduce((sum, line) => sum + line.lineTotal, 0);
-  if (subtotal > max) return { ok: false, error: overLimit("items", "the subtotal", max) };
+  if (over(subtotal)) return { ok: false, error: overLimit("items", "the subtotal", max) };
 
   let discount = 0;
   if (input.discount !== null) {
@@ -167,7 +171,7 @@ export function priceOrder(input: PricingInput): PricingResult {
 
   const tax = applyRateHalfUp(subtotal - discount, input.taxRateBps);
   const total = subtotal - discount + tax + input.tip;
-  if (total > max) {
+  if (over(total)) {
     return { ok: false, error: overLimit(input.tip > 0 ? "tip" : "items", "the total", max) };
   }
   return { ok: true, value: { lines, subtotal, discount, tax, tip: input.tip, total } };

@@ -107,7 +107,7 @@ export function handleError(err: Error, c: Context): Response {
       msg: "unhandled error",
       requestId,
       method: c.req.method,
-      path: c.req.path,
+      path: redactPath(c.req.path),
       error: redact(err.message),
       stack: err.stack ? redact(err.stack) : undefined,
     }),
@@ -128,4 +128,17 @@ function codeForStatus(status: number): ErrorCode {
  */
 export function redact(text: string): string {
   return text.replace(/params:[^\n]*/gi, "params: [redacted]");
+}
+
+/**
+ * A request path as log lines may show it: gift-card codes and phone numbers
+ * (loyalty accounts are keyed by phone) are personal data and are replaced,
+ * as is any other run of seven or more digits, which is how a phone number
+ * reaches a path elsewhere.
+ */
+export function redactPath(path: string): string {
+  return path
+    .replace(/(\/gift-cards\/)[^/]+/gi, "$1[redacted]")
+    .replace(/(\/loyalty\/)[^/]+/gi, "$1[redacted]")
+    .replace(/(?:\+|%2B)?\d(?:[\d\s().-]|%20){6,}\d/gi, "[redacted]");
 }

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ApiError, errorBody } from "./errors";
+import { ApiError, errorBody, redactPath } from "./errors";
 import type { AppEnv } from "./router";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -25,4 +25,29 @@ export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw new ApiError("validation_failed", "Content-Type must be application/json");
   }
   await next();
+};
+
+/**
+ * One log line per request, with the path redacted (`redactPath`): the
+ * platform's own invocation logs, which would keep the raw URL, are off in
+ * wrangler.toml. `ACCESS_LOG` is `all` (default), `errors` (4xx and 5xx only)
+ * or `off`.
+ */
+export const logRequest: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const mode: string = c.env.ACCESS_LOG ?? "all";
+  if (mode === "off") return next();
+  const started = Date.now();
+  await next();
+  const status = c.res.status;
+  if (mode === "errors" && status < 400) return;
+  console.log(
+    JSON.stringify({
+      level: status >= 500 ? "error" : "info",
+      msg: "request",
+      method: c.req.method,
+      path: redactPath(c.req.path),
+      status,
+      ms: Date.now() - started,
+    }),
+  );
 };

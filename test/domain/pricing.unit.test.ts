@@ -706,3 +706,59 @@ describe("priceOrder large amounts", () => {
     });
   });
 });
+
+describe("priceOrder ceiling", () => {
+  const line = (quantity: number) => [{ menuItemId: "item", quantity }];
+
+  it("accepts an order whose total is exactly the ceiling", () => {
+    const result = price({
+      lines: line(1),
+      menu: singleItemMenu(9_000),
+      tip: 1_000,
+      maxAmount: 10_000,
+    });
+    expect(totalsOf(result).total).toBe(10_000);
+  });
+
+  it("refuses a line over the ceiling at its quantity", () => {
+    const result = price({ lines: line(3), menu: singleItemMenu(4_000), maxAmount: 10_000 });
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: "amount_over_limit", path: "items[0].quantity" },
+    });
+  });
+
+  it("refuses a subtotal over the ceiling at items", () => {
+    const result = price({
+      lines: [...line(2), ...line(2)],
+      menu: singleItemMenu(3_000),
+      maxAmount: 10_000,
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: "amount_over_limit", path: "items" },
+    });
+  });
+
+  it("refuses a total pushed over by tax at items, and by a tip at tip", () => {
+    const taxed = price({
+      lines: line(1),
+      menu: singleItemMenu(10_000),
+      taxRateBps: 100,
+      maxAmount: 10_000,
+    });
+    expect(taxed).toMatchObject({ ok: false, error: { code: "amount_over_limit", path: "items" } });
+    const tipped = price({
+      lines: line(1),
+      menu: singleItemMenu(9_000),
+      tip: 1_001,
+      maxAmount: 10_000,
+    });
+    expect(tipped).toMatchObject({ ok: false, error: { code: "amount_over_limit", path: "tip" } });
+  });
+
+  it("without a ceiling refuses only what would leave exact integer range", () => {
+    const result = price({ lines: line(2), menu: singleItemMenu(Number.MAX_SAFE_INTEGER - 1) });
+    expect(result).toMatchObject({ ok: false, error: { code: "amount_over_limit" } });
+  });
+});
