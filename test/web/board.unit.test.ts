@@ -418,3 +418,30 @@ describe("server frame parsing", () => {
     expect(parseServerFrame('{"type":"pong"}')).toEqual({ type: "pong" });
   });
 });
+
+describe("paged replays", () => {
+  const replayed = (after: number, through: number, more: boolean) =>
+    parseServerFrame(JSON.stringify({ type: "replayed", data: { after, through, more } }));
+
+  it("asks for the next page when a replay says there is more", () => {
+    const o = order();
+    const { state, effects } = fold([hello(900), newOrder(500, o), replayed(0, 500, true)]);
+    expect(state.lastSeq).toBe(500);
+    expect(effects).toContainEqual({ kind: "resume", after: 500 });
+  });
+
+  it("asks for nothing more after the last page", () => {
+    const { effects } = fold([hello(3), replayed(0, 3, false)]);
+    expect(effects.filter((e) => e.kind === "resume")).toEqual([]);
+  });
+
+  it("reads a replayed frame and refuses a malformed one", () => {
+    expect(replayed(1, 2, true)).toEqual({
+      type: "replayed",
+      data: { after: 1, through: 2, more: true },
+    });
+    expect(parseServerFrame('{"type":"replayed","data":{"more":"yes"}}')).toMatchObject({
+      type: "malformed",
+    });
+  });
+});

@@ -139,6 +139,14 @@ export function applyFrame(state: BoardState, frame: ServerFrame, now: number): 
       }
       return { state: { ...state, pending: rest, ticketErrors }, effects: [] };
     }
+    case "replayed":
+      // A replay comes in pages of at most 500 events: ask for the next one.
+      return frame.data.more
+        ? {
+            state,
+            effects: [{ kind: "resume", after: Math.max(state.lastSeq, frame.data.through) }],
+          }
+        : { state, effects: [] };
     case "error":
       return { state: { ...state, notice: `${frame.message} (${frame.code})` }, effects: [] };
     case "pong":
@@ -166,7 +174,7 @@ function applyHello(state: BoardState, serverSeq: number, timestamp: string, now
 
 type SequencedFrame = Exclude<
   ServerFrame,
-  { type: "hello" | "set_status_result" | "error" | "pong" | "malformed" }
+  { type: "hello" | "replayed" | "set_status_result" | "error" | "pong" | "malformed" }
 >;
 
 function applyEvent(state: BoardState, event: SequencedFrame, now: number): Reduced {

@@ -123,9 +123,16 @@ const ErrorSchema = z.object({ type: z.literal("error"), code: z.string(), messa
 const PongSchema = z.object({ type: z.literal("pong") });
 const SequencedSchema = z.object({ type: z.string(), seq, timestamp: z._default(z.string(), "") });
 
+/** Ends each replay; `more` means the screen must resume again from `through`. */
+const ReplayedSchema = z.object({
+  type: z.literal("replayed"),
+  data: z.object({ after: seq, through: seq, more: z.boolean() }),
+});
+
 /** A frame from the server, after validation. */
 export type ServerFrame =
   | z.infer<typeof HelloSchema>
+  | z.infer<typeof ReplayedSchema>
   | BoardEvent
   | z.infer<typeof SetStatusResultSchema>
   | z.infer<typeof ErrorSchema>
@@ -160,7 +167,9 @@ export function parseServerFrame(text: string): ServerFrame {
           ? ErrorSchema
           : type === "pong"
             ? PongSchema
-            : undefined;
+            : type === "replayed"
+              ? ReplayedSchema
+              : undefined;
   if (simple) {
     const parsed = simple.safeParse(json);
     return parsed.success ? parsed.data : { type: "malformed", reason: `invalid ${type} frame` };
