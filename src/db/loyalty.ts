@@ -55,7 +55,7 @@ export async function applyLoyaltyChange(
       : db
           .update(loyaltyAccounts)
           .set({ balance: sql`${loyaltyAccounts.balance} - ${points}`, updatedAt: at })
-          .where(account);
+          .where(and(eq(loyaltyAccounts.tenantId, tenantId), eq(loyaltyAccounts.phone, phone)));
   try {
     await db.batch([
       balanceChange,
