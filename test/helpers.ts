@@ -104,6 +104,31 @@ export async function createKey(
   return body.key;
 }
 
+/** The id of a key, found by its clear text's prefix in the owner's key list. */
+export async function keyIdOf(tenant: TestTenant, clear: string): Promise<string> {
+  const { items } = await callJson<{ items: { id: string; prefix: string }[] }>(
+    `/v1/admin/${tenant.slug}/keys`,
+    { token: tenant.ownerKey },
+    200,
+  );
+  const id = items.find((k) => clear.startsWith(k.prefix))?.id;
+  if (!id) throw new Error("key not listed");
+  return id;
+}
+
+let alertSeq = 0;
+/** An open critical alert of the tenant, written straight to D1; returns its id. */
+export async function insertOpenAlert(tenantId: string, orderId: string | null = null) {
+  const id = `alr_test_${Date.now()}_${++alertSeq}`;
+  const at = new Date().toISOString();
+  await env.DB.prepare(
+    "INSERT INTO alerts (id, tenant_id, kind, level, order_id, message, created_at, last_raised_at, raise_count) VALUES (?, ?, 'pos_sync_failed', 'critical', ?, 'test alert', ?, ?, 1)",
+  )
+    .bind(id, tenantId, orderId, at, at)
+    .run();
+  return id;
+}
+
 export interface MenuItemBody {
   id: string;
   name: string;

@@ -113,8 +113,11 @@ export async function reraiseOpenAlerts(
       eq(alerts.level, level),
       isNull(alerts.acknowledgedAt),
       lt(alerts.lastRaisedAt, olderThan.toISOString()),
-      // Nobody would hear an alert of a tenant that is gone.
-      inArray(alerts.tenantId, db.select({ id: tenants.id }).from(tenants)),
+      // Nobody would hear an alert of a tenant that is gone or deleted.
+      inArray(
+        alerts.tenantId,
+        db.select({ id: tenants.id }).from(tenants).where(isNull(tenants.deletedAt)),
+      ),
     ),
     limit,
   });

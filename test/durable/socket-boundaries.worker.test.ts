@@ -9,6 +9,8 @@ import {
   createMenuItem,
   createTenant,
   expectError,
+  insertOpenAlert,
+  keyIdOf,
   type TestTenant,
 } from "../helpers";
 import { connectTerminal, openSocket, type TestTerminal } from "../ws-helpers";
@@ -36,17 +38,6 @@ async function confirmedOrder(t: TestTenant, itemId: string): Promise<string> {
   return order.id;
 }
 
-async function keyId(t: TestTenant, clear: string): Promise<string> {
-  const { items } = await callJson<{ items: { id: string; prefix: string }[] }>(
-    `/v1/admin/${t.slug}/keys`,
-    { token: t.ownerKey },
-    200,
-  );
-  const id = items.find((k) => clear.startsWith(k.prefix))?.id;
-  if (!id) throw new Error("key not listed");
-  return id;
-}
-
 async function ticketFor(t: TestTenant, key: string): Promise<string> {
   const { ticket } = await callJson<{ ticket: string }>(
     `/v1/pos/${t.slug}/terminals/ticket`,
@@ -61,17 +52,6 @@ async function orderStatus(id: string): Promise<string | undefined> {
     .bind(id)
     .first<{ status: string }>();
   return row?.status;
-}
-
-async function openAlert(t: TestTenant): Promise<string> {
-  const id = `alr_test_${Date.now()}_${++keySeq}`;
-  const at = new Date().toISOString();
-  await env.DB.prepare(
-    "INSERT INTO alerts (id, tenant_id, kind, level, order_id, message, created_at, last_raised_at, raise_count) VALUES (?, ?, 'pos_sync_failed', 'critical', NULL, 'test alert', ?, ?, 1)",
-  )
-    .bind(id, t.id, at, at)
-    .run();
-  return id;
 }
 
 async function setup() {
@@ -90,7 +70,7 @@ describe("revocation reaches open sockets", () => {
     const unrelated = await connectTerminal(t.slug, { token: other });
     const unusedTicket = await ticketFor(t, doomed);
 
-    const res = await call(`/v1/admin/${t.slug}/keys/${await keyId(t, doomed)}`, {
+    const res = await call(`/v1/admin/${t.slug}/keys/${await keyIdOf(t, doomed)}`, {
       method: "DELETE",
       token: t.ownerKey,
     });
@@ -113,10 +93,10 @@ describe("revocation reaches open sockets", () => {
     const key = await createKey(t, "staff");
     const socket = await connectTerminal(t.slug, { token: key });
     const orderId = await confirmedOrder(t, itemId);
-    const alertId = await openAlert(t);
+    const alertId = await insertOpenAlert(t.id);
     // Revoked behind the hub's back: no access_revoked event has reached it yet.
     await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?")
-      .bind(new Date().toISOString(), await keyId(t, key))
+      .bind(new Date().toISOString(), await keyIdOf(t, key))
       .run();
 
     socket.send({ type: "set_status", orderId, status: "preparing", requestId: "r1" });
@@ -137,7 +117,7 @@ describe("revocation reaches open sockets", () => {
     await confirmedOrder(t, itemId);
     await socket.waitForEvents(2);
     await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?")
-      .bind(new Date().toISOString(), await keyId(t, key))
+      .bind(new Date().toISOString(), await keyIdOf(t, key))
       .run();
     const before = socket.events().length;
     socket.send({ type: "resume", after: 0 });
@@ -268,7 +248,10 @@ describe("one role rule for HTTP and the socket", () => {
         const { t, itemId } = await setup();
         const key = role === "owner" ? t.ownerKey : await createKey(t, role);
         const socket = await connectTerminal(t.slug, { token: key });
-        const ctx = { orderId: await confirmedOrder(t, itemId), alertId: await openAlert(t) };
+        const ctx = {
+          orderId: await confirmedOrder(t, itemId),
+          alertId: await insertOpenAlert(t.id),
+        };
         expect(await command.run(socket, ctx)).toBe(allowed);
         expect(socket.closed).toBeNull();
         socket.close();

@@ -6,6 +6,7 @@ import {
   createKey,
   createMenuItem,
   createTenant,
+  insertOpenAlert,
   type TestTenant,
   until,
 } from "../helpers";
@@ -78,13 +79,7 @@ async function populatedTenant() {
     { token: terminalKey, body: { points: 50, reason: "visit" } },
     200,
   );
-  const at = new Date().toISOString();
-  const alertId = `alr_a_${Date.now()}`;
-  await env.DB.prepare(
-    "INSERT INTO alerts (id, tenant_id, kind, level, order_id, message, created_at, last_raised_at, raise_count) VALUES (?, ?, 'pos_sync_failed', 'critical', ?, 'A alert', ?, ?, 1)",
-  )
-    .bind(alertId, a.id, order.id, at, at)
-    .run();
+  const alertId = await insertOpenAlert(a.id, order.id);
   // A's own background work (outbox delivery) must be done before its rows are compared.
   await until(
     async () =>
