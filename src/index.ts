@@ -1,4 +1,5 @@
 import { swaggerUI } from "@hono/swagger-ui";
+import { clipInput } from "./domain/input-text";
 import { errorBody, handleError } from "./http/errors";
 import { limitBody, logRequest, requireJsonBody } from "./http/middleware";
 import { createRouter } from "./http/router";
@@ -43,7 +44,7 @@ app.doc31("/openapi.json", {
 app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Orderlane API" }));
 
 app.notFound((c) =>
-  c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404),
+  c.json(errorBody("not_found", `no route for ${c.req.method} ${clipInput(c.req.path)}`), 404),
 );
 app.onError(handleError);
 

@@ -244,3 +244,22 @@ describe("a rejected order takes no order number", () => {
     expect(numbers).toEqual([1001, 1002, 1003]);
   });
 });
+
+describe("errors quote little of the input", () => {
+  it("a long unknown path or a long unknown field is quoted at most 100 characters", async () => {
+    const t = await createTenant();
+    const long = "w".repeat(4000);
+    const notFound = await expectError(await call(`/v1/${long}`), 404, "not_found");
+    expect(JSON.stringify(notFound)).not.toContain("w".repeat(101));
+    const invalid = await expectError(
+      await call(`/v1/admin/${t.slug}/menu/items`, {
+        token: t.ownerKey,
+        body: { name: "Soup", price: usd(100), [long]: true },
+      }),
+      400,
+      "validation_failed",
+    );
+    expect(JSON.stringify(invalid)).not.toContain("w".repeat(101));
+    expect(JSON.stringify(invalid)).toContain("w".repeat(100));
+  });
+});
