@@ -1,3 +1,4 @@
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   ADMIN_TOKEN,
@@ -117,6 +118,19 @@ describe("bad input never reaches the handlers", () => {
       404,
       "not_found",
     );
+  });
+
+  it("a GET with a Transfer-Encoding header is answered, not 500", async () => {
+    const t = await createTenant();
+    for (const value of ["chunked", "!"]) {
+      const res = await exports.default.fetch(
+        new Request(`http://orderlane.test/v1/stores/${t.slug}/menu`, {
+          headers: { "transfer-encoding": value },
+        }),
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(await res.json()).toMatchObject({ tenant: { slug: t.slug }, items: [] });
+    }
   });
 
   it("an unknown route is 404 in the envelope", async () => {
