@@ -60,6 +60,28 @@ describe("bad input never reaches the handlers", () => {
     expect(await tableCounts()).toEqual(before);
   });
 
+  it("a JSON body without a Content-Type, or with a malformed one, is 400 validation_failed", async () => {
+    const t = await createTenant();
+    const body = new TextEncoder().encode(JSON.stringify({ role: "terminal", label: "x" }));
+    const before = await tableCounts();
+    for (const contentType of [null, "application/json;", "application/json; charset"]) {
+      const headers = new Headers({ authorization: `Bearer ${t.ownerKey}` });
+      if (contentType) headers.set("content-type", contentType);
+      const res = await exports.default.fetch(
+        new Request(`http://orderlane.test/v1/admin/${t.slug}/keys`, {
+          method: "POST",
+          headers,
+          body,
+        }),
+      );
+      expect(res.status, `content-type ${contentType}`).toBe(400);
+      expect(await res.json()).toEqual({
+        error: { code: "validation_failed", message: "Content-Type must be application/json" },
+      });
+    }
+    expect(await tableCounts()).toEqual(before);
+  });
+
   it("a body over 64 KiB is 413 payload_too_large and writes nothing", async () => {
     const t = await createTenant();
     const item = await createMenuItem(t, { name: "Soup", price: 500 });
