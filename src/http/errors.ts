@@ -96,8 +96,15 @@ export function handleError(err: Error, c: Context): Response {
     if (err.status === 413) {
       return c.json(errorBody("payload_too_large", err.message), 413);
     }
+    // @hono/zod-openapi's media-type gate: a body without a JSON Content-Type.
+    if (err.status === 415) {
+      return c.json(errorBody("validation_failed", "Content-Type must be application/json"), 400);
+    }
     if (err.status < 500) {
-      return c.json(errorBody(codeForStatus(err.status), err.message), err.status);
+      // A status with no code of its own is answered as validation_failed's 400: code and
+      // status always agree.
+      const code = codeForStatus(err.status);
+      return c.json(errorBody(code, err.message), ERROR_STATUS[code]);
     }
   }
   const requestId = crypto.randomUUID();

@@ -6,8 +6,7 @@ import type { AppEnv } from "./router";
 export const MAX_BODY_BYTES = 64 * 1024;
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json(?:\s*;.*)?$/i;
 
-/** Bodies over 64 KiB are `payload_too_large` before anything reads them. */
-export const limitBody: MiddlewareHandler<AppEnv> = bodyLimit({
+const limit = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: (c) =>
     c.json(
@@ -15,6 +14,15 @@ export const limitBody: MiddlewareHandler<AppEnv> = bodyLimit({
       413,
     ),
 });
+
+/**
+ * Bodies over 64 KiB are `payload_too_large` before anything reads them.
+ * GET and HEAD are let through: no handler reads their body, and a
+ * Transfer-Encoding header gives them a body stream that hono's bodyLimit
+ * would put back into a new GET Request, which throws.
+ */
+export const limitBody: MiddlewareHandler<AppEnv> = (c, next) =>
+  c.req.method === "GET" || c.req.method === "HEAD" ? next() : limit(c, next);
 
 /** API bodies are JSON only; anything else is refused before a validator sees it. */
 export const requireJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {

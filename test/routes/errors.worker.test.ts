@@ -1,3 +1,4 @@
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   ADMIN_TOKEN,
@@ -59,6 +60,28 @@ describe("bad input never reaches the handlers", () => {
     expect(await tableCounts()).toEqual(before);
   });
 
+  it("a JSON body without a Content-Type, or with a malformed one, is 400 validation_failed", async () => {
+    const t = await createTenant();
+    const body = new TextEncoder().encode(JSON.stringify({ role: "terminal", label: "x" }));
+    const before = await tableCounts();
+    for (const contentType of [null, "application/json;", "application/json; charset"]) {
+      const headers = new Headers({ authorization: `Bearer ${t.ownerKey}` });
+      if (contentType) headers.set("content-type", contentType);
+      const res = await exports.default.fetch(
+        new Request(`http://orderlane.test/v1/admin/${t.slug}/keys`, {
+          method: "POST",
+          headers,
+          body,
+        }),
+      );
+      expect(res.status, `content-type ${contentType}`).toBe(400);
+      expect(await res.json()).toEqual({
+        error: { code: "validation_failed", message: "Content-Type must be application/json" },
+      });
+    }
+    expect(await tableCounts()).toEqual(before);
+  });
+
   it("a body over 64 KiB is 413 payload_too_large and writes nothing", async () => {
     const t = await createTenant();
     const item = await createMenuItem(t, { name: "Soup", price: 500 });
@@ -117,6 +140,19 @@ describe("bad input never reaches the handlers", () => {
       404,
       "not_found",
     );
+  });
+
+  it("a GET with a Transfer-Encoding header is answered, not 500", async () => {
+    const t = await createTenant();
+    for (const value of ["chunked", "!"]) {
+      const res = await exports.default.fetch(
+        new Request(`http://orderlane.test/v1/stores/${t.slug}/menu`, {
+          headers: { "transfer-encoding": value },
+        }),
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(await res.json()).toMatchObject({ tenant: { slug: t.slug }, items: [] });
+    }
   });
 
   it("an unknown route is 404 in the envelope", async () => {
