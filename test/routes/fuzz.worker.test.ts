@@ -204,6 +204,8 @@ function synthesize(schema: JsonSchema, depth = 0): unknown {
 interface Fixtures {
   tenant: TestTenant;
   other: TestTenant;
+  /** What the platform routes act on: they may change its limits or delete it. */
+  platformTenant: TestTenant;
   keys: Record<Role, string>;
   revokedKey: string;
   /** Ordered from, never changed by the fuzzer. */
@@ -260,6 +262,7 @@ function connectBody(provider: (typeof POS_PROVIDERS)[number]): Record<string, u
 async function setUp(): Promise<void> {
   const tenant = await createTenant();
   const other = await createTenant();
+  const platformTenant = await createTenant();
   const keys: Record<Role, string> = {
     owner: tenant.ownerKey,
     staff: await createKey(tenant, "staff"),
@@ -341,6 +344,7 @@ async function setUp(): Promise<void> {
   F = {
     tenant,
     other,
+    platformTenant,
     keys,
     revokedKey: revoked.key,
     item,
@@ -492,11 +496,16 @@ function baseBodies(op: Operation): unknown[] {
   return BASE_BODIES[op.name] ?? [synthesize(op.bodySchema)];
 }
 
+/** Platform routes may delete or limit the tenant they name, so they get one of their own. */
+function platformRoute(op: Operation): boolean {
+  return op.path.startsWith("/v1/platform/");
+}
+
 /** The real value of a path parameter, by its name and the segment before it. */
 function validPathValue(op: Operation, name: string): string {
   const segments = op.path.split("/");
   const before = segments[segments.indexOf(`{${name}}`) - 1];
-  if (name === "tenant") return F.tenant.slug;
+  if (name === "tenant") return platformRoute(op) ? F.platformTenant.slug : F.tenant.slug;
   if (name === "phone") return F.phone;
   if (name === "code") return before === "gift-cards" ? F.giftCardCode : F.discountCode;
   if (name === "provider") return "square";
@@ -1223,7 +1232,7 @@ function pathValue(op: Operation, name: string, value: PathValue): string {
       return valid + value.suffix;
     case "other-tenant":
       // The other tenant's slug or order; for other parameters, the real value in upper case.
-      if (name === "tenant") return F.other.slug;
+      if (name === "tenant") return platformRoute(op) ? F.platformTenant.slug : F.other.slug;
       return name === "id" ? F.otherOrderId : valid.toUpperCase();
   }
 }
