@@ -10,7 +10,9 @@ export async function snapshotTables(): Promise<Record<string, unknown[]>> {
   ).all<{ name: string }>();
   const out: Record<string, unknown[]> = {};
   for (const { name } of tables) {
-    const { results } = await env.DB.prepare(`SELECT * FROM "${name}"`).all<Record<string, unknown>>();
+    const { results } = await env.DB.prepare(`SELECT * FROM "${name}"`).all<
+      Record<string, unknown>
+    >();
     out[name] = results
       .map((row) => JSON.stringify(row))
       .sort()
