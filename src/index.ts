@@ -12,6 +12,7 @@ import { terminalRoutes } from "./routes/terminals";
 import { webhookRoutes } from "./routes/webhooks";
 import { runScheduled } from "./scheduled";
 
+export { RateCounter } from "./durable/rate-counter";
 export { TenantHub } from "./durable/tenant-hub";
 
 const app = createRouter();
