@@ -1,6 +1,7 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { errorBody, handleError } from "./http/errors";
 import { limitBody, requireJsonBody } from "./http/middleware";
+import { documentCredentialLimit } from "./http/rate-limit";
 import { createRouter } from "./http/router";
 import { handleQueueBatch } from "./queues";
 import { adminRoutes } from "./routes/admin";
@@ -27,6 +28,7 @@ app.route("/", posRoutes);
 app.route("/", terminalRoutes);
 app.route("/", webhookRoutes);
 
+documentCredentialLimit(app.openAPIRegistry);
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",
   scheme: "bearer",

@@ -25,6 +25,29 @@ export async function issueTerminalTicket(
 }
 
 /**
+ * A ticket that could be used now (known, unused, unexpired), without using it up: so a
+ * connection can be refused (rate limited) before it costs the client its ticket.
+ */
+export async function findUsableTerminalTicket(
+  db: Db,
+  ticket: string,
+  now: Date,
+): Promise<{ tenantId: string; apiKeyId: string } | null> {
+  const [row] = await db
+    .select({ tenantId: terminalTickets.tenantId, apiKeyId: terminalTickets.apiKeyId })
+    .from(terminalTickets)
+    .where(
+      and(
+        eq(terminalTickets.ticketHash, await sha256Hex(ticket)),
+        isNull(terminalTickets.usedAt),
+        gt(terminalTickets.expiresAt, now.toISOString()),
+      ),
+    )
+    .limit(1);
+  return row ?? null;
+}
+
+/**
  * Uses a ticket up: one conditional update, so of two connections racing
  * with the same ticket exactly one gets it. Unknown, used or expired: null.
  */

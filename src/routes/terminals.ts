@@ -2,10 +2,15 @@ import { Hono } from "hono";
 import { findActiveApiKey, findApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
 import { findTenantBySlug } from "../db/tenants";
-import { consumeTerminalTicket } from "../db/terminal-tickets";
+import { consumeTerminalTicket, findUsableTerminalTicket } from "../db/terminal-tickets";
 import { HUB_HEADERS } from "../durable/tenant-hub";
 import { bearerToken } from "../http/auth";
 import { ApiError } from "../http/errors";
+import {
+  countRefusedCredential,
+  limitTerminalConnection,
+  refuseLockedOutClient,
+} from "../http/rate-limit";
 import type { AppEnv } from "../http/router";
 import { tenantHub } from "../services/outbox";
 
@@ -25,8 +30,9 @@ export const terminalRoutes = new Hono<AppEnv>().get("/ws/pos/:tenant", async (c
   const ticket = c.req.query("ticket");
   const token = bearerToken(c.req.header("authorization"));
   let keyId: string | null = null;
+  if (ticket || token) refuseLockedOutClient(c);
   if (ticket) {
-    const used = await consumeTerminalTicket(db, ticket, now);
+    const used = await findUsableTerminalTicket(db, ticket, now);
     if (used && tenant && used.tenantId === tenant.id) {
       const key = await findApiKey(db, tenant.id, used.apiKeyId);
       if (key && !key.revokedAt) keyId = key.id;
@@ -35,7 +41,11 @@ export const terminalRoutes = new Hono<AppEnv>().get("/ws/pos/:tenant", async (c
     const key = await findActiveApiKey(db, token);
     if (key && tenant && key.tenantId === tenant.id) keyId = key.id;
   }
+  // Limited before the ticket is used up, so a refused connection costs the client nothing.
+  if (tenant && keyId) await limitTerminalConnection(c, tenant.id, keyId);
+  if (ticket && keyId && !(await consumeTerminalTicket(db, ticket, now))) keyId = null;
   if (!tenant || !keyId) {
+    if (ticket || token) await countRefusedCredential(c);
     // One answer for every refusal, so a caller learns nothing about which part failed.
     throw new ApiError(
       "unauthorized",
