@@ -30,14 +30,16 @@ export class RateCounter extends DurableObject<Env> {
     super(ctx, env);
     this.#storage = ctx.storage;
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS hits (
-        name TEXT NOT NULL,
-        expires_at INTEGER NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS hits_name_expires ON hits (name, expires_at);
-      CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires_at);
-    `);
+    ctx.blockConcurrencyWhile(async () => {
+      this.#sql.exec(`
+        CREATE TABLE IF NOT EXISTS hits (
+          name TEXT NOT NULL,
+          expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS hits_name_expires ON hits (name, expires_at);
+        CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires_at);
+      `);
+    });
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { readConfig } from "../config";
 import type { RateDecision, RateRule } from "../durable/rate-counter";
@@ -237,19 +238,13 @@ export async function limitTerminalConnection(
 
 // ---- OpenAPI ----
 
-type Registry = { definitions: readonly unknown[] };
-interface RouteDefinition {
-  type: "route";
-  route: { security?: unknown[]; responses: Record<string, unknown> };
-}
-
 /**
  * Every route that takes a credential (has `security`) can answer 429 once its client is over the
  * refused-credential limit; this adds that response to each of them (those that list
  * `rate_limited` already keep theirs). Run once, after every route module is mounted.
  */
-export function documentCredentialLimit(registry: Registry): void {
-  for (const def of registry.definitions as RouteDefinition[]) {
+export function documentCredentialLimit(registry: OpenAPIHono<AppEnv>["openAPIRegistry"]): void {
+  for (const def of registry.definitions) {
     if (def.type !== "route" || !def.route.security?.length || def.route.responses[429]) continue;
     def.route.responses = { ...def.route.responses, ...errorResponses("rate_limited") };
   }
