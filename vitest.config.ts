@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 
 // Worker tests run inside workerd with the project's wrangler.toml: real
 // local D1, Durable Objects and Queues. Storage is isolated per test file.
@@ -8,6 +9,11 @@ import { defineConfig } from "vitest/config";
 // the adapters reach it through the POS_*_BASE_URL bindings.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  // The [[ratelimits]] bindings' limits, so the rate limit tests follow wrangler.toml.
+  const rateLimits: Record<string, { limit: number; period: number }> = {};
+  for (const binding of unstable_readConfig({ config: "./wrangler.toml" }).ratelimits) {
+    rateLimits[binding.name] = binding.simple;
+  }
   return {
     plugins: [
       cloudflareTest(({ inject }) => {
@@ -20,6 +26,7 @@ export default defineConfig(async () => {
               TEST_MIGRATIONS: migrations,
               // Thousands of requests per run; the access log has its own unit test.
               ACCESS_LOG: "off",
+              TEST_RATE_LIMITS: rateLimits,
               ADMIN_TOKEN: "test-admin-token-0123456789",
               CREDENTIALS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
               STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
@@ -27,6 +34,10 @@ export default defineConfig(async () => {
               STRIPE_API_BASE: stripe,
               // Small, so the per-tenant terminal limit can be tested.
               MAX_TERMINALS_PER_TENANT: "3",
+              // Small, so the exact (RateCounter) limits can be reached within a test.
+              TICKETS_PER_KEY_PER_MINUTE: "6",
+              SOCKETS_PER_KEY_PER_MINUTE: "6",
+              SOCKETS_PER_TENANT_PER_MINUTE: "10",
               POS_TOAST_BASE_URL: `${double}/toast`,
               POS_CLOVER_BASE_URL: `${double}/clover`,
               POS_SQUARE_BASE_URL: `${double}/square`,

@@ -26,7 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { percentile } from "../test/e2e/pos-harness.ts";
+import { nextCustomerAddress, percentile } from "../test/e2e/pos-harness.ts";
 import { getFreePort, startDevServer } from "../tools/dev-server.mjs";
 
 const HELP = `Usage: npm run bench:fanout -- [options]
@@ -34,7 +34,10 @@ const HELP = `Usage: npm run bench:fanout -- [options]
   --terminals LIST        terminal counts to measure (default 1,10,100,1000)
   --orders N              orders confirmed per terminal count (default 100, so that the
                           nearest-rank p99 is not simply the maximum)
-  --url URL               use a running instance (loopback only) instead of starting one
+  --url URL               use a running instance (loopback only) instead of starting one;
+                          all sockets share one terminal key, so start it with
+                          TICKETS_PER_KEY_PER_MINUTE, SOCKETS_PER_KEY_PER_MINUTE and
+                          SOCKETS_PER_TENANT_PER_MINUTE above the largest count
   --admin-token TOKEN     its ADMIN_TOKEN (required with --url)
   --order-timeout-ms MS   longest wait for one order to reach every socket (default 30000)
   --connect-concurrency N sockets being opened at once (default 25)
@@ -557,8 +560,9 @@ async function measure({
           (placedId === null || frame?.data?.order?.id === placedId),
         orderTimeoutMs,
       );
+      // Each order from a new customer's address, as in a real rush (README "Rate limits").
       const placed = await api(base, `/v1/stores/${tenant.slug}/orders`, {
-        headers: { "idempotency-key": idempotencyKey },
+        headers: { "idempotency-key": idempotencyKey, "cf-connecting-ip": nextCustomerAddress() },
         body: {
           orderType: "pickup",
           items: [{ menuItemId: tenant.menuItemId, quantity: 1 }],
@@ -749,6 +753,16 @@ async function main() {
           STRIPE_WEBHOOK_SECRET: "whsec_bench_local_secret",
           STRIPE_SECRET_KEY: "",
           MAX_TERMINALS_PER_TENANT: String(Math.max(5000, maxN)),
+          // Each measurement opens its N sockets with one fresh tenant's one terminal key, a
+          // ticket each, and retries a socket once: the exact per-key and per-tenant limits
+          // (sliding minute) are raised to that, not turned off.
+          ...Object.fromEntries(
+            [
+              "TICKETS_PER_KEY_PER_MINUTE",
+              "SOCKETS_PER_KEY_PER_MINUTE",
+              "SOCKETS_PER_TENANT_PER_MINUTE",
+            ].map((name) => [name, String(Math.max(600, maxN * CONNECT_ATTEMPTS))]),
+          ),
         },
         log: watchOutput,
       });

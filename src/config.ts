@@ -8,6 +8,12 @@ export interface Config {
   /** Vendor API base URLs, by provider. */
   posBaseUrls: { toast: string; clover: string; square: string };
   posTimeoutMs: number;
+  /** The exact limits the RateCounter object keeps, each per sliding minute (README "Rate limits"). */
+  rateLimits: {
+    ticketsPerKeyPerMinute: number;
+    socketsPerKeyPerMinute: number;
+    socketsPerTenantPerMinute: number;
+  };
   /** Null when no Stripe key is configured: orders then carry no PaymentIntent. */
   stripe: { secretKey: string; apiBase: string | undefined } | null;
   stripeWebhookSecret: string;
@@ -47,6 +53,11 @@ export function readConfig(env: Env): Config {
       square: env.POS_SQUARE_BASE_URL,
     },
     posTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 10_000,
+    rateLimits: {
+      ticketsPerKeyPerMinute: positiveInt(env.TICKETS_PER_KEY_PER_MINUTE, 120),
+      socketsPerKeyPerMinute: positiveInt(env.SOCKETS_PER_KEY_PER_MINUTE, 120),
+      socketsPerTenantPerMinute: positiveInt(env.SOCKETS_PER_TENANT_PER_MINUTE, 600),
+    },
     stripe: env.STRIPE_SECRET_KEY
       ? { secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE || undefined }
       : null,
@@ -54,4 +65,10 @@ export function readConfig(env: Env): Config {
   };
   cache.set(env, config);
   return config;
+}
+
+/** A var holding a positive integer, or `fallback` when it is unset or not one. */
+function positiveInt(raw: string | undefined, fallback: number): number {
+  const value = Number.parseInt(raw ?? "", 10);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
 }

@@ -2,6 +2,7 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { clipInput } from "./domain/input-text";
 import { errorBody, handleError } from "./http/errors";
 import { limitBody, logRequest, requireJsonBody } from "./http/middleware";
+import { documentCredentialLimit } from "./http/rate-limit";
 import { createRouter } from "./http/router";
 import { handleQueueBatch } from "./queues";
 import { adminRoutes } from "./routes/admin";
@@ -13,6 +14,7 @@ import { terminalRoutes } from "./routes/terminals";
 import { webhookRoutes } from "./routes/webhooks";
 import { runScheduled } from "./scheduled";
 
+export { RateCounter } from "./durable/rate-counter";
 export { TenantHub } from "./durable/tenant-hub";
 
 const app = createRouter();
@@ -28,6 +30,7 @@ app.route("/", posRoutes);
 app.route("/", terminalRoutes);
 app.route("/", webhookRoutes);
 
+documentCredentialLimit(app.openAPIRegistry);
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",
   scheme: "bearer",

@@ -7,6 +7,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** The POS vendor double's base URL (control API under /_control). */
       POS_DOUBLE_URL: string;
+      /** wrangler.toml's [[ratelimits]] limits, by binding name. */
+      TEST_RATE_LIMITS: Record<string, { limit: number; period: number }>;
     }
   }
 }

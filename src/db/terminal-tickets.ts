@@ -25,6 +25,32 @@ export async function issueTerminalTicket(
 }
 
 /**
+ * A ticket of this tenant that could be used now (known, unused, unexpired), without
+ * using it up: so a connection can be refused (rate limited) before it costs the client
+ * its ticket.
+ */
+export async function findUsableTerminalTicket(
+  db: Db,
+  tenantId: string,
+  ticket: string,
+  now: Date,
+): Promise<{ apiKeyId: string } | null> {
+  const [row] = await db
+    .select({ apiKeyId: terminalTickets.apiKeyId })
+    .from(terminalTickets)
+    .where(
+      and(
+        eq(terminalTickets.tenantId, tenantId),
+        eq(terminalTickets.ticketHash, await sha256Hex(ticket)),
+        isNull(terminalTickets.usedAt),
+        gt(terminalTickets.expiresAt, now.toISOString()),
+      ),
+    )
+    .limit(1);
+  return row ?? null;
+}
+
+/**
  * Uses up a ticket of this tenant: one conditional update, so of two
  * connections racing with the same ticket exactly one gets it. Unknown,
  * used, expired, another tenant's (which stays unused), or issued from a key

@@ -6,6 +6,7 @@ import { getDb } from "../db/client";
 import { findTenantBySlug } from "../db/tenants";
 import { type KeyRole, roleCovers } from "../domain/roles";
 import { ApiError } from "./errors";
+import { countRefusedCredential, refuseLockedOutClient } from "./rate-limit";
 import type { AppEnv } from "./router";
 
 export function bearerToken(header: string | undefined): string | null {
@@ -18,7 +19,9 @@ export function bearerToken(header: string | undefined): string | null {
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
   if (!token) throw new ApiError("unauthorized", "missing bearer token");
+  refuseLockedOutClient(c);
   if (!timingSafeEqual(token, readConfig(c.env).adminToken)) {
+    await countRefusedCredential(c);
     throw new ApiError("unauthorized", "invalid admin token");
   }
   c.set("db", getDb(c.env));
@@ -45,12 +48,16 @@ export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
     if (!key) {
       const token = bearerToken(c.req.header("authorization"));
       if (!token) throw new ApiError("unauthorized", "missing bearer token");
+      refuseLockedOutClient(c);
       const db = getDb(c.env);
       const [found, tenant] = await Promise.all([
         findActiveApiKey(db, token),
         findTenantBySlug(db, c.req.param("tenant") ?? ""),
       ]);
-      if (!found) throw new ApiError("unauthorized", "invalid or revoked API key");
+      if (!found) {
+        await countRefusedCredential(c);
+        throw new ApiError("unauthorized", "invalid or revoked API key");
+      }
       if (!tenant) throw new ApiError("not_found", "unknown tenant");
       if (found.tenantId !== tenant.id) {
         throw new ApiError("forbidden", "this key belongs to another tenant");

@@ -13,6 +13,7 @@ import { newOutboxRecord } from "../db/outbox";
 import { issueTerminalTicket } from "../db/terminal-tickets";
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
+import { limitGiftCardLookups, limitTicketIssuing } from "../http/rate-limit";
 import {
   type AppEnv,
   bearerSecurity,
@@ -60,7 +61,7 @@ const ticketRoute = createRoute({
   request: { params: TenantParam },
   responses: {
     201: jsonContent(z.object({ ticket: z.string(), expiresAt: z.string() }), "the ticket"),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    ...errorResponses("unauthorized", "forbidden", "not_found", "rate_limited"),
   },
 });
 
@@ -112,7 +113,7 @@ const getGiftCardRoute = createRoute({
   },
   responses: {
     200: jsonContent(z.object({ giftCard: GiftCardSchema }), "the card"),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    ...errorResponses("unauthorized", "forbidden", "not_found", "rate_limited"),
   },
 });
 
@@ -141,7 +142,9 @@ const loyaltyRoute = (kind: "add" | "redeem") =>
   });
 
 const pos = createRouter();
+pos.on("GET", "/v1/pos/:tenant/gift-cards/:code", limitGiftCardLookups);
 pos.use("/v1/pos/:tenant/*", requireRole("terminal"));
+pos.on("POST", "/v1/pos/:tenant/terminals/ticket", limitTicketIssuing);
 
 export const posRoutes = pos
   .openapi(ticketRoute, async (c) => {

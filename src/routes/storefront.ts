@@ -6,6 +6,7 @@ import { ORDER_TYPES } from "../domain/order-status";
 import { checkDiscount } from "../domain/pricing";
 import { loadTenant } from "../http/auth";
 import { ApiError } from "../http/errors";
+import { limitDiscountLookups, limitOrderCreation, limitOrderPreviews } from "../http/rate-limit";
 import {
   createRouter,
   errorResponses,
@@ -110,7 +111,13 @@ const previewRoute = createRoute({
   request: { params: TenantParam, body: jsonBody(OrderDraftSchema) },
   responses: {
     200: jsonContent(PreviewSchema, "the priced draft"),
-    ...errorResponses("validation_failed", "malformed_json", "not_found", "payload_too_large"),
+    ...errorResponses(
+      "validation_failed",
+      "malformed_json",
+      "not_found",
+      "payload_too_large",
+      "rate_limited",
+    ),
   },
 });
 
@@ -139,7 +146,7 @@ const discountRoute = createRoute({
       }),
       "a usable discount code; value is whole percent or minor units",
     ),
-    ...errorResponses("not_found"),
+    ...errorResponses("not_found", "rate_limited"),
   },
 });
 
@@ -175,6 +182,7 @@ const createOrderRoute = createRoute({
       "not_found",
       "idempotency_mismatch",
       "payload_too_large",
+      "rate_limited",
     ),
   },
 });
@@ -195,6 +203,10 @@ const getOrderRoute = createRoute({
 });
 
 const storefront = createRouter();
+// Before loadTenant, so a refused request costs no database read.
+storefront.on("POST", "/v1/stores/:tenant/orders", limitOrderCreation);
+storefront.on("POST", "/v1/stores/:tenant/orders/preview", limitOrderPreviews);
+storefront.on("GET", "/v1/stores/:tenant/discounts/:code", limitDiscountLookups);
 storefront.use("/v1/stores/:tenant/*", loadTenant);
 
 export const storefrontRoutes = storefront

@@ -2,10 +2,15 @@ import { Hono } from "hono";
 import { type ApiKey, findActiveApiKey, findLiveApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
 import { findTenantBySlug } from "../db/tenants";
-import { consumeTerminalTicket } from "../db/terminal-tickets";
+import { consumeTerminalTicket, findUsableTerminalTicket } from "../db/terminal-tickets";
 import { HUB_HEADERS } from "../durable/tenant-hub";
 import { bearerToken } from "../http/auth";
 import { ApiError } from "../http/errors";
+import {
+  countRefusedCredential,
+  limitTerminalConnection,
+  refuseLockedOutClient,
+} from "../http/rate-limit";
 import type { AppEnv } from "../http/router";
 import { tenantHub } from "../services/outbox";
 
@@ -25,15 +30,22 @@ export const terminalRoutes = new Hono<AppEnv>().get("/ws/pos/:tenant", async (c
   const ticket = c.req.query("ticket");
   const token = bearerToken(c.req.header("authorization"));
   let key: ApiKey | undefined;
+  if (ticket || token) refuseLockedOutClient(c);
   if (tenant && ticket) {
     // Only this tenant's tickets are looked at, so a wrong path cannot use up another's.
-    const used = await consumeTerminalTicket(db, tenant.id, ticket, now);
-    if (used) key = await findLiveApiKey(db, tenant.id, used.apiKeyId);
+    const usable = await findUsableTerminalTicket(db, tenant.id, ticket, now);
+    if (usable) key = await findLiveApiKey(db, tenant.id, usable.apiKeyId);
   } else if (tenant && token) {
     const found = await findActiveApiKey(db, token);
     if (found?.tenantId === tenant.id) key = found;
   }
+  // Limited before the ticket is used up, so a refused connection costs the client nothing.
+  if (tenant && key) await limitTerminalConnection(c, tenant.id, key.id);
+  if (tenant && ticket && key && !(await consumeTerminalTicket(db, tenant.id, ticket, now))) {
+    key = undefined;
+  }
   if (!tenant || !key) {
+    if (ticket || token) await countRefusedCredential(c);
     // One answer for every refusal, so a caller learns nothing about which part failed.
     throw new ApiError(
       "unauthorized",

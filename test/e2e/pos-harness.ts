@@ -261,13 +261,29 @@ export interface OrderView {
   externalId: string | null;
 }
 
-/** Places one unpaid pickup order (unique Idempotency-Key); returns its id. */
+let customers = 0;
+
+/**
+ * A new customer's address, for `CF-Connecting-IP` (198.18.0.0/15, the range set aside for
+ * benchmarks). wrangler dev passes a client-supplied value through (test/e2e/rate-limit.test.ts),
+ * so a load run's orders count against the per-client rate limits as many customers' orders
+ * would, not all as 127.0.0.1's (README "Rate limits").
+ */
+export function nextCustomerAddress(): string {
+  const n = customers++ % 131_072;
+  return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/** Places one unpaid pickup order (unique Idempotency-Key, a new customer); returns its id. */
 export async function placeOrder(stack: PosStack, tenant: PosTenant): Promise<string> {
   const placed = await callJson<{ order: OrderView }>(
     stack.url,
     `/v1/stores/${tenant.slug}/orders`,
     {
-      headers: { "idempotency-key": `pos-${randomUUID()}` },
+      headers: {
+        "idempotency-key": `pos-${randomUUID()}`,
+        "cf-connecting-ip": nextCustomerAddress(),
+      },
       body: {
         orderType: "pickup",
         items: [{ menuItemId: tenant.itemId, quantity: 1 }],
