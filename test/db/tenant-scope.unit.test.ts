@@ -36,7 +36,7 @@ function writes(): { file: string; fn: string; table: string; where: string | nu
   );
   for (const file of files) {
     const source = readFileSync(path.join(SRC, file), "utf8");
-    for (const match of source.matchAll(/\.(update|delete)\((\w+)\)/g)) {
+    for (const match of source.matchAll(/\bdb\s*\.(update|delete)\((\w+)\)/g)) {
       const at = match.index ?? 0;
       // The chain goes on with `.set(…)` (an update) and then `.where(…)`.
       let rest = source.slice(at + match[0].length);
