@@ -25,7 +25,21 @@ export async function issueTerminalTicket(
 }
 
 /**
- * A ticket of this tenant that could be used now (known, unused, unexpired), without
+ * This tenant's ticket, usable now: known, unused, unexpired, and issued from a key that is
+ * still live.
+ */
+async function usableTicket(tenantId: string, ticket: string, now: Date) {
+  return and(
+    eq(terminalTickets.tenantId, tenantId),
+    eq(terminalTickets.ticketHash, await sha256Hex(ticket)),
+    isNull(terminalTickets.usedAt),
+    gt(terminalTickets.expiresAt, now.toISOString()),
+    sql`EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${apiKeys.tenantId} = ${terminalTickets.tenantId} AND ${apiKeys.id} = ${terminalTickets.apiKeyId} AND ${apiKeys.revokedAt} IS NULL)`,
+  );
+}
+
+/**
+ * A ticket of this tenant that could be used now (see `usableTicket`), without
  * using it up: so a connection can be refused (rate limited) before it costs the client
  * its ticket.
  */
@@ -38,14 +52,7 @@ export async function findUsableTerminalTicket(
   const [row] = await db
     .select({ apiKeyId: terminalTickets.apiKeyId })
     .from(terminalTickets)
-    .where(
-      and(
-        eq(terminalTickets.tenantId, tenantId),
-        eq(terminalTickets.ticketHash, await sha256Hex(ticket)),
-        isNull(terminalTickets.usedAt),
-        gt(terminalTickets.expiresAt, now.toISOString()),
-      ),
-    )
+    .where(await usableTicket(tenantId, ticket, now))
     .limit(1);
   return row ?? null;
 }
@@ -65,15 +72,7 @@ export async function consumeTerminalTicket(
   const [row] = await db
     .update(terminalTickets)
     .set({ usedAt: now.toISOString() })
-    .where(
-      and(
-        eq(terminalTickets.tenantId, tenantId),
-        eq(terminalTickets.ticketHash, await sha256Hex(ticket)),
-        isNull(terminalTickets.usedAt),
-        gt(terminalTickets.expiresAt, now.toISOString()),
-        sql`EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${apiKeys.tenantId} = ${terminalTickets.tenantId} AND ${apiKeys.id} = ${terminalTickets.apiKeyId} AND ${apiKeys.revokedAt} IS NULL)`,
-      ),
-    )
+    .where(await usableTicket(tenantId, ticket, now))
     .returning({ apiKeyId: terminalTickets.apiKeyId });
   return row ?? null;
 }
