@@ -31,6 +31,7 @@ export default defineConfig(async () => {
               CREDENTIALS_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
               STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
               STRIPE_SECRET_KEY: "sk_test_worker_tests",
+              STRIPE_PUBLISHABLE_KEY: "pk_test_worker_tests",
               STRIPE_API_BASE: stripe,
               // Small, so the per-tenant terminal limit can be tested.
               MAX_TERMINALS_PER_TENANT: "3",

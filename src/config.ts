@@ -15,7 +15,12 @@ export interface Config {
     socketsPerTenantPerMinute: number;
   };
   /** Null when no Stripe key is configured: orders then carry no PaymentIntent. */
-  stripe: { secretKey: string; apiBase: string | undefined } | null;
+  stripe: {
+    secretKey: string;
+    apiBase: string | undefined;
+    /** What storefronts hand Stripe.js (`pk_…`); null when not configured. */
+    publishableKey: string | null;
+  } | null;
   stripeWebhookSecret: string;
 }
 
@@ -59,7 +64,13 @@ export function readConfig(env: Env): Config {
       socketsPerTenantPerMinute: positiveInt(env.SOCKETS_PER_TENANT_PER_MINUTE, 600),
     },
     stripe: env.STRIPE_SECRET_KEY
-      ? { secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE || undefined }
+      ? {
+          secretKey: env.STRIPE_SECRET_KEY,
+          apiBase: env.STRIPE_API_BASE || undefined,
+          publishableKey: /^pk_(?:test|live)_\w+$/.test(env.STRIPE_PUBLISHABLE_KEY ?? "")
+            ? env.STRIPE_PUBLISHABLE_KEY
+            : null,
+        }
       : null,
     stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET ?? "",
   };

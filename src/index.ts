@@ -1,5 +1,6 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { clipInput } from "./domain/input-text";
+import { cors } from "./http/cors";
 import { errorBody, handleError } from "./http/errors";
 import { limitBody, logRequest, requireJsonBody } from "./http/middleware";
 import { documentCredentialLimit } from "./http/rate-limit";
@@ -19,6 +20,7 @@ export { TenantHub } from "./durable/tenant-hub";
 
 const app = createRouter();
 app.use("*", logRequest);
+app.use("*", cors);
 app.use("*", limitBody);
 app.use("/v1/*", requireJsonBody);
 

@@ -35,6 +35,8 @@ const PAYMENTS_STATE = path.join(PERSIST_DIR, "stripe-double.json");
 const STRIPE_DOUBLE_PORT = 12111;
 // Any sk_test_ key is accepted by the double; this one says where it came from in logs.
 const STRIPE_DOUBLE_KEY = "sk_test_orderlane_double";
+// Its publishable twin, which storefronts get from GET /v1/stores/:tenant.
+const STRIPE_DOUBLE_PUBLISHABLE_KEY = "pk_test_orderlane_double";
 
 /** @type {import("./dev-server.mjs").DevServer | undefined} */
 let server;
@@ -139,7 +141,11 @@ async function preparePayments(devVars, port) {
   console.log(`Stripe double listening on ${stripeDouble.url} (webhooks to ${webhookUrl}).`);
   return {
     mode: "double",
-    vars: { STRIPE_SECRET_KEY: STRIPE_DOUBLE_KEY, STRIPE_API_BASE: stripeDouble.url },
+    vars: {
+      STRIPE_SECRET_KEY: STRIPE_DOUBLE_KEY,
+      STRIPE_API_BASE: stripeDouble.url,
+      STRIPE_PUBLISHABLE_KEY: STRIPE_DOUBLE_PUBLISHABLE_KEY,
+    },
     doubleUrl: stripeDouble.url,
     webhookUrl,
   };

@@ -38,6 +38,16 @@ export const tenants = sqliteTable("tenants", {
   maxAmount: integer("max_amount").notNull().default(100_000_000),
   /** Set when the platform deleted the tenant: its keys are revoked, its routes 404. */
   deletedAt: text("deleted_at"),
+  /** Origins whose pages may call the storefront routes (CORS); empty means any. */
+  allowedOrigins: text("allowed_origins", { mode: "json" })
+    .$type<string[]>()
+    .notNull()
+    .default(sql`'[]'`),
+  /** Origins of consoles allowed to call the staff and POS routes (CORS); same-origin always is. */
+  consoleOrigins: text("console_origins", { mode: "json" })
+    .$type<string[]>()
+    .notNull()
+    .default(sql`'[]'`),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

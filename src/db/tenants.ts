@@ -44,6 +44,8 @@ export async function createTenant(
     ...input,
     maxAmount: input.maxAmount ?? DEFAULT_MAX_AMOUNT,
     deletedAt: null,
+    allowedOrigins: [],
+    consoleOrigins: [],
     nextOrderNumber: 1001,
     createdAt: at,
     updatedAt: at,
@@ -129,6 +131,27 @@ export async function updateTenantLimits(
   const [row] = await db
     .update(tenants)
     .set({ maxAmount: limits.maxAmount, updatedAt: now.toISOString() })
+    .where(and(eq(tenants.id, tenantId), isNull(tenants.deletedAt)))
+    .returning();
+  return row;
+}
+
+/** What an owner sets about the tenant's web clients (CORS origins). */
+export interface TenantSettings {
+  allowedOrigins: string[];
+  consoleOrigins: string[];
+}
+
+/** Applies an owner's settings change to a live tenant; the tenant as changed, or undefined. */
+export async function updateTenantSettings(
+  db: Db,
+  tenantId: string,
+  patch: Partial<TenantSettings>,
+  now: Date,
+): Promise<Tenant | undefined> {
+  const [row] = await db
+    .update(tenants)
+    .set({ ...patch, updatedAt: now.toISOString() })
     .where(and(eq(tenants.id, tenantId), isNull(tenants.deletedAt)))
     .returning();
   return row;

@@ -19,10 +19,11 @@ import {
 import { findOrder, listOrderHistory, listOrders } from "../db/orders";
 import { listRefunds } from "../db/refunds";
 import { listSyncAttempts } from "../db/sync-attempts";
-import type { Tenant } from "../db/tenants";
+import { type Tenant, updateTenantSettings } from "../db/tenants";
 import { ORDER_STATUSES, PAYMENT_STATUSES, POS_STATUSES } from "../domain/order-status";
 import { PLATFORM_MAX_AMOUNT } from "../domain/pricing";
 import { requireRole } from "../http/auth";
+import { normalizeOrigin } from "../http/cors";
 import { ApiError } from "../http/errors";
 import {
   bearerSecurity,
@@ -58,6 +59,9 @@ const IdParams = TenantParam.extend({
     .max(64)
     .openapi({ param: { name: "id", in: "path" } }),
 });
+
+/** Origins a tenant may list per setting. */
+const MAX_ORIGINS = 20;
 
 const posId = z.string().trim().min(1).max(100).nullable().optional();
 
@@ -130,6 +134,53 @@ const ApiKeySchema = z
     revokedAt: z.string().nullable(),
   })
   .openapi("ApiKey");
+
+const OriginList = z
+  .array(
+    z
+      .string()
+      .max(200)
+      .transform((text, ctx) => {
+        const origin = normalizeOrigin(text);
+        if (!origin) {
+          ctx.addIssue({
+            code: "custom",
+            message:
+              "must be an origin such as https://shop.example.com (scheme, host, port; no path)",
+          });
+          return z.NEVER;
+        }
+        return origin;
+      }),
+  )
+  .max(MAX_ORIGINS)
+  .transform((list) => [...new Set(list)]);
+
+const SettingsSchema = z
+  .object({
+    allowedOrigins: z.array(z.string()).openapi({
+      description:
+        "Origins whose pages may call the storefront routes from a browser (CORS); empty means any origin.",
+    }),
+    consoleOrigins: z.array(z.string()).openapi({
+      description:
+        "Origins of consoles that may call the staff and POS routes from a browser; the Worker's own origin always may.",
+    }),
+  })
+  .openapi("TenantSettings");
+
+const UpdateSettingsSchema = z
+  .object({
+    allowedOrigins: OriginList.optional().openapi({
+      description: `Replaces the storefront origins (at most ${MAX_ORIGINS}); [] allows any.`,
+    }),
+    consoleOrigins: OriginList.optional().openapi({
+      description: `Replaces the console origins (at most ${MAX_ORIGINS}).`,
+    }),
+  })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, "at least one field is required")
+  .openapi("UpdateTenantSettings");
 
 const OrderCursor = z.string().regex(/^\d{1,12}$/, "is not a cursor from this list");
 
@@ -341,6 +392,44 @@ const markPaidRoute = createRoute({
   },
 });
 
+// ---- settings ----
+
+const getSettingsRoute = createRoute({
+  method: "get",
+  path: "/v1/admin/{tenant}/settings",
+  tags: ["admin: settings"],
+  summary: "The tenant's web settings",
+  description: "Staff. The origins allowed to call the API from a browser (CORS).",
+  security: bearerSecurity,
+  request: { params: TenantParam },
+  responses: {
+    200: jsonContent(z.object({ settings: SettingsSchema }), "the settings"),
+    ...errorResponses("unauthorized", "forbidden", "not_found"),
+  },
+});
+
+const updateSettingsRoute = createRoute({
+  method: "patch",
+  path: "/v1/admin/{tenant}/settings",
+  tags: ["admin: settings"],
+  summary: "Change the tenant's web settings (owner)",
+  description:
+    "Owner. Each list given replaces the stored one. A browser caches a preflight answer for up to 10 minutes, so a removed origin can keep working that long.",
+  security: bearerSecurity,
+  middleware: ownerOnly,
+  request: { params: TenantParam, body: jsonBody(UpdateSettingsSchema) },
+  responses: {
+    200: jsonContent(z.object({ settings: SettingsSchema }), "the settings as changed"),
+    ...errorResponses(
+      "validation_failed",
+      "malformed_json",
+      "unauthorized",
+      "forbidden",
+      "not_found",
+    ),
+  },
+});
+
 // ---- keys ----
 
 const createKeyRoute = createRoute({
@@ -538,6 +627,20 @@ export const adminRoutes = admin
     c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
     return c.json({ order: orderDto(order, tenant.slug), changed }, 200);
   })
+  .openapi(getSettingsRoute, (c) => {
+    const tenant = c.get("tenant");
+    return c.json({ settings: settingsDto(tenant) }, 200);
+  })
+  .openapi(updateSettingsRoute, async (c) => {
+    const updated = await updateTenantSettings(
+      c.get("db"),
+      c.get("tenant").id,
+      c.req.valid("json"),
+      new Date(),
+    );
+    if (!updated) throw new ApiError("not_found", "unknown tenant");
+    return c.json({ settings: settingsDto(updated) }, 200);
+  })
   .openapi(createKeyRoute, async (c) => {
     const body = c.req.valid("json");
     const { key, record } = await createApiKey(
@@ -615,6 +718,10 @@ function discountDto(row: Awaited<ReturnType<typeof createDiscount>>, currency: 
     usedCount: row.usedCount,
     createdAt: row.createdAt,
   };
+}
+
+function settingsDto(tenant: Tenant) {
+  return { allowedOrigins: tenant.allowedOrigins, consoleOrigins: tenant.consoleOrigins };
 }
 
 function apiKeyDto(row: Awaited<ReturnType<typeof listApiKeys>>[number]) {

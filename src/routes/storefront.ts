@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { readConfig } from "../config";
 import { discountForPricing, findDiscount } from "../db/discounts";
 import { listMenuItems } from "../db/menu";
 import { findOrder } from "../db/orders";
@@ -83,6 +84,49 @@ const OrderIdParams = TenantParam.extend({
     .min(1)
     .max(64)
     .openapi({ param: { name: "id", in: "path" } }),
+});
+
+const StoreSchema = z
+  .object({
+    slug: z.string().openapi({ description: "The tenant's slug, as in every storefront path." }),
+    name: z.string().openapi({ description: "The restaurant's name, for the page title." }),
+    currency: z
+      .string()
+      .openapi({ description: "ISO 4217 code; every amount is in its minor units." }),
+    timezone: z
+      .string()
+      .openapi({ description: "IANA time zone of the restaurant, e.g. America/New_York." }),
+    taxRateBps: z
+      .number()
+      .int()
+      .openapi({ description: "Tax rate in basis points (875 = 8.75%), applied to the order." }),
+    payment: z
+      .object({
+        provider: z.enum(["stripe", "none"]).openapi({
+          description:
+            "`stripe`: pay each order's `payment.clientSecret` with Stripe.js; `none`: orders are paid at the counter.",
+        }),
+        publishableKey: z.string().nullable().openapi({
+          description: "Stripe publishable key (`pk_…`) for Stripe.js; null when payments are off.",
+        }),
+      })
+      .openapi({ description: "How a storefront takes payment for this store." }),
+  })
+  .openapi("Store");
+
+const storeRoute = createRoute({
+  method: "get",
+  path: "/v1/stores/{tenant}",
+  tags: ["storefront"],
+  summary: "Store configuration for a storefront",
+  description:
+    "Public. What a storefront needs before showing the menu: the store's name, currency, time zone, tax rate and how it takes payment (the Stripe publishable key for Stripe.js).",
+  security: [],
+  request: { params: TenantParam },
+  responses: {
+    200: jsonContent(z.object({ store: StoreSchema }), "the store"),
+    ...errorResponses("not_found"),
+  },
 });
 
 const menuRoute = createRoute({
@@ -208,8 +252,28 @@ storefront.on("POST", "/v1/stores/:tenant/orders", limitOrderCreation);
 storefront.on("POST", "/v1/stores/:tenant/orders/preview", limitOrderPreviews);
 storefront.on("GET", "/v1/stores/:tenant/discounts/:code", limitDiscountLookups);
 storefront.use("/v1/stores/:tenant/*", loadTenant);
+storefront.use("/v1/stores/:tenant", loadTenant);
 
 export const storefrontRoutes = storefront
+  .openapi(storeRoute, (c) => {
+    const tenant = c.get("tenant");
+    const stripe = readConfig(c.env).stripe;
+    return c.json(
+      {
+        store: {
+          slug: tenant.slug,
+          name: tenant.name,
+          currency: tenant.currency,
+          timezone: tenant.timezone,
+          taxRateBps: tenant.taxRateBps,
+          payment: stripe
+            ? { provider: "stripe" as const, publishableKey: stripe.publishableKey }
+            : { provider: "none" as const, publishableKey: null },
+        },
+      },
+      200,
+    );
+  })
   .openapi(menuRoute, async (c) => {
     const tenant = c.get("tenant");
     const items = await listMenuItems(c.get("db"), tenant.id, { availableOnly: true });
