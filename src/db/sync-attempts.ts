@@ -60,9 +60,14 @@ export interface SyncStats {
   successfulSyncs: number;
   failedSyncs: number;
   pendingRetries: number;
+  /** successfulSyncs / totalSyncs × 100, one decimal (0–100). */
   successRate: number;
   p50SyncMs: number | null;
   p95SyncMs: number | null;
+  /** Orders, not attempts: how many the POS has, how many it refused for good, how many wait. */
+  ordersSynced: number;
+  ordersFailed: number;
+  ordersRetrying: number;
 }
 
 /** Attempt totals, orders still waiting for the POS, and percentiles of successful attempts' duration. */
@@ -74,18 +79,29 @@ export async function syncStats(db: Db, tenantId: string): Promise<SyncStats> {
     })
     .from(posSyncAttempts)
     .where(eq(posSyncAttempts.tenantId, tenantId));
-  const [pending] = await db
-    .select({ n: count() })
+  const byStatus = await db
+    .select({ posStatus: orders.posStatus, n: count() })
     .from(orders)
-    .where(and(eq(orders.tenantId, tenantId), inArray(orders.posStatus, ["queued", "retrying"])));
+    .where(
+      and(
+        eq(orders.tenantId, tenantId),
+        inArray(orders.posStatus, ["queued", "retrying", "synced", "failed"]),
+      ),
+    )
+    .groupBy(orders.posStatus);
+  const ordersIn = (...statuses: string[]) =>
+    byStatus.filter((row) => statuses.includes(row.posStatus)).reduce((sum, row) => sum + row.n, 0);
   const total = totals?.total ?? 0;
   const successful = Number(totals?.successful ?? 0);
   return {
     totalSyncs: total,
     successfulSyncs: successful,
     failedSyncs: total - successful,
-    pendingRetries: pending?.n ?? 0,
-    successRate: total === 0 ? 0 : Math.round((successful / total) * 10_000) / 10_000,
+    pendingRetries: ordersIn("queued", "retrying"),
+    successRate: total === 0 ? 0 : Math.round((successful / total) * 1000) / 10,
+    ordersSynced: ordersIn("synced"),
+    ordersFailed: ordersIn("failed"),
+    ordersRetrying: ordersIn("queued", "retrying"),
     p50SyncMs: await successPercentile(db, tenantId, successful, 0.5),
     p95SyncMs: await successPercentile(db, tenantId, successful, 0.95),
   };

@@ -255,9 +255,24 @@ const statsRoute = createRoute({
         successfulSyncs: z.number().int(),
         failedSyncs: z.number().int(),
         pendingRetries: z.number().int(),
-        successRate: z.number(),
+        successRate: z.number().min(0).max(100).openapi({
+          description:
+            "successfulSyncs / totalSyncs × 100, rounded to one decimal; 0 with no attempts.",
+        }),
         p50SyncMs: z.number().int().nullable(),
         p95SyncMs: z.number().int().nullable(),
+        ordersSynced: z
+          .number()
+          .int()
+          .openapi({ description: "Orders the POS has (posStatus synced)." }),
+        ordersFailed: z
+          .number()
+          .int()
+          .openapi({ description: "Orders the POS refused for good (posStatus failed)." }),
+        ordersRetrying: z
+          .number()
+          .int()
+          .openapi({ description: "Orders still on their way to the POS (queued or retrying)." }),
       }),
       "the stats",
     ),

@@ -445,7 +445,11 @@ describe("sync history and stats", () => {
       successfulSyncs: 2,
       failedSyncs: 1,
       pendingRetries: 0,
-      successRate: 0.6667,
+      // A percentage with one decimal, as the seeds define it: 2 of 3 attempts.
+      successRate: 66.7,
+      ordersSynced: 2,
+      ordersFailed: 0,
+      ordersRetrying: 0,
     });
     expect(typeof stats.p50SyncMs).toBe("number");
     expect(stats.p95SyncMs).toBeGreaterThanOrEqual(stats.p50SyncMs ?? 0);
