@@ -1,7 +1,9 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { expect } from "vitest";
-import { call, callJson } from "./helpers";
+import worker from "../src/index";
+import { call, callJson, createMenuItem, createTenant, type TestTenant } from "./helpers";
 
 /** The endpoint secret the Worker tests run with (vitest.config.ts). */
 export const STRIPE_TEST_WEBHOOK_SECRET = "whsec_test_secret";
@@ -151,4 +153,53 @@ export async function payAtStripe(
         }),
   );
   expect(res.status).toBe(200);
+}
+
+/** A card order the customer paid at the Stripe double, confirmed by its webhook. */
+export interface PaidOrder {
+  t: TestTenant;
+  orderId: string;
+  intentId: string;
+}
+
+/** Places and pays a card order (a new tenant and item unless given). */
+export async function paidOrder(t?: TestTenant, itemId?: string): Promise<PaidOrder> {
+  const tenant = t ?? (await createTenant());
+  const menuItemId = itemId ?? (await createMenuItem(tenant, { name: "Soup", price: 900 })).id;
+  const order = await placeCardOrder(tenant, menuItemId);
+  await payAtStripe(order);
+  return { t: tenant, orderId: order.orderId, intentId: order.intentId };
+}
+
+let refundSeq = 0;
+
+/**
+ * Delivers the order's refund message to the Worker's queue handler as the queue would, so a
+ * test does not wait on the background consumer; returns what the handler did.
+ */
+export async function deliverRefund(
+  queue: "payments" | "payments-dlq",
+  p: { t: { id: string }; orderId: string },
+  attempts = 1,
+) {
+  const batch = createMessageBatch(queue, [
+    {
+      id: `pay-${++refundSeq}`,
+      timestamp: new Date(),
+      attempts,
+      body: { type: "refund", tenantId: p.t.id, orderId: p.orderId },
+    },
+  ]);
+  const delays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options?: QueueRetryOptions) => {
+      delays.push(options?.delaySeconds);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { acked: result.explicitAcks.length, retried: result.retryMessages.length, delays };
 }

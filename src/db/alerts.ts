@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { newId } from "../crypto";
 import type { Db } from "./client";
 import { guardedOutboxInsert, newOutboxRecord, type OutboxRecord, outboxInsert } from "./outbox";
@@ -84,6 +84,31 @@ export async function acknowledgeAlert(
     )
     .returning();
   return row ?? null;
+}
+
+/**
+ * Closes the order's open alerts of `kind` (staff have nothing left to do
+ * about them), for the batch of the change that settled the matter: written
+ * only while `guard` holds (the change won).
+ */
+export function closeOrderAlerts(
+  db: Db,
+  alert: { tenantId: string; orderId: string; kind: string },
+  now: Date,
+  guard: SQL,
+) {
+  return db
+    .update(alerts)
+    .set({ acknowledgedAt: now.toISOString(), acknowledgedBy: "system" })
+    .where(
+      and(
+        eq(alerts.tenantId, alert.tenantId),
+        eq(alerts.orderId, alert.orderId),
+        eq(alerts.kind, alert.kind),
+        isNull(alerts.acknowledgedAt),
+        guard,
+      ),
+    );
 }
 
 export async function findAlert(

@@ -11,7 +11,7 @@ export type RefundRow = typeof refunds.$inferSelect;
  */
 export async function recordRefund(
   db: Db,
-  refund: Omit<RefundRow, "createdAt" | "updatedAt">,
+  refund: Omit<RefundRow, "createdAt" | "updatedAt" | "note" | "recordedBy">,
   now: Date,
 ): Promise<void> {
   const at = now.toISOString();
@@ -32,4 +32,37 @@ export function listRefunds(db: Db, tenantId: string, orderId: string): Promise<
     .from(refunds)
     .where(and(eq(refunds.tenantId, tenantId), eq(refunds.orderId, orderId)))
     .orderBy(asc(refunds.createdAt));
+}
+
+/**
+ * The record of a refund staff made outside the platform (`refund-settled`),
+ * for the batch that settles the order: its id says so (`manual_<order id>`),
+ * with the note and the key that recorded it.
+ */
+export function manualRefundRow(
+  order: {
+    id: string;
+    tenantId: string;
+    paymentIntentId: string | null;
+    total: number;
+    currency: string;
+  },
+  by: { keyId: string; label: string },
+  note: string,
+  now: Date,
+): RefundRow {
+  const at = now.toISOString();
+  return {
+    id: `manual_${order.id}`,
+    tenantId: order.tenantId,
+    orderId: order.id,
+    paymentIntentId: order.paymentIntentId ?? "",
+    amount: order.total,
+    currency: order.currency,
+    status: "succeeded",
+    note,
+    recordedBy: by,
+    createdAt: at,
+    updatedAt: at,
+  };
 }

@@ -489,6 +489,10 @@ export const refunds = sqliteTable(
     status: text("status")
       .$type<"pending" | "requires_action" | "succeeded" | "failed" | "canceled">()
       .notNull(),
+    /** For a refund made outside the platform (`refund-settled`): what staff wrote… */
+    note: text("note"),
+    /** …and which key recorded it. */
+    recordedBy: text("recorded_by", { mode: "json" }).$type<{ keyId: string; label: string }>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

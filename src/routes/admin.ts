@@ -39,7 +39,7 @@ import {
 } from "../http/router";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
-import { cancelOrder } from "../services/payments";
+import { cancelOrder, retryRefund, settleRefundByHand } from "../services/payments";
 import { confirmOrderAndQueue } from "../services/pos-sync";
 import { SyncAttemptSchema, syncAttemptDto } from "./pos-sync";
 import {
@@ -392,6 +392,54 @@ const markPaidRoute = createRoute({
   },
 });
 
+const refundRetryRoute = createRoute({
+  method: "post",
+  path: "/v1/admin/{tenant}/orders/{id}/refund-retry",
+  tags: ["admin: orders"],
+  summary: "Retry a refund that failed",
+  description:
+    "Staff. Only for an order whose paymentStatus is refund_failed (409 otherwise). The refund is looked up first, in D1 and then at Stripe, and made only if none exists, so the customer is refunded at most once; it completes asynchronously (the order goes to refund_pending, then refunded).",
+  security: bearerSecurity,
+  request: { params: IdParams },
+  responses: {
+    202: jsonContent(z.object({ order: OrderSchema }), "the refund is under way"),
+    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+  },
+});
+
+const refundSettledRoute = createRoute({
+  method: "post",
+  path: "/v1/admin/{tenant}/orders/{id}/refund-settled",
+  tags: ["admin: orders"],
+  summary: "Record a refund made outside the platform",
+  description:
+    "Staff. For an order whose paymentStatus is refund_failed (409 otherwise): the customer was refunded by other means. The order becomes refunded with the note and the key that recorded it; nothing is asked of Stripe.",
+  security: bearerSecurity,
+  request: {
+    params: IdParams,
+    body: jsonBody(
+      z
+        .object({
+          note: z.string().trim().min(1).max(500).openapi({
+            description: "How the customer was refunded (cash, card terminal, reference number).",
+          }),
+        })
+        .strict(),
+    ),
+  },
+  responses: {
+    200: jsonContent(z.object({ order: OrderSchema }), "the order, refunded"),
+    ...errorResponses(
+      "validation_failed",
+      "malformed_json",
+      "unauthorized",
+      "forbidden",
+      "not_found",
+      "conflict",
+    ),
+  },
+});
+
 // ---- settings ----
 
 const getSettingsRoute = createRoute({
@@ -626,6 +674,25 @@ export const adminRoutes = admin
     );
     c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
     return c.json({ order: orderDto(order, tenant.slug), changed }, 200);
+  })
+  .openapi(refundRetryRoute, async (c) => {
+    const tenant = c.get("tenant");
+    const { order, events } = await retryRefund(c.env, tenant, c.req.valid("param").id, new Date());
+    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
+    return c.json({ order: orderDto(order, tenant.slug) }, 202);
+  })
+  .openapi(refundSettledRoute, async (c) => {
+    const tenant = c.get("tenant");
+    const key = c.get("apiKey");
+    const order = await settleRefundByHand(
+      c.env,
+      tenant,
+      c.req.valid("param").id,
+      { keyId: key.id, label: key.label },
+      c.req.valid("json").note,
+      new Date(),
+    );
+    return c.json({ order: orderDto(order, tenant.slug) }, 200);
   })
   .openapi(getSettingsRoute, (c) => {
     const tenant = c.get("tenant");

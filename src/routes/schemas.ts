@@ -124,6 +124,16 @@ export const RefundSchema = z
     id: z.string(),
     amount: MoneySchema,
     status: z.enum(["pending", "requires_action", "succeeded", "failed", "canceled"]),
+    note: z.string().nullable().openapi({
+      description: "For a refund made outside the platform (refund-settled): what staff wrote.",
+    }),
+    recordedBy: z
+      .object({
+        keyId: z.string().openapi({ description: "The API key that recorded it." }),
+        label: z.string().openapi({ description: "That key's label." }),
+      })
+      .nullable()
+      .openapi({ description: "Who recorded a refund made outside the platform; null otherwise." }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -134,6 +144,8 @@ export function refundDto(row: RefundRow) {
     id: row.id,
     amount: { amount: row.amount, currency: row.currency },
     status: row.status,
+    note: row.note,
+    recordedBy: row.recordedBy,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

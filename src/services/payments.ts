@@ -1,4 +1,4 @@
-import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { createStripeGateway } from "../adapters/payments/stripe";
 import {
@@ -9,7 +9,7 @@ import {
   type WebhookPaymentIntent,
 } from "../adapters/payments/types";
 import { readConfig } from "../config";
-import { buildAlert } from "../db/alerts";
+import { buildAlert, closeOrderAlerts } from "../db/alerts";
 import { type Db, getDb, insertIf, isConstraintError } from "../db/client";
 import { type NotificationRow, newNotification } from "../db/notifications";
 import {
@@ -23,8 +23,8 @@ import {
   type OrderWithItems,
 } from "../db/orders";
 import type { OutboxRecord } from "../db/outbox";
-import { listRefunds, recordRefund } from "../db/refunds";
-import { alerts, notifications, webhookEvents } from "../db/schema";
+import { listRefunds, manualRefundRow, recordRefund } from "../db/refunds";
+import { alerts, notifications, refunds, webhookEvents } from "../db/schema";
 import { findTenantById, type Tenant } from "../db/tenants";
 import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
 import type { StatusSource } from "../domain/order-status";
@@ -306,6 +306,71 @@ export async function startRefund(
   return result.changed ? "started" : "under_way";
 }
 
+/**
+ * Staff retry a refund that was handed to them (`refund_failed`): the order
+ * goes back to `refund_pending` and the refund onto the payments queue, where
+ * `processRefund` looks it up (D1, then Stripe) before making one, so the
+ * customer is refunded at most once. Returns the order as changed and its
+ * events; 409 in any other payment state.
+ */
+export async function retryRefund(
+  env: Env,
+  tenant: Tenant,
+  orderId: string,
+  now: Date,
+): Promise<{ order: OrderWithItems; events: OutboxRecord[] }> {
+  const result = await withFreshOrder(
+    getDb(env),
+    tenant,
+    orderId,
+    async (order) => {
+      if (order.paymentStatus !== "refund_failed" || !order.paymentIntentId) {
+        throw new ApiError(
+          "conflict",
+          `only a refund_failed order's refund can be retried; this one is ${order.paymentStatus}`,
+        );
+      }
+      return {
+        ...paymentChange(tenant, order, { paymentStatus: "refund_pending" }),
+        source: "staff",
+      };
+    },
+    now,
+  );
+  await enqueueRefund(env, tenant.id, orderId);
+  return { order: result.order, events: result.events };
+}
+
+/**
+ * Staff refunded the customer outside the platform (cash, the card terminal):
+ * a `refund_failed` order is recorded `refunded` with their note and key, and
+ * nothing is asked of Stripe. 409 in any other payment state.
+ */
+export async function settleRefundByHand(
+  env: Env,
+  tenant: Tenant,
+  orderId: string,
+  by: { keyId: string; label: string },
+  note: string,
+  now: Date,
+): Promise<OrderWithItems> {
+  const db = getDb(env);
+  const order = await findOrder(db, tenant.id, orderId);
+  if (!order) throw new ApiError("not_found", "unknown order");
+  if (order.paymentStatus !== "refund_failed") {
+    throw new ApiError(
+      "conflict",
+      `only a refund_failed order can be settled by hand; this one is ${order.paymentStatus}`,
+    );
+  }
+  if (!(await refundSucceeded(env, tenant, orderId, now, { note, by }))) {
+    throw new ApiError("conflict", "the order changed meanwhile; read it again");
+  }
+  const settled = await findOrder(db, tenant.id, orderId);
+  if (!settled) throw new ApiError("not_found", "unknown order");
+  return settled;
+}
+
 /** Puts the refund on the queue after its batch; a failed send is healed by the cron pass. */
 async function enqueueRefund(env: Env, tenantId: string, orderId: string): Promise<void> {
   const message: RefundMessage = { type: "refund", tenantId, orderId };
@@ -378,6 +443,9 @@ export async function processRefund(
     await refundSucceeded(env, tenant, order.id, now);
     return { kind: "done" };
   }
+  // Stripe replays an idempotency key's first answer for a day: after a refund that failed
+  // (staff retry it), the next one needs a key of its own, or it would get that failure back.
+  const failed = known.filter((r) => r.status === "failed" || r.status === "canceled").length;
   let refund: RefundResult;
   try {
     refund =
@@ -385,7 +453,7 @@ export async function processRefund(
       (await gateway.refund({
         paymentIntentId: order.paymentIntentId,
         orderId: order.id,
-        idempotencyKey: `refund:${order.id}`,
+        idempotencyKey: failed === 0 ? `refund:${order.id}` : `refund:${order.id}:${failed}`,
       }));
   } catch (err) {
     return afterFailure(err);
@@ -420,12 +488,17 @@ function refundRow(
   };
 }
 
-/** `refunded` and `cancelled`, with the customer told; a no-op unless a refund was pending. */
+/**
+ * `refunded` and `cancelled`, with the customer told; a no-op unless a refund
+ * was pending (or given to staff). `manual` records a refund staff made
+ * outside the platform, in the same batch.
+ */
 export async function refundSucceeded(
   env: Env,
   tenant: Tenant,
   orderId: string,
   now: Date,
+  manual?: { note: string; by: { keyId: string; label: string } },
 ): Promise<boolean> {
   const db = getDb(env);
   let notification: NotificationRow | undefined;
@@ -456,22 +529,15 @@ export async function refundSucceeded(
         now,
       );
       notification = row;
-      return paymentChange(tenant, order, patch, (won) => [
+      const change = paymentChange(tenant, order, patch, (won) => [
         insertIf(db, notifications, row, won),
+        ...(manual
+          ? [insertIf(db, refunds, manualRefundRow(order, manual.by, manual.note, now), won)]
+          : []),
         // A refund given up on and then made after all: staff have nothing left to do.
-        db
-          .update(alerts)
-          .set({ acknowledgedAt: now.toISOString(), acknowledgedBy: "system" })
-          .where(
-            and(
-              eq(alerts.tenantId, tenant.id),
-              eq(alerts.orderId, orderId),
-              eq(alerts.kind, "refund_failed"),
-              isNull(alerts.acknowledgedAt),
-              won,
-            ),
-          ),
+        closeOrderAlerts(db, { tenantId: tenant.id, orderId, kind: "refund_failed" }, now, won),
       ]);
+      return manual ? { ...change, source: "staff" } : change;
     },
     now,
   );

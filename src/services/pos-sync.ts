@@ -10,7 +10,7 @@ import {
 } from "../adapters/pos/types";
 import { readConfig } from "../config";
 import { randomToken } from "../crypto";
-import { buildAlert, type NewAlert } from "../db/alerts";
+import { buildAlert, closeOrderAlerts, type NewAlert } from "../db/alerts";
 import { type Db, getDb, insertIf } from "../db/client";
 import { loadPosMapping } from "../db/menu";
 import { newNotification } from "../db/notifications";
@@ -164,6 +164,13 @@ export async function submitOrderToPos(
       (won) => [
         insertIf(db, posSyncAttempts, attempt, won),
         integrationSucceeded(db, tenant.id, clock()),
+        // The POS has it now (a staff retry, or a late success): the failure alert is settled.
+        closeOrderAlerts(
+          db,
+          { tenantId: tenant.id, orderId: order.id, kind: "pos_sync_failed" },
+          clock(),
+          won,
+        ),
       ],
     );
     await alertIfRefundStarted(env, db, tenant, order.id, clock());

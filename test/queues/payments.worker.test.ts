@@ -1,8 +1,6 @@
 import {
   createExecutionContext,
-  createMessageBatch,
   createScheduledController,
-  getQueueResult,
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -15,29 +13,22 @@ import {
   createMenuItem,
   createTenant,
   expectError,
-  type TestTenant,
   tableCounts,
   until,
 } from "../helpers";
 import { deliver as deliverPos, posDouble, setupSquareTenant } from "../pos-helpers";
-import { intentAtStripe, payAtStripe, placeCardOrder, stripeDouble } from "../stripe-helpers";
+import {
+  deliverRefund,
+  intentAtStripe,
+  type PaidOrder,
+  paidOrder,
+  payAtStripe,
+  placeCardOrder,
+  stripeDouble,
+} from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
 
-interface Paid {
-  t: TestTenant;
-  orderId: string;
-  intentId: string;
-}
-
-let seq = 0;
-
-async function paidOrder(t?: TestTenant, itemId?: string): Promise<Paid> {
-  const tenant = t ?? (await createTenant());
-  const menuItemId = itemId ?? (await createMenuItem(tenant, { name: "Soup", price: 900 })).id;
-  const order = await placeCardOrder(tenant, menuItemId);
-  await payAtStripe(order);
-  return { t: tenant, orderId: order.orderId, intentId: order.intentId };
-}
+type Paid = PaidOrder;
 
 /**
  * The order as a cancel leaves it (cancelled, refund pending) but with no queue message of its
@@ -49,29 +40,6 @@ async function refundPending(p: Paid): Promise<void> {
   )
     .bind(p.orderId)
     .run();
-}
-
-async function deliverRefund(queue: "payments" | "payments-dlq", p: Paid, attempts = 1) {
-  const batch = createMessageBatch(queue, [
-    {
-      id: `pay-${++seq}`,
-      timestamp: new Date(),
-      attempts,
-      body: { type: "refund", tenantId: p.t.id, orderId: p.orderId },
-    },
-  ]);
-  const delays: (number | undefined)[] = [];
-  for (const message of batch.messages) {
-    const retry = message.retry.bind(message);
-    message.retry = (options?: QueueRetryOptions) => {
-      delays.push(options?.delaySeconds);
-      retry(options);
-    };
-  }
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  const result = await getQueueResult(batch, ctx);
-  return { acked: result.explicitAcks.length, retried: result.retryMessages.length, delays };
 }
 
 async function orderRow(id: string) {

@@ -250,7 +250,11 @@ page.board.addEventListener("click", (event) => {
 });
 page.banners.addEventListener("click", (event) => {
   const alertId = closestAction(event, "dismiss-alert")?.dataset.alertId;
-  if (alertId) board = dismissAlert(board, alertId);
+  if (alertId) {
+    board = dismissAlert(board, alertId);
+    // Acknowledged for everyone, as POST …/alerts/:id/ack: it is not raised again.
+    connection?.send({ type: "ack_alert", alertId });
+  }
   if (closestAction(event, "dismiss-notice")) board = dismissNotice(board);
   scheduleRender();
 });

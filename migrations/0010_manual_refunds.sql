@@ -1,0 +1,2 @@
+ALTER TABLE `refunds` ADD `note` text;--> statement-breakpoint
+ALTER TABLE `refunds` ADD `recorded_by` text;
