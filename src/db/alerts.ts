@@ -28,6 +28,8 @@ export function alertEvent(alert: AlertRow, now: Date): OutboxRecord {
         message: alert.message,
         raisedAt: alert.lastRaisedAt,
         raiseCount: alert.raiseCount,
+        // Set once staff acknowledged it (anywhere): every terminal takes it down.
+        acknowledgedAt: alert.acknowledgedAt,
       },
     },
     now,
@@ -68,22 +70,45 @@ export async function listAlerts(
   });
 }
 
-/** Closes an open alert; false when there is no such open alert. */
+/**
+ * Closes an open alert, with the `alert` event (now carrying `acknowledgedAt`)
+ * that takes it off every terminal, in one batch. Null when there is no such
+ * open alert (nothing is written then).
+ */
 export async function acknowledgeAlert(
   db: Db,
   tenantId: string,
   alertId: string,
   by: string,
   now: Date,
-): Promise<AlertRow | null> {
-  const [row] = await db
-    .update(alerts)
-    .set({ acknowledgedAt: now.toISOString(), acknowledgedBy: by })
-    .where(
-      and(eq(alerts.tenantId, tenantId), eq(alerts.id, alertId), isNull(alerts.acknowledgedAt)),
-    )
-    .returning();
-  return row ?? null;
+): Promise<{ alert: AlertRow; event: OutboxRecord } | null> {
+  const open = await db.query.alerts.findFirst({
+    where: and(
+      eq(alerts.tenantId, tenantId),
+      eq(alerts.id, alertId),
+      isNull(alerts.acknowledgedAt),
+    ),
+  });
+  if (!open) return null;
+  const at = now.toISOString();
+  const closed: AlertRow = { ...open, acknowledgedAt: at, acknowledgedBy: by };
+  const event = alertEvent(closed, now);
+  const [rows] = await db.batch([
+    db
+      .update(alerts)
+      .set({ acknowledgedAt: at, acknowledgedBy: by })
+      .where(
+        and(eq(alerts.tenantId, tenantId), eq(alerts.id, alertId), isNull(alerts.acknowledgedAt)),
+      )
+      .returning(),
+    guardedOutboxInsert(
+      db,
+      event,
+      sql`EXISTS (SELECT 1 FROM ${alerts} WHERE ${alerts.id} = ${alertId} AND ${alerts.acknowledgedAt} = ${at} AND ${alerts.acknowledgedBy} = ${by})`,
+    ),
+  ]);
+  const row = rows[0];
+  return row ? { alert: row, event } : null;
 }
 
 /**

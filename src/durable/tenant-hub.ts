@@ -291,15 +291,7 @@ export class TenantHub extends DurableObject<Env> {
               new Date(),
             );
       // The change is committed with its outbox row; deliver it from here.
-      if (events.length > 0) {
-        await this.publish(events, tenant.slug);
-        await markDelivered(
-          getDb(this.env),
-          tenant.id,
-          events.map((e) => e.id),
-          new Date(),
-        );
-      }
+      await this.#deliver(tenant, events);
       this.#send(ws, { type: "set_status_result", requestId, ok: true });
     } catch (err) {
       const error =
@@ -319,7 +311,7 @@ export class TenantHub extends DurableObject<Env> {
     try {
       const tenant = await this.#loadTenant();
       const { terminalId } = this.#attachment(ws);
-      await acknowledgeStaffAlert(
+      const { events } = await acknowledgeStaffAlert(
         getDb(this.env),
         tenant.id,
         alertId,
@@ -327,6 +319,8 @@ export class TenantHub extends DurableObject<Env> {
         new Date(),
       );
       this.#send(ws, { type: "ack_alert_result", alertId, ok: true });
+      // Committed with its outbox row: every terminal takes the alert down.
+      await this.#deliver(tenant, events);
     } catch (err) {
       const error =
         err instanceof ApiError
@@ -410,6 +404,32 @@ export class TenantHub extends DurableObject<Env> {
     if (window.count >= RESUME_LIMIT.count) return window.since + RESUME_LIMIT.windowMs - now;
     window.count += 1;
     return 0;
+  }
+
+  /**
+   * Publishes events a command committed, and marks their outbox rows
+   * delivered. Never throws: the change is committed, so the command
+   * succeeded; an undelivered row is published again by the cron pass.
+   */
+  async #deliver(tenant: Tenant, events: OutboxRecord[]): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      await this.publish(events, tenant.slug);
+      await markDelivered(
+        getDb(this.env),
+        tenant.id,
+        events.map((e) => e.id),
+        new Date(),
+      );
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          msg: "hub could not deliver a command's events; the cron pass will",
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
+    }
   }
 
   /** Whether the key this socket was opened with is still live in D1. */

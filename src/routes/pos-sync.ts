@@ -23,6 +23,7 @@ import {
   TenantParam,
 } from "../http/router";
 import { acknowledgeStaffAlert } from "../services/alerts";
+import { deliverEvents } from "../services/outbox";
 import { retryPosSubmission } from "../services/pos-sync";
 import { OrderSchema, orderDto } from "./schemas";
 
@@ -407,13 +408,15 @@ export const posSyncRoutes = posSync
     return c.json({ items: rows.map(alertDto) }, 200);
   })
   .openapi(ackAlertRoute, async (c) => {
-    const alert = await acknowledgeStaffAlert(
+    const tenant = c.get("tenant");
+    const { alert, events } = await acknowledgeStaffAlert(
       c.get("db"),
-      c.get("tenant").id,
+      tenant.id,
       c.req.valid("param").id,
       `key:${c.get("apiKey").id}`,
       new Date(),
     );
+    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
     return c.json({ alert: alertDto(alert) }, 200);
   })
   .openapi(disconnectRoute, async (c) => {

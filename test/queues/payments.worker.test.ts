@@ -103,6 +103,8 @@ describe("refunds", () => {
         id: refunds[0]?.id,
         amount: detail.order.total,
         status: "succeeded",
+        note: null,
+        recordedBy: null,
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
       },

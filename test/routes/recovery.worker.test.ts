@@ -12,6 +12,7 @@ import {
 import { deliver as deliverPos, posDouble, queuedOrder, setupSquareTenant } from "../pos-helpers";
 import { snapshotTables } from "../snapshot";
 import { deliverRefund, type PaidOrder, paidOrder, stripeDouble } from "../stripe-helpers";
+import { connectTerminal } from "../ws-helpers";
 
 /** The order as the saga leaves it when the refund was handed to staff. */
 async function refundFailed(p: PaidOrder): Promise<string> {
@@ -245,5 +246,33 @@ describe("a successful POS retry", () => {
     expect(atSquare).toHaveLength(1);
     // Only the POS failure is settled by it.
     expect(await alertOpen(other)).toBe(true);
+  });
+});
+
+describe("acknowledging an alert", () => {
+  it("over HTTP or from one terminal takes it down on every terminal", async () => {
+    const p = await paidOrder();
+    const staff = await createKey(p.t, "staff");
+    const kitchen = await connectTerminal(p.t.slug, { token: staff, query: "name=kitchen" });
+    const bar = await connectTerminal(p.t.slug, { token: staff, query: "name=bar" });
+    const byHttp = await insertOpenAlertOfKind(p, "pos_sync_failed");
+    const bySocket = await insertOpenAlertOfKind(p, "refund_failed");
+
+    await callJson(`/v1/admin/${p.t.slug}/alerts/${byHttp}/ack`, { token: staff, body: {} }, 200);
+    kitchen.send({ type: "ack_alert", alertId: bySocket });
+    for (const socket of [kitchen, bar]) {
+      for (const alertId of [byHttp, bySocket]) {
+        const event = await socket.waitFor(
+          (m) => m.type === "alert" && (m.data as { alertId: string }).alertId === alertId,
+        );
+        expect((event.data as { acknowledgedAt: string | null }).acknowledgedAt).toEqual(
+          expect.any(String),
+        );
+      }
+    }
+    expect(await alertOpen(byHttp)).toBe(false);
+    expect(await alertOpen(bySocket)).toBe(false);
+    kitchen.close();
+    bar.close();
   });
 });

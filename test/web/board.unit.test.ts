@@ -67,6 +67,26 @@ function updated(seq: number, o: Order, previousStatus: Order["status"] | null):
 }
 
 /** Folds frames in order, collecting every effect. */
+function alert(
+  seq: number,
+  alertId: string,
+  message: string,
+  acknowledgedAt: string | null = null,
+): ServerFrame {
+  return {
+    type: "alert",
+    ...envelope(seq),
+    data: {
+      alertId,
+      level: "error",
+      kind: "pos_sync_failed",
+      orderId: null,
+      message,
+      acknowledgedAt,
+    },
+  };
+}
+
 function fold(frames: ServerFrame[], start: BoardState = emptyBoard(), now = NOW) {
   let state = start;
   const effects: Effect[] = [];
@@ -277,11 +297,6 @@ describe("terminal board reducer", () => {
   });
 
   it("keeps one banner per alert, newest first, until dismissed", () => {
-    const alert = (seq: number, alertId: string, message: string): ServerFrame => ({
-      type: "alert",
-      ...envelope(seq),
-      data: { alertId, level: "error", kind: "pos_sync_failed", orderId: null, message },
-    });
     const { state } = fold(
       [alert(1, "al_1", "first"), alert(2, "al_2", "second"), alert(3, "al_1", "raised again")],
       liveBoard(),
@@ -292,6 +307,33 @@ describe("terminal board reducer", () => {
       ["al_2", "second"],
     ]);
     expect(dismissAlert(state, "al_1").alerts.map((a) => a.alertId)).toEqual(["al_2"]);
+  });
+
+  it("takes a banner down when the alert was acknowledged anywhere", () => {
+    const { state } = fold(
+      [
+        alert(1, "al_1", "first"),
+        alert(2, "al_2", "second"),
+        alert(3, "al_1", "first", "2026-11-20T12:01:00.000Z"),
+      ],
+      liveBoard(),
+    );
+    expect(state.alerts.map((a) => a.alertId)).toEqual(["al_2"]);
+    // The server's own frame parses to the same thing.
+    const parsed = parseServerFrame(
+      JSON.stringify({
+        type: "alert",
+        ...envelope(4),
+        data: {
+          alertId: "al_2",
+          level: "critical",
+          kind: "x",
+          message: "m",
+          acknowledgedAt: "2026-11-20T12:02:00Z",
+        },
+      }),
+    );
+    expect(fold([parsed], state).state.alerts).toEqual([]);
   });
 
   it("lists gift card and loyalty events in the activity strip", () => {

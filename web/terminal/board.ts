@@ -193,9 +193,13 @@ function applyEvent(state: BoardState, event: SequencedFrame, now: number): Redu
     }
     case "alert": {
       const alert: BoardAlert = { ...event.data, seq: event.seq, at: event.timestamp };
-      // An alert is raised again until acknowledged: the newest copy replaces the old.
+      // An alert is raised again until acknowledged: the newest copy replaces the old, and
+      // the acknowledged copy takes it down.
       const others = next.alerts.filter((a) => a.alertId !== alert.alertId);
-      next = { ...next, alerts: [alert, ...others].slice(0, ALERT_LIMIT) };
+      next = {
+        ...next,
+        alerts: alert.acknowledgedAt ? others : [alert, ...others].slice(0, ALERT_LIMIT),
+      };
       break;
     }
     case "gift_card_purchased": {

@@ -64,6 +64,8 @@ const AlertSchema = z.object({
   kind: z.string(),
   orderId: z._default(z.nullish(z.string()), null),
   message: z.string(),
+  /** Set when staff acknowledged it somewhere: the banner comes down on every screen. */
+  acknowledgedAt: z._default(z.nullish(z.string()), null),
 });
 export type Alert = z.infer<typeof AlertSchema>;
 
