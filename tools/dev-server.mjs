@@ -71,7 +71,8 @@ export function getFreePort() {
  * @property {number} port Port for `wrangler dev` on 127.0.0.1.
  * @property {string} persistTo Directory for local D1, Durable Object and queue state.
  * @property {Record<string, string>} [vars] Vars and secrets; they override `.dev.vars`.
- * @property {(chunk: string) => void} [log] Receives wrangler's output as it arrives.
+ * @property {(chunk: string) => void} [log] Receives wrangler's output as it arrives (the
+ *   migrations step as one summary).
  * @property {number} [readyTimeoutMs] How long to wait for `/openapi.json` (default 90 s).
  */
 
@@ -101,10 +102,14 @@ export async function startDevServer({
   if (!persistTo) throw new Error("persistTo is required");
   const persistDir = path.resolve(PROJECT_ROOT, persistTo);
 
-  await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
-    log,
-    timeoutMs: MIGRATE_TIMEOUT_MS,
-  });
+  // `d1 migrations apply` prints the pending list, then the whole status table again after
+  // each migration ("The progress of each migration will be printed", `wrangler d1 migrations
+  // apply --help`): a fresh database got ten tables. Only its last table is passed on.
+  const migrated = await runWrangler(
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir],
+    { timeoutMs: MIGRATE_TIMEOUT_MS },
+  );
+  log(summarizeMigrations(migrated));
 
   const varArgs = Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const child = spawnWrangler([
@@ -142,6 +147,23 @@ export async function startDevServer({
     );
   }
   return { url, port, output, stop, exited };
+}
+
+/**
+ * What `wrangler d1 migrations apply` did, in a few lines: its final status table when it
+ * applied something, its one line when there was nothing to apply, else its whole output.
+ * @param {string} output
+ */
+export function summarizeMigrations(output) {
+  const lines = output.split("\n").map((line) => line.trimEnd());
+  const none = lines.find((line) => line.includes("No migrations to apply"));
+  if (none !== undefined) return `D1: ${none.replace(/^\W+/, "")}\n`;
+  const end = lines.findLastIndex((line) => line.startsWith("└"));
+  const start = end === -1 ? -1 : lines.findLastIndex((line, i) => i < end && line.startsWith("┌"));
+  if (start === -1) return output;
+  const count = /About to apply (\d+) migration/.exec(output)?.[1];
+  const heading = count ? `D1: applied ${count} migration(s) locally:` : "D1 migrations:";
+  return `${[heading, ...lines.slice(start, end + 1)].join("\n")}\n`;
 }
 
 /**
@@ -183,7 +205,16 @@ function spawnWrangler(args) {
     detached: true,
     // No stdin: wrangler must never wait for a keypress or a prompt answer.
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      FORCE_COLOR: "0",
+      // Miniflare fetches the `Request.cf` properties from Cloudflare on start and prints a
+      // stack trace when it cannot (offline, as here). "false" makes it use its placeholder
+      // without trying; the Worker reads nothing from `request.cf`.
+      // https://developers.cloudflare.com/workers/wrangler/system-environment-variables/
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+    },
   });
   if (child.pid === undefined) throw new Error("could not spawn wrangler");
   liveGroups.add(child.pid);
