@@ -10,6 +10,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse as parseToml } from "smol-toml";
+import { parseCron } from "./cron.mjs";
 
 /** The project root (the directory holding wrangler.toml). */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,6 +23,8 @@ const MIN_NODE = /** @type {const} */ ([22, 12]);
 const READY_TIMEOUT_MS = 90_000;
 const MIGRATE_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
+/** Longest wait for one cron pass of the Worker. */
+const SCHEDULED_TIMEOUT_MS = 60_000;
 const OUTPUT_LIMIT = 64 * 1024;
 
 /**
@@ -74,6 +78,9 @@ export function getFreePort() {
  * @property {(chunk: string) => void} [log] Receives wrangler's output as it arrives (the
  *   migrations step as one summary).
  * @property {number} [readyTimeoutMs] How long to wait for `/openapi.json` (default 90 s).
+ * @property {boolean} [testScheduled] Start wrangler with `--test-scheduled`, for a caller that
+ *   fires the cron triggers itself (`triggerScheduled`): wrangler then does not warn that it
+ *   does not, and also serves the documented `/__scheduled` route.
  */
 
 /**
@@ -97,6 +104,7 @@ export async function startDevServer({
   vars = {},
   log = () => {},
   readyTimeoutMs = READY_TIMEOUT_MS,
+  testScheduled = false,
 }) {
   if (!Number.isInteger(port) || port <= 0) throw new Error(`invalid port: ${port}`);
   if (!persistTo) throw new Error("persistTo is required");
@@ -122,6 +130,7 @@ export async function startDevServer({
     "--persist-to",
     persistDir,
     "--show-interactive-dev-session=false",
+    ...(testScheduled ? ["--test-scheduled"] : []),
     // Passed as bindings, which wrangler layers over wrangler.toml [vars] and .dev.vars.
     ...varArgs,
   ]);
@@ -164,6 +173,74 @@ export function summarizeMigrations(output) {
   const count = /About to apply (\d+) migration/.exec(output)?.[1];
   const heading = count ? `D1: applied ${count} migration(s) locally:` : "D1 migrations:";
   return `${[heading, ...lines.slice(start, end + 1)].join("\n")}\n`;
+}
+
+/**
+ * The Worker's Cron Triggers: `[triggers] crons` in wrangler.toml (the top-level ones; `npm
+ * start` selects no environment), each checked to parse.
+ * @param {string} [configPath]
+ * @returns {string[]}
+ * @throws {Error} naming the file when the table or an expression is malformed
+ */
+export function readCronTriggers(configPath = path.join(PROJECT_ROOT, "wrangler.toml")) {
+  const config = parseToml(readFileSync(configPath, "utf8"));
+  const triggers = config.triggers ?? {};
+  const crons =
+    typeof triggers === "object" && !Array.isArray(triggers) && !(triggers instanceof Date)
+      ? (triggers.crons ?? [])
+      : undefined;
+  if (!Array.isArray(crons) || !crons.every((c) => typeof c === "string")) {
+    throw new Error(`${configPath}: [triggers] crons must be a list of strings`);
+  }
+  for (const expression of crons) {
+    try {
+      parseCron(expression);
+    } catch (err) {
+      throw new Error(`${configPath}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return crons;
+}
+
+/**
+ * Fires the Worker's scheduled handler once, as a Cron Trigger would, through the endpoint
+ * that `wrangler dev` serves on its own port (miniflare's trigger handler; wrangler prints this
+ * path itself when a Worker has crons, and rewrites the older `/cdn-cgi/handler/scheduled` to
+ * it). Unlike the `/__scheduled` route of `--test-scheduled`
+ * (https://developers.cloudflare.com/workers/configuration/cron-triggers/#test-cron-triggers),
+ * which runs the handler inside a fetch with `scheduledTime` set to now, it dispatches a real
+ * scheduled event with the given time and answers once the handler and its `waitUntil`
+ * promises have settled, with the outcome: "ok", or "exception" when the handler threw.
+ * @param {object} options
+ * @param {string} options.url the dev server's base URL
+ * @param {string} options.cron the expression the event carries (`controller.cron`)
+ * @param {Date} options.scheduledTime `controller.scheduledTime`
+ * @param {AbortSignal} [options.signal]
+ * @returns {Promise<string>} the outcome
+ */
+export async function triggerScheduled({ url, cron, scheduledTime, signal }) {
+  const query = new URLSearchParams({
+    cron,
+    time: String(scheduledTime.getTime()),
+    format: "json",
+  });
+  const timeout = AbortSignal.timeout(SCHEDULED_TIMEOUT_MS);
+  const res = await fetch(`${url}/cdn-cgi/local/scheduled?${query}`, {
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+  const text = await res.text();
+  /** @type {unknown} */
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`the scheduled endpoint answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+  const outcome = /** @type {{ outcome?: unknown }} */ (body)?.outcome;
+  if (typeof outcome !== "string") {
+    throw new Error(`the scheduled endpoint answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+  return outcome;
 }
 
 /**
