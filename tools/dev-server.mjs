@@ -10,6 +10,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse as parseToml } from "smol-toml";
+import { parseCron } from "./cron.mjs";
 
 /** The project root (the directory holding wrangler.toml). */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,6 +23,8 @@ const MIN_NODE = /** @type {const} */ ([22, 12]);
 const READY_TIMEOUT_MS = 90_000;
 const MIGRATE_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
+/** Longest wait for one cron pass of the Worker. */
+const SCHEDULED_TIMEOUT_MS = 60_000;
 const OUTPUT_LIMIT = 64 * 1024;
 
 /**
@@ -71,8 +75,12 @@ export function getFreePort() {
  * @property {number} port Port for `wrangler dev` on 127.0.0.1.
  * @property {string} persistTo Directory for local D1, Durable Object and queue state.
  * @property {Record<string, string>} [vars] Vars and secrets; they override `.dev.vars`.
- * @property {(chunk: string) => void} [log] Receives wrangler's output as it arrives.
+ * @property {(chunk: string) => void} [log] Receives wrangler's output as it arrives (the
+ *   migrations step as one summary).
  * @property {number} [readyTimeoutMs] How long to wait for `/openapi.json` (default 90 s).
+ * @property {boolean} [testScheduled] Start wrangler with `--test-scheduled`, for a caller that
+ *   fires the cron triggers itself (`triggerScheduled`): wrangler then does not warn that it
+ *   does not, and also serves the documented `/__scheduled` route.
  */
 
 /**
@@ -96,15 +104,20 @@ export async function startDevServer({
   vars = {},
   log = () => {},
   readyTimeoutMs = READY_TIMEOUT_MS,
+  testScheduled = false,
 }) {
   if (!Number.isInteger(port) || port <= 0) throw new Error(`invalid port: ${port}`);
   if (!persistTo) throw new Error("persistTo is required");
   const persistDir = path.resolve(PROJECT_ROOT, persistTo);
 
-  await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
-    log,
-    timeoutMs: MIGRATE_TIMEOUT_MS,
-  });
+  // `d1 migrations apply` prints the pending list, then the whole status table again after
+  // each migration ("The progress of each migration will be printed", `wrangler d1 migrations
+  // apply --help`): a fresh database got ten tables. Only its last table is passed on.
+  const migrated = await runWrangler(
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir],
+    { timeoutMs: MIGRATE_TIMEOUT_MS },
+  );
+  log(summarizeMigrations(migrated));
 
   const varArgs = Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const child = spawnWrangler([
@@ -117,6 +130,7 @@ export async function startDevServer({
     "--persist-to",
     persistDir,
     "--show-interactive-dev-session=false",
+    ...(testScheduled ? ["--test-scheduled"] : []),
     // Passed as bindings, which wrangler layers over wrangler.toml [vars] and .dev.vars.
     ...varArgs,
   ]);
@@ -142,6 +156,91 @@ export async function startDevServer({
     );
   }
   return { url, port, output, stop, exited };
+}
+
+/**
+ * What `wrangler d1 migrations apply` did, in a few lines: its final status table when it
+ * applied something, its one line when there was nothing to apply, else its whole output.
+ * @param {string} output
+ */
+export function summarizeMigrations(output) {
+  const lines = output.split("\n").map((line) => line.trimEnd());
+  const none = lines.find((line) => line.includes("No migrations to apply"));
+  if (none !== undefined) return `D1: ${none.replace(/^\W+/, "")}\n`;
+  const end = lines.findLastIndex((line) => line.startsWith("└"));
+  const start = end === -1 ? -1 : lines.findLastIndex((line, i) => i < end && line.startsWith("┌"));
+  if (start === -1) return output;
+  const count = /About to apply (\d+) migration/.exec(output)?.[1];
+  const heading = count ? `D1: applied ${count} migration(s) locally:` : "D1 migrations:";
+  return `${[heading, ...lines.slice(start, end + 1)].join("\n")}\n`;
+}
+
+/**
+ * The Worker's Cron Triggers: `[triggers] crons` in wrangler.toml (the top-level ones; `npm
+ * start` selects no environment), each checked to parse.
+ * @param {string} [configPath]
+ * @returns {string[]}
+ * @throws {Error} naming the file when the table or an expression is malformed
+ */
+export function readCronTriggers(configPath = path.join(PROJECT_ROOT, "wrangler.toml")) {
+  const config = parseToml(readFileSync(configPath, "utf8"));
+  const triggers = config.triggers ?? {};
+  const crons =
+    typeof triggers === "object" && !Array.isArray(triggers) && !(triggers instanceof Date)
+      ? (triggers.crons ?? [])
+      : undefined;
+  if (!Array.isArray(crons) || !crons.every((c) => typeof c === "string")) {
+    throw new Error(`${configPath}: [triggers] crons must be a list of strings`);
+  }
+  for (const expression of crons) {
+    try {
+      parseCron(expression);
+    } catch (err) {
+      throw new Error(`${configPath}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return crons;
+}
+
+/**
+ * Fires the Worker's scheduled handler once, as a Cron Trigger would, through the endpoint
+ * that `wrangler dev` serves on its own port (miniflare's trigger handler; wrangler prints this
+ * path itself when a Worker has crons, and rewrites the older `/cdn-cgi/handler/scheduled` to
+ * it). Unlike the `/__scheduled` route of `--test-scheduled`
+ * (https://developers.cloudflare.com/workers/configuration/cron-triggers/#test-cron-triggers),
+ * which runs the handler inside a fetch with `scheduledTime` set to now, it dispatches a real
+ * scheduled event with the given time and answers once the handler and its `waitUntil`
+ * promises have settled, with the outcome: "ok", or "exception" when the handler threw.
+ * @param {object} options
+ * @param {string} options.url the dev server's base URL
+ * @param {string} options.cron the expression the event carries (`controller.cron`)
+ * @param {Date} options.scheduledTime `controller.scheduledTime`
+ * @param {AbortSignal} [options.signal]
+ * @returns {Promise<string>} the outcome
+ */
+export async function triggerScheduled({ url, cron, scheduledTime, signal }) {
+  const query = new URLSearchParams({
+    cron,
+    time: String(scheduledTime.getTime()),
+    format: "json",
+  });
+  const timeout = AbortSignal.timeout(SCHEDULED_TIMEOUT_MS);
+  const res = await fetch(`${url}/cdn-cgi/local/scheduled?${query}`, {
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+  const text = await res.text();
+  /** @type {unknown} */
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`the scheduled endpoint answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+  const outcome = /** @type {{ outcome?: unknown }} */ (body)?.outcome;
+  if (typeof outcome !== "string") {
+    throw new Error(`the scheduled endpoint answered ${res.status}: ${text.slice(0, 200)}`);
+  }
+  return outcome;
 }
 
 /**
@@ -183,7 +282,16 @@ function spawnWrangler(args) {
     detached: true,
     // No stdin: wrangler must never wait for a keypress or a prompt answer.
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      FORCE_COLOR: "0",
+      // Miniflare fetches the `Request.cf` properties from Cloudflare on start and prints a
+      // stack trace when it cannot (offline, as here). "false" makes it use its placeholder
+      // without trying; the Worker reads nothing from `request.cf`.
+      // https://developers.cloudflare.com/workers/wrangler/system-environment-variables/
+      CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+    },
   });
   if (child.pid === undefined) throw new Error("could not spawn wrangler");
   liveGroups.add(child.pid);

@@ -1,13 +1,20 @@
 // @ts-check
 // `npm start`: a local Orderlane with a seeded demo tenant, ready to click through.
 //
+//   npm start [-- [--port <port>] [--persist-to <dir>]]
+//
 // Data lives in .wrangler/state (gitignored), so orders and keys survive restarts; delete
-// that directory to start from scratch.
+// that directory to start from scratch. `--persist-to` keeps a run's data elsewhere (the
+// end-to-end test uses a temporary directory); `npm run pay` only looks in .wrangler/state.
 //
 // Payments: with no STRIPE_SECRET_KEY in .dev.vars (the default), a local Stripe double runs in
-// this process and the Worker is pointed at it; `npm run pay` places a demo order and pays it
-// through the double, which sends a signed payment_intent.succeeded to /webhooks/stripe. With a
-// real sk_test_ key, the Worker talks to Stripe itself and nothing is started here.
+// this process, keeping its PaymentIntents and refunds beside the local data, and the Worker is
+// pointed at it; `npm run pay` places a demo order and pays it through the double, which sends
+// a signed payment_intent.succeeded to /webhooks/stripe. With a real sk_test_ key, the Worker
+// talks to Stripe itself and nothing is started here.
+//
+// Cron: `wrangler dev` does not fire Cron Triggers, so this process fires the Worker's scheduled
+// handler on wrangler.toml's `[triggers] crons` schedule (tools/cron.mjs), as the platform would.
 
 import {
   constants,
@@ -19,18 +26,26 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import { parseEnv } from "node:util";
-import { PROJECT_ROOT, startDevServer } from "./dev-server.mjs";
+import { parseArgs, parseEnv } from "node:util";
+import { startCronScheduler } from "./cron.mjs";
+import { PROJECT_ROOT, readCronTriggers, startDevServer, triggerScheduled } from "./dev-server.mjs";
 import { DEMO_TENANT, seedDemo } from "./seed-demo.mjs";
 import { startStripeDouble } from "./stripe-double/server.mjs";
 
+const USAGE = `Usage: npm start [-- [--port <port>] [--persist-to <dir>]]
+  --port <port>        Orderlane's port on 127.0.0.1 (default: PORT, else 8787)
+  --persist-to <dir>   where the local data lives (default: .wrangler/state)`;
+
+const options = readOptions();
 const DEV_VARS = path.join(PROJECT_ROOT, ".dev.vars");
 const DEV_VARS_EXAMPLE = path.join(PROJECT_ROOT, ".dev.vars.example");
-const PERSIST_DIR = path.join(PROJECT_ROOT, ".wrangler/state");
+const PERSIST_DIR = options.persistTo;
 // Beside the data it unlocks: removing .wrangler/state removes both.
 const SEED_STATE = path.join(PERSIST_DIR, "demo-seed.json");
 // Where `npm run pay` finds this run's Orderlane and Stripe double; removed when we stop.
 const PAYMENTS_STATE = path.join(PERSIST_DIR, "stripe-double.json");
+// What the Stripe double holds (PaymentIntents, refunds, idempotency keys), kept across runs.
+const STRIPE_DOUBLE_STATE = path.join(PERSIST_DIR, "stripe-double/state.json");
 // The port stripe-mock and the double's CLI use; any free port when it is taken.
 const STRIPE_DOUBLE_PORT = 12111;
 // Any sk_test_ key is accepted by the double; this one says where it came from in logs.
@@ -42,6 +57,8 @@ const STRIPE_DOUBLE_PUBLISHABLE_KEY = "pk_test_orderlane_double";
 let server;
 /** @type {Awaited<ReturnType<typeof startStripeDouble>> | undefined} */
 let stripeDouble;
+/** @type {import("./cron.mjs").CronScheduler | undefined} */
+let cron;
 let wrotePaymentsState = false;
 let shuttingDown = false;
 
@@ -57,17 +74,16 @@ try {
 } catch (err) {
   console.error(`\n✖ ${err instanceof Error ? err.message : String(err)}`);
   shuttingDown = true;
+  await cron?.stop();
   await server?.stop();
   await stopStripeDouble();
   process.exit(1);
 }
 
 async function main() {
-  const port = Number.parseInt(process.env.PORT ?? "8787", 10);
-  if (!Number.isInteger(port) || port <= 0 || port > 65_535) {
-    throw new Error(`PORT must be a TCP port number, got "${process.env.PORT}"`);
-  }
-
+  const { port } = options;
+  // Read first: a bad expression stops us before anything is started.
+  const crons = readCronTriggers();
   const devVars = readDevVars();
   const adminToken = devVars.ADMIN_TOKEN;
   if (!adminToken) throw new Error(`ADMIN_TOKEN is missing from ${relative(DEV_VARS)}`);
@@ -82,6 +98,8 @@ async function main() {
     persistTo: PERSIST_DIR,
     vars: payments.vars,
     log: (chunk) => process.stdout.write(chunk),
+    // This process fires the crons; wrangler need not warn that it does not.
+    testScheduled: crons.length > 0,
   });
   // A wrangler that dies on its own takes `npm start` down with it.
   server.exited.then((code) => {
@@ -94,7 +112,98 @@ async function main() {
   const keys = await seedDemo(server.url, adminToken, SEED_STATE);
   const example = await exampleLine(server.url);
   writePaymentsState(server.url, payments);
-  printBanner(server.url, keys, example, payments);
+  if (shuttingDown) return;
+  cron = crons.length > 0 ? startCron(server.url, crons) : undefined;
+  printBanner(server.url, keys, example, payments, crons);
+}
+
+/**
+ * Reads the command line (and PORT).
+ * @returns {{ port: number, persistTo: string }}
+ */
+function readOptions() {
+  const parse = () =>
+    parseArgs({
+      options: {
+        port: { type: "string" },
+        "persist-to": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  /** @type {ReturnType<typeof parse>} */
+  let parsed;
+  try {
+    parsed = parse();
+  } catch (err) {
+    console.error(`✖ ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const text = values.port ?? process.env.PORT ?? "8787";
+  const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port <= 0 || port > 65_535) {
+    console.error(`✖ the port must be a TCP port number, got "${text}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const persistTo = path.resolve(
+    values["persist-to"] ?? path.join(PROJECT_ROOT, ".wrangler/state"),
+  );
+  return { port, persistTo };
+}
+
+/**
+ * Fires the Worker's scheduled handler on the crons' schedule, as the platform would. The first
+ * pass and every failure are reported; the Worker itself logs a "cron pass" line whenever a pass
+ * did something.
+ * @param {string} url
+ * @param {string[]} crons
+ */
+function startCron(url, crons) {
+  /** Expressions whose last pass failed, so a success after them is reported. */
+  const failing = new Set();
+  let reported = false;
+  return startCronScheduler({
+    expressions: crons,
+    run: async (expression, scheduledTime, signal) => {
+      const at = scheduledTime.toISOString().replace(/:00\.000Z$/, "Z");
+      let outcome;
+      try {
+        outcome = await triggerScheduled({ url, cron: expression, scheduledTime, signal });
+      } catch (err) {
+        if (signal.aborted || shuttingDown) return;
+        outcome = err instanceof Error ? err.message : String(err);
+      }
+      if (outcome === "ok") {
+        if (!reported) {
+          console.log(
+            `cron "${expression}": the scheduled handler ran for ${at} (ok); ` +
+              "from now on only failures are reported here",
+          );
+        } else if (failing.has(expression)) {
+          console.log(`cron "${expression}": the scheduled handler ran for ${at} (ok again)`);
+        }
+        reported = true;
+        failing.delete(expression);
+        return;
+      }
+      failing.add(expression);
+      console.error(
+        `✖ cron "${expression}": the scheduled handler for ${at} failed: ${outcome}` +
+          (outcome === "exception" ? " (the Worker's error is above)" : ""),
+      );
+    },
+    onSkip: (expression, scheduledTime, reason) => {
+      console.error(
+        reason === "running"
+          ? `✖ cron "${expression}": skipped ${scheduledTime.toISOString()}, the previous pass is still running`
+          : `cron "${expression}": missed ${scheduledTime.toISOString()} while this process was suspended`,
+      );
+    },
+  });
 }
 
 /** Copies .dev.vars.example to .dev.vars on first run and returns what it sets. */
@@ -137,8 +246,16 @@ async function preparePayments(devVars, port) {
     );
   }
   const doublePort = (await isPortFree(STRIPE_DOUBLE_PORT)) ? STRIPE_DOUBLE_PORT : 0;
-  stripeDouble = await startStripeDouble({ port: doublePort, webhookSecret, webhookUrl });
-  console.log(`Stripe double listening on ${stripeDouble.url} (webhooks to ${webhookUrl}).`);
+  stripeDouble = await startStripeDouble({
+    port: doublePort,
+    webhookSecret,
+    webhookUrl,
+    stateFile: STRIPE_DOUBLE_STATE,
+  });
+  console.log(
+    `Stripe double listening on ${stripeDouble.url} (webhooks to ${webhookUrl}; ` +
+      `${stripeDouble.paymentIntents.size} PaymentIntent(s) kept in ${relative(STRIPE_DOUBLE_STATE)}).`,
+  );
   return {
     mode: "double",
     vars: {
@@ -212,7 +329,9 @@ function assertPortFree(port) {
     probe.once("error", (err) => {
       const inUse = /** @type {NodeJS.ErrnoException} */ (err).code === "EADDRINUSE";
       reject(
-        inUse ? new Error(`port ${port} is already in use; try PORT=${port + 1} npm start`) : err,
+        inUse
+          ? new Error(`port ${port} is already in use; try npm start -- --port ${port + 1}`)
+          : err,
       );
     });
     probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
@@ -252,8 +371,9 @@ async function exampleLine(url) {
  * @param {Awaited<ReturnType<typeof seedDemo>>} keys
  * @param {ExampleLine} example
  * @param {Payments} payments
+ * @param {string[]} crons
  */
-function printBanner(url, keys, example, payments) {
+function printBanner(url, keys, example, payments, crons) {
   const { label, ...line } = example;
   const draft = {
     orderType: "pickup",
@@ -271,7 +391,8 @@ function printBanner(url, keys, example, payments) {
     "",
     `  Storefront menu   ${url}/v1/stores/${DEMO_TENANT}/menu`,
     `  API reference     ${url}/docs`,
-    `  Terminal          ${url}/terminal/`,
+    `  Terminal          ${url}/terminal/?tenant=${DEMO_TENANT} (sign in with the terminal key)`,
+    ...cronLines(crons),
     "",
     `  Keys for ${DEMO_TENANT} (saved in ${relative(SEED_STATE)}):`,
     `    owner     ${keys.ownerKey}`,
@@ -294,6 +415,26 @@ function printBanner(url, keys, example, payments) {
     "",
   ];
   console.log(text.join("\n"));
+}
+
+/**
+ * The cron schedule this run follows.
+ * @param {string[]} crons
+ * @returns {string[]}
+ */
+function cronLines(crons) {
+  if (crons.length === 0) {
+    return ["  Cron              none ([triggers] crons in wrangler.toml is empty)"];
+  }
+  const next = cron
+    ?.nextRun()
+    ?.toISOString()
+    .replace("T", " ")
+    .replace(/:00\.000Z$/, " UTC");
+  return [
+    `  Cron              ${crons.map((c) => `"${c}"`).join(", ")} (wrangler.toml [triggers], UTC):`,
+    `                    npm start fires the scheduled handler${next ? `; next at ${next}` : ""}`,
+  ];
 }
 
 /**
@@ -338,6 +479,7 @@ async function shutdown(signal) {
   if (shuttingDown) return;
   shuttingDown = true;
   console.log(`\nReceived ${signal}, stopping Orderlane …`);
+  await cron?.stop();
   // Before the server handle exists, dev-server's exit hook kills the half-started wrangler.
   await server?.stop();
   await stopStripeDouble();

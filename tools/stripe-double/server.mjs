@@ -5,7 +5,8 @@
 // plus signed webhook events. Tests start it in-process; the demo runs it:
 //
 //   node tools/stripe-double/server.mjs --port 12111 \
-//     --webhook-url http://127.0.0.1:8787/webhooks/stripe --webhook-secret whsec_…
+//     --webhook-url http://127.0.0.1:8787/webhooks/stripe --webhook-secret whsec_… \
+//     [--state .wrangler/state/stripe-double/state.json]
 //
 // Endpoints (https://docs.stripe.com/api):
 //   POST /v1/payment_intents                 create
@@ -28,8 +29,18 @@
 //   POST /_control/refunds/:id/settle  {status}   a pending refund ends `succeeded` or `failed`;
 //                                                 sends refund.updated
 //   POST /_control/reset                          forget everything
+//
+// State: in memory, unless `stateFile` (the CLI's --state) names a JSON file. Then what Stripe
+// would keep (PaymentIntents, refunds, which intents refund `pending`, idempotency keys and
+// their saved answers) is loaded from it on start and written to it, whole and atomically (a
+// temporary file renamed over it), after every change and before the change is answered or
+// its webhook sent; so `npm start` can refund after a restart what it was paid before it. The
+// request log and queued faults are for tests and stay in memory. A file that cannot be read
+// is moved aside with a warning and the double starts empty.
 import { createHash, createHmac, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -60,6 +71,141 @@ export const API_VERSION = "2026-10-28.endive";
 
 /** @typedef {Record<string, unknown>} StripeObject */
 /** @typedef {{ status: number, body: unknown, headers?: Record<string, string> }} Answer */
+
+/** The layout of the state file; a file of another version is not read. */
+const STATE_VERSION = 1;
+/** Stripe prunes idempotency keys once they are at least 24 hours old. */
+const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * @typedef {object} SavedAnswer an idempotency key's slot
+ * @property {string} fingerprint the request it was first used with
+ * @property {Answer | null} answer null while that request is under way
+ * @property {number} at when the key was first used, ms since the epoch
+ */
+
+/**
+ * @typedef {object} DoubleState what the state file holds
+ * @property {Map<string, StripeObject>} paymentIntents
+ * @property {Map<string, StripeObject>} refunds
+ * @property {Set<string>} pendingRefunds
+ * @property {Map<string, SavedAnswer>} idempotency
+ */
+
+/** @returns {DoubleState} */
+function emptyState() {
+  return {
+    paymentIntents: new Map(),
+    refunds: new Map(),
+    pendingRefunds: new Set(),
+    idempotency: new Map(),
+  };
+}
+
+/**
+ * Reads the state file. A missing file is an empty state; one that is not valid JSON of the
+ * current layout is moved aside (`<file>.corrupt`) and reported to `warn`, and the double
+ * starts empty, so a bad file never stops `npm start`.
+ * @param {string} file
+ * @param {(message: string) => void} warn
+ * @param {number} now ms since the epoch
+ * @returns {DoubleState}
+ */
+export function loadDoubleState(file, warn, now = Date.now()) {
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code === "ENOENT") return emptyState();
+    throw err;
+  }
+  try {
+    return parseState(text, now);
+  } catch (err) {
+    const aside = `${file}.corrupt`;
+    renameSync(file, aside);
+    warn(
+      `stripe-double: ignored the unreadable state in ${file} (${err instanceof Error ? err.message : String(err)}); ` +
+        `moved it to ${aside} and started empty`,
+    );
+    return emptyState();
+  }
+}
+
+/**
+ * @param {string} text
+ * @param {number} now
+ * @returns {DoubleState}
+ */
+function parseState(text, now) {
+  const data = asRecord(JSON.parse(text));
+  if (!data) throw new Error("not a JSON object");
+  if (data.version !== STATE_VERSION) throw new Error(`layout version ${String(data.version)}`);
+  /** @param {unknown} list @param {string} what */
+  const objects = (list, what) => {
+    if (!Array.isArray(list)) throw new Error(`${what} is not a list`);
+    return new Map(
+      list.map((item) => {
+        const object = asRecord(item);
+        if (typeof object?.id !== "string") throw new Error(`a ${what} entry has no id`);
+        return [object.id, object];
+      }),
+    );
+  };
+  const state = emptyState();
+  state.paymentIntents = objects(data.paymentIntents, "paymentIntents");
+  state.refunds = objects(data.refunds, "refunds");
+  if (!Array.isArray(data.pendingRefunds)) throw new Error("pendingRefunds is not a list");
+  state.pendingRefunds = new Set(data.pendingRefunds.map(String));
+  if (!Array.isArray(data.idempotencyKeys)) throw new Error("idempotencyKeys is not a list");
+  for (const item of data.idempotencyKeys) {
+    const entry = asRecord(item);
+    const answer = asRecord(entry?.answer);
+    if (
+      typeof entry?.slot !== "string" ||
+      typeof entry.fingerprint !== "string" ||
+      typeof entry.at !== "number" ||
+      typeof answer?.status !== "number"
+    ) {
+      throw new Error("an idempotencyKeys entry is malformed");
+    }
+    if (now - entry.at >= IDEMPOTENCY_KEY_TTL_MS) continue;
+    state.idempotency.set(entry.slot, {
+      fingerprint: entry.fingerprint,
+      answer: /** @type {Answer} */ (/** @type {unknown} */ (answer)),
+      at: entry.at,
+    });
+  }
+  return state;
+}
+
+/**
+ * Writes the state file whole: to a temporary file beside it, then renamed over it, so a
+ * reader (or a crash) sees the old state or the new one, never half of one.
+ * @param {string} file
+ * @param {DoubleState} state
+ */
+function saveDoubleState(file, state) {
+  const data = {
+    version: STATE_VERSION,
+    apiVersion: API_VERSION,
+    savedAt: new Date().toISOString(),
+    paymentIntents: [...state.paymentIntents.values()],
+    refunds: [...state.refunds.values()],
+    pendingRefunds: [...state.pendingRefunds],
+    // A key whose request is still under way has no answer to replay yet.
+    idempotencyKeys: [...state.idempotency]
+      .filter(([, saved]) => saved.answer)
+      .map(([slot, saved]) => ({ slot, ...saved })),
+  };
+  const temporary = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(data)}\n`);
+    renameSync(temporary, file);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
 
 /** A Stripe-looking id: prefix, underscore, 24 base62 characters. */
 export function stripeId(/** @type {string} */ prefix) {
@@ -218,23 +364,35 @@ const asMetadata = (/** @type {unknown} */ v) =>
 
 /**
  * Starts the double on 127.0.0.1.
- * @param {{ port?: number, webhookSecret: string, webhookUrl?: string, apiKeys?: string[] }} options
- *   `apiKeys`: the secret keys accepted; by default any `sk_test_…` key.
+ * @param {object} options
+ * @param {number} [options.port] 0 (the default) for any free port
+ * @param {string} options.webhookSecret signs the webhooks
+ * @param {string} [options.webhookUrl] where the webhooks go; none are sent without it
+ * @param {string[]} [options.apiKeys] the secret keys accepted; by default any `sk_test_…` key
+ * @param {string} [options.stateFile] keep the state in this JSON file (see the top of this
+ *   file); without it, as in the tests, the state lives and dies with the process
+ * @param {(message: string) => void} [options.warn] where a warning about the state file goes
  */
-export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, apiKeys }) {
-  /** @type {Map<string, StripeObject>} */
-  const paymentIntents = new Map();
-  /** @type {Map<string, StripeObject>} */
-  const refunds = new Map();
+export async function startStripeDouble({
+  port = 0,
+  webhookSecret,
+  webhookUrl,
+  apiKeys,
+  stateFile,
+  warn = (message) => console.warn(message),
+}) {
+  if (stateFile) mkdirSync(path.dirname(stateFile), { recursive: true });
+  const state = stateFile ? loadDoubleState(stateFile, warn) : emptyState();
+  const { paymentIntents, refunds, pendingRefunds, idempotency } = state;
   /** @type {Recorded[]} */
   const requests = [];
   /** @type {Fault[]} */
   const faults = [];
-  /** PaymentIntents whose refunds start `pending` (settled by the control API). */
-  const pendingRefunds = new Set();
-  /** Saved answers by API key + Idempotency-Key. @type {Map<string, { fingerprint: string, answer: Answer | null }>} */
-  const idempotency = new Map();
   let webhookTarget = webhookUrl;
+  /** Writes the state file after a change, when there is one. */
+  const persist = () => {
+    if (stateFile) saveDoubleState(stateFile, state);
+  };
 
   const now = () => Math.floor(Date.now() / 1000);
 
@@ -524,7 +682,9 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
       const idemKey = method === "POST" ? headers["idempotency-key"] : undefined;
       if (!idemKey) {
         if (await faulted()) return;
-        send(handle(method, url.pathname, url.searchParams, form));
+        const answer = handle(method, url.pathname, url.searchParams, form);
+        if (method === "POST") persist();
+        send(answer);
         return;
       }
       const slot = `${auth.key}\u0000${idemKey}`;
@@ -554,7 +714,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
         return;
       }
       // Reserved before any delay, so a concurrent request with the key sees it in progress.
-      idempotency.set(slot, { fingerprint, answer: null });
+      idempotency.set(slot, { fingerprint, answer: null, at: Date.now() });
       // An injected failure happens before the endpoint runs, so (as at Stripe)
       // no idempotent result is saved and a retry with the same key is handled afresh.
       if (await faulted()) {
@@ -568,7 +728,9 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
         idempotency.set(slot, {
           fingerprint,
           answer: { ...answer, body: structuredClone(answer.body) },
+          at: Date.now(),
         });
+      persist();
       send(answer);
     } catch (err) {
       send(stripeError(500, "api_error", `double failure: ${String(err)}`));
@@ -592,6 +754,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
     const pendingMatch = /^\/_control\/payment_intents\/([^/]+)\/pending_refunds$/.exec(path);
     if (method === "POST" && pendingMatch) {
       pendingRefunds.add(pendingMatch[1] ?? "");
+      persist();
       return { status: 204, body: undefined };
     }
     const settleMatch = /^\/_control\/refunds\/([^/]+)\/settle$/.exec(path);
@@ -710,6 +873,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
         latest_charge: pi.latest_charge ?? stripeId("ch"),
         payment_method: pi.payment_method ?? stripeId("pm"),
       });
+      persist();
       return double.sendEvent("payment_intent.succeeded", structuredClone(pi));
     },
     /** The card was authorised: `requires_capture`, then `payment_intent.amount_capturable_updated`. @param {string} id */
@@ -721,6 +885,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
         latest_charge: pi.latest_charge ?? stripeId("ch"),
         payment_method: pi.payment_method ?? stripeId("pm"),
       });
+      persist();
       return double.sendEvent("payment_intent.amount_capturable_updated", structuredClone(pi));
     },
     /** The card was declined: back to `requires_payment_method`, then `payment_intent.payment_failed`. @param {string} id */
@@ -735,9 +900,9 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
           message: "Your card was declined.",
         },
       });
+      persist();
       return double.sendEvent("payment_intent.payment_failed", structuredClone(pi));
     },
-    /** Forgets every idempotency key, as Stripe does after about 24 h. */
     /**
      * A pending refund ends: its status changes and `refund.updated` is sent.
      * Returns null when there is no such pending refund.
@@ -750,13 +915,16 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
         status,
         ...(status === "failed" ? { failure_reason: "expired_or_canceled_card" } : {}),
       });
+      persist();
       return {
         refund: structuredClone(refund),
         webhook: await double.sendEvent("refund.updated", structuredClone(refund)),
       };
     },
+    /** Forgets every idempotency key, as Stripe does after about 24 h. */
     expireIdempotencyKeys: () => {
       idempotency.clear();
+      persist();
     },
     reset: () => {
       paymentIntents.clear();
@@ -765,6 +933,7 @@ export async function startStripeDouble({ port = 0, webhookSecret, webhookUrl, a
       faults.length = 0;
       pendingRefunds.clear();
       idempotency.clear();
+      persist();
     },
     stop: () => new Promise((resolve) => server.close(() => resolve(undefined))),
   };
@@ -778,6 +947,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       port: { type: "string", default: "12111" },
       "webhook-url": { type: "string" },
       "webhook-secret": { type: "string" },
+      state: { type: "string" },
     },
   });
   const webhookSecret = values["webhook-secret"] ?? process.env.STRIPE_WEBHOOK_SECRET;
@@ -789,6 +959,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     port: Number(values.port),
     webhookSecret,
     webhookUrl: values["webhook-url"],
+    stateFile: values.state,
   });
   console.log(
     `stripe-double listening on ${double.url}${values["webhook-url"] ? `, webhooks to ${values["webhook-url"]}` : ""}`,
