@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Browser tests: Node drives a real `wrangler dev` and Debian's Chromium (playwright-core,
-// never a downloaded browser) through the pages a restaurant uses, such as /terminal/.
+// Browser tests: Node drives a real `wrangler dev` and Chromium (playwright-core; the binary is
+// CHROMIUM_PATH, a system Chromium, or the one inside @sparticuz/chromium, never a downloaded
+// browser: test/browser/chromium.ts) through the pages a restaurant uses, such as /terminal/.
 export default defineConfig({
   test: {
     include: ["test/browser/**/*.test.ts"],
