@@ -13,7 +13,10 @@ export default defineConfig({
     fileParallelism: false,
     sequence: { concurrent: false },
     testTimeout: 180_000,
-    hookTimeout: 180_000,
+    // Longer than starting a server can take before startDevServer gives up (60 s migrations,
+    // then 90 s until /openapi.json answers), plus building the pages and starting Chromium
+    // (unpacking @sparticuz/chromium the first time).
+    hookTimeout: 210_000,
     teardownTimeout: 30_000,
   },
 });
