@@ -51,6 +51,7 @@ export const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
+/** The Chromium to launch: CHROMIUM_PATH, else a system Chromium on PATH, else the packaged one. */
 export async function findChromium(env: NodeJS.ProcessEnv = process.env): Promise<ChromiumBinary> {
   const fromEnv = env.CHROMIUM_PATH;
   if (fromEnv) {
