@@ -525,14 +525,15 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
     const p = await authorisedOrder();
     expect((await orderRow(p.orderId))?.status).toBe("confirmed");
     await waitForPos(p.orderId, ["synced"]);
+    // The capture follows the sync in the same delivery, and is recorded after Stripe took it.
     await until(
-      () => intentAtStripe(p.intentId),
-      (intent) => intent.status === "succeeded",
+      () =>
+        env.DB.prepare("SELECT payment_captured_at FROM orders WHERE id = ?")
+          .bind(p.orderId)
+          .first<{ payment_captured_at: string | null }>(),
+      (row) => row?.payment_captured_at != null,
     );
-    const captured = await env.DB.prepare("SELECT payment_captured_at FROM orders WHERE id = ?")
-      .bind(p.orderId)
-      .first<{ payment_captured_at: string | null }>();
-    expect(captured?.payment_captured_at).not.toBeNull();
+    expect((await intentAtStripe(p.intentId)).status).toBe("succeeded");
   });
 
   it("an authorisation the POS never answered is released before it expires, and staff alerted", async () => {
@@ -550,10 +551,10 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
       .all();
     expect(alerts.results).toEqual([{ kind: "authorization_expiring" }]);
     expect((await orderRow(p.orderId))?.status).toBe("cancelled");
-    await until(
-      () => intentAtStripe(p.intentId),
-      (intent) => intent.status === "canceled",
-    );
+    // The release runs on the payments queue (it cancels the intent at Stripe, then settles the
+    // order in D1); its message is delivered here, so both are done when it returns.
+    await deliverRefund("payments", p);
+    expect((await intentAtStripe(p.intentId)).status).toBe("canceled");
     expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
     await posDouble.setMode("square", null);
   });
@@ -562,10 +563,13 @@ describe("capture when the POS accepts (captureMode: on_pos_accept)", () => {
     await posDouble.setMode("square", { kind: "status", status: 400 });
     const p = await authorisedOrder();
     await waitForPos(p.orderId, ["failed"]);
+    // The failure handler starts the release after it marks the order failed.
     await until(
-      () => intentAtStripe(p.intentId),
-      (intent) => intent.status === "canceled",
+      () => orderRow(p.orderId),
+      (row) => row?.payment_status === "refund_pending" || row?.payment_status === "refunded",
     );
+    await deliverRefund("payments", p);
+    expect((await intentAtStripe(p.intentId)).status).toBe("canceled");
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(0);
     expect(await orderRow(p.orderId)).toMatchObject({
       status: "cancelled",
