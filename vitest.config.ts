@@ -58,6 +58,13 @@ export default defineConfig(async () => {
       // recorded requests are global (a reset in one file would wipe another's). On a 2-core
       // machine vitest would run them one by one anyway.
       fileParallelism: false,
+      // Explicit, and well above every bounded wait in the Worker tests (test/wait.ts `until`
+      // defaults to 8 s, a socket's waitFor to 5 s, the longest explicit ones are 10 s): with
+      // vitest's default of 5 s a slow wait on a loaded machine ended as a bare "Test timed out"
+      // before the wait could say what it was waiting for. Tests that wait for a fresh rate-limit
+      // window or fuzz many routes set longer timeouts of their own.
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
     },
   };
 });

@@ -11,7 +11,10 @@ export default defineConfig({
     // One wrangler at a time: each is a few hundred MB of workerd.
     fileParallelism: false,
     testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // Longer than starting a server can take before startDevServer gives up with wrangler's
+    // output (60 s for the migrations, then 90 s until /openapi.json answers), so a slow start
+    // fails with that message, not with a bare hook timeout.
+    hookTimeout: 180_000,
     teardownTimeout: 30_000,
   },
 });

@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { clipInput } from "./domain/input-text";
 import { cors } from "./http/cors";
 import { errorBody, handleError } from "./http/errors";
@@ -46,7 +45,6 @@ app.doc31("/openapi.json", {
     description: "Multi-tenant restaurant ordering: storefronts, staff, terminals and vendors.",
   },
 });
-app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Orderlane API" }));
 
 app.notFound((c) =>
   c.json(errorBody("not_found", `no route for ${c.req.method} ${clipInput(c.req.path)}`), 404),

@@ -151,6 +151,40 @@ export async function deliver(
   };
 }
 
+let refundSeq = 0;
+
+/**
+ * Delivers one refund message to the Worker's payments (or payments-dlq) handler, as the queue
+ * would. A test that started a refund through a route delivers it this way rather than waiting
+ * for the background consumer to get the route's own message; refunding is idempotent, so that
+ * message, whenever it comes, changes nothing more.
+ */
+export async function deliverRefund(
+  queue: "payments" | "payments-dlq",
+  message: { tenantId: string; orderId: string; attempts?: number },
+) {
+  const batch = createMessageBatch(queue, [
+    {
+      id: `pay-${++refundSeq}`,
+      timestamp: new Date(),
+      attempts: message.attempts ?? 1,
+      body: { type: "refund", tenantId: message.tenantId, orderId: message.orderId },
+    },
+  ]);
+  const delays: (number | undefined)[] = [];
+  for (const m of batch.messages) {
+    const retry = m.retry.bind(m);
+    m.retry = (options?: QueueRetryOptions) => {
+      delays.push(options?.delaySeconds);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { acked: result.explicitAcks.length, retried: result.retryMessages.length, delays };
+}
+
 export async function orderRow(id: string) {
   return env.DB.prepare(
     "SELECT status, payment_status, pos_status, external_id, pos_claim FROM orders WHERE id = ?",

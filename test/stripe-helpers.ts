@@ -1,8 +1,6 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { expect } from "vitest";
-import worker from "../src/index";
 import { call, callJson, createMenuItem, createTenant, type TestTenant } from "./helpers";
 
 /** The endpoint secret the Worker tests run with (vitest.config.ts). */
@@ -169,37 +167,4 @@ export async function paidOrder(t?: TestTenant, itemId?: string): Promise<PaidOr
   const order = await placeCardOrder(tenant, menuItemId);
   await payAtStripe(order);
   return { t: tenant, orderId: order.orderId, intentId: order.intentId };
-}
-
-let refundSeq = 0;
-
-/**
- * Delivers the order's refund message to the Worker's queue handler as the queue would, so a
- * test does not wait on the background consumer; returns what the handler did.
- */
-export async function deliverRefund(
-  queue: "payments" | "payments-dlq",
-  p: { t: { id: string }; orderId: string },
-  attempts = 1,
-) {
-  const batch = createMessageBatch(queue, [
-    {
-      id: `pay-${++refundSeq}`,
-      timestamp: new Date(),
-      attempts,
-      body: { type: "refund", tenantId: p.t.id, orderId: p.orderId },
-    },
-  ]);
-  const delays: (number | undefined)[] = [];
-  for (const message of batch.messages) {
-    const retry = message.retry.bind(message);
-    message.retry = (options?: QueueRetryOptions) => {
-      delays.push(options?.delaySeconds);
-      retry(options);
-    };
-  }
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  const result = await getQueueResult(batch, ctx);
-  return { acked: result.explicitAcks.length, retried: result.retryMessages.length, delays };
 }

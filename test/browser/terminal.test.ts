@@ -1,25 +1,16 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Locator,
-  type Page,
-  type WebSocket,
-} from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page, WebSocket } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildTerminal } from "../../tools/build-terminal.mjs";
 import { type DevServer, getFreePort, startDevServer } from "../../tools/dev-server.mjs";
-import { until } from "../wait";
+import { closeChromium, launchChromium } from "./chromium";
 
 // The terminal screen (/terminal/) as a kitchen uses it: a real `wrangler dev` with its own
-// empty state, Debian's Chromium driven by playwright-core, orders placed and paid over HTTP.
+// empty state, Chromium (./chromium.ts) driven by playwright-core, orders placed and paid over HTTP.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ADMIN_TOKEN = `browser-admin-${randomUUID()}`;
 /** Long enough for a socket round trip through wrangler dev on a loaded machine. */
 const UI_TIMEOUT_MS = 20_000;
@@ -49,11 +40,7 @@ let browser: Browser | undefined;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
-    );
-  }
+  ({ browser } = await launchChromium());
   // wrangler dev builds the bundle too ([build] in wrangler.toml); building here first means
   // the page never races that build.
   await buildTerminal();
@@ -69,18 +56,6 @@ beforeAll(async () => {
       STRIPE_SECRET_KEY: "",
     },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
 });
 
 afterEach(async () => {
@@ -88,12 +63,13 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  const browserPids = chromiumDescendants();
-  await browser?.close();
-  await server?.stop();
-  if (persistDir) await rm(persistDir, { recursive: true, force: true });
-  // Nothing of Chromium may outlive the run.
-  await until(() => browserPids.every((pid) => !isAlive(pid)), Boolean, 10_000, "Chromium to exit");
+  try {
+    // Nothing of Chromium may outlive the run.
+    await closeChromium(browser);
+  } finally {
+    await server?.stop();
+    if (persistDir) await rm(persistDir, { recursive: true, force: true });
+  }
 });
 
 function baseUrl(): string {
@@ -430,40 +406,3 @@ describe("terminal screen", () => {
     await page.getByTestId("signin").waitFor({ state: "visible", timeout: UI_TIMEOUT_MS });
   });
 });
-
-/** Chromium processes started by this test process (directly or by their children). */
-function chromiumDescendants(): number[] {
-  const children = new Map<number, number[]>();
-  const names = new Map<number, string>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      names.set(Number(entry), name);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited while we looked
-    }
-  }
-  const found: number[] = [];
-  const queue = [process.pid];
-  while (queue.length > 0) {
-    const pid = queue.shift() as number;
-    for (const child of children.get(pid) ?? []) {
-      if (/chrom/i.test(names.get(child) ?? "")) found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}

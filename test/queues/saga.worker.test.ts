@@ -7,11 +7,16 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { callJson, createKey, until } from "../helpers";
-import { attempts, deliver, posDouble, setupSquareTenant } from "../pos-helpers";
+import { attempts, deliver, deliverRefund, posDouble, setupSquareTenant } from "../pos-helpers";
 import { intentAtStripe, payAtStripe, placeCardOrder, stripeDouble } from "../stripe-helpers";
 
 // The saga between the POS and the payment: what happens to a card-paid order
 // the POS refuses, takes late, or takes while its payment is only authorised.
+//
+// Each test delivers the queue messages it depends on itself (deliver, deliverRefund) rather
+// than waiting for the background consumer: a route that enqueues still sends its own message,
+// which the consumer gets a second or more later and which then changes nothing (the POS
+// submission claims the order, a refund is idempotent).
 
 async function orderRow(id: string) {
   return env.DB.prepare(
@@ -48,20 +53,25 @@ beforeEach(async () => {
 });
 
 describe("failurePolicy hold: a paid order the POS refuses keeps its payment", () => {
-  /** A Square tenant (auto sync, hold), a card-paid order, and the POS refusing it once, for good. */
+  /** A Square tenant (hold), a card-paid order, and the POS refusing it once, for good. */
   async function refusedPaidOrder() {
-    const s = await setupSquareTenant({ autoSync: true, failurePolicy: "hold" });
+    // autoSync off, so the webhook sends no message of its own; the order is queued as it
+    // would have been and its submission delivered here, where it meets the 400.
+    const s = await setupSquareTenant({ autoSync: false, failurePolicy: "hold" });
     const staffKey = await createKey(s.t, "staff");
     const p = await placeCardOrder(s.t, s.itemId);
-    await posDouble.inject("square", [{ kind: "status", status: 400 }]);
-    // The webhook confirms the order and queues it; the background consumer meets the 400.
     await payAtStripe(p);
+    await env.DB.prepare("UPDATE orders SET pos_status = 'queued' WHERE id = ?")
+      .bind(p.orderId)
+      .run();
+    await posDouble.inject("square", [{ kind: "status", status: 400 }]);
+    const submitted = await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: p.orderId }]);
+    expect(submitted.explicitAcks).toHaveLength(1);
     // The failure handler stores its staff notification with the failure and marks it sent
     // last, after the failure policy ran: once sent, any refund would have been started.
-    await until(
-      () => notificationsFor(p.orderId),
-      (rows) => rows.some((n) => n.kind === "pos_sync_failed" && n.sent === 1),
-    );
+    expect(await notificationsFor(p.orderId)).toEqual([
+      { audience: "staff", kind: "pos_sync_failed", sent: 1 },
+    ]);
     return { ...s, staffKey, ...p };
   }
 
@@ -86,13 +96,16 @@ describe("failurePolicy hold: a paid order the POS refuses keeps its payment", (
     ]);
     expect((await attempts(o.orderId)).map((a) => a.status)).toEqual(["permanent_error"]);
 
-    // Staff send it again: queued at once, and the background consumer now gets it through.
+    // Staff send it again: queued at once, and this time the POS takes it. The route's own
+    // message is delivered here; should the background consumer get it first, its claim makes
+    // this delivery wait, and the bounded wait covers that.
     const retried = await callJson<{ order: { posStatus: string; paymentStatus: string } }>(
       `/v1/admin/${o.t.slug}/orders/${o.orderId}/pos-retry`,
       { token: o.staffKey, body: {} },
       202,
     );
     expect(retried.order).toMatchObject({ posStatus: "queued", paymentStatus: "paid" });
+    await deliver("pos-submissions", [{ tenantId: o.t.id, orderId: o.orderId }]);
     const synced = await until(
       () => orderRow(o.orderId),
       (row) => row?.pos_status === "synced",
@@ -121,19 +134,26 @@ describe("failurePolicy hold: a paid order the POS refuses keeps its payment", (
       202,
     );
     expect(cancelled.order).toMatchObject({ status: "cancelled", paymentStatus: "refund_pending" });
-    // The refund runs on the payments queue, in the background.
-    const refunded = await until(
-      () => orderRow(o.orderId),
-      (row) => row?.payment_status === "refunded",
-    );
-    expect(refunded).toMatchObject({ status: "cancelled", pos_status: "failed" });
+    // The refund runs on the payments queue; its message is delivered here.
+    expect(await deliverRefund("payments", { tenantId: o.t.id, orderId: o.orderId })).toEqual({
+      acked: 1,
+      retried: 0,
+      delays: [],
+    });
+    expect(await orderRow(o.orderId)).toMatchObject({
+      status: "cancelled",
+      payment_status: "refunded",
+      pos_status: "failed",
+    });
     const refunds = await stripeDouble.refundsFor(o.intentId);
     expect(refunds).toHaveLength(1);
     expect(refunds[0]?.status).toBe("succeeded");
-    await until(
-      () => notificationsFor(o.orderId),
-      (rows) => rows.some((n) => n.kind === "order_refunded" && n.sent === 1),
-    );
+    expect(
+      (await notificationsFor(o.orderId)).filter((n) => n.kind === "order_refunded" && n.sent),
+    ).toHaveLength(1);
+    // The route's own message, whenever the background consumer gets it, refunds nothing more.
+    await deliverRefund("payments", { tenantId: o.t.id, orderId: o.orderId });
+    expect(await stripeDouble.refundsFor(o.intentId)).toHaveLength(1);
     expect(
       (await notificationsFor(o.orderId)).filter((n) => n.kind === "order_refunded"),
     ).toHaveLength(1);
@@ -194,10 +214,8 @@ describe("a POS success that lands after the refund started", () => {
       }),
     ]);
     // The refund itself still completes, once.
-    await until(
-      () => orderRow(p.orderId),
-      (r) => r?.payment_status === "refunded",
-    );
+    await deliverRefund("payments", { tenantId: s.t.id, orderId: p.orderId });
+    expect((await orderRow(p.orderId))?.payment_status).toBe("refunded");
     expect(await stripeDouble.refundsFor(p.intentId)).toHaveLength(1);
   });
 });
@@ -213,9 +231,11 @@ describe("captureMode on_pos_accept", () => {
 
   it("a POS disconnected while the authorised order waits for it: captured when its message comes", async () => {
     const o = await onPosAcceptOrder();
-    // The POS is down when the order is first sent, so it waits for a retry…
-    await posDouble.inject("square", [{ kind: "status", status: 503 }]);
+    // The POS is down (for every call, so that the webhook's own message, which the background
+    // consumer may get too, cannot sync it meanwhile), so the order waits for a retry…
+    await posDouble.setMode("square", { kind: "status", status: 503 });
     await payAtStripe(o, "authorize");
+    await deliver("pos-submissions", [{ tenantId: o.t.id, orderId: o.orderId }]);
     await until(
       () => orderRow(o.orderId),
       (row) => row?.pos_status === "retrying",
@@ -223,16 +243,15 @@ describe("captureMode on_pos_accept", () => {
     // …and the restaurant disconnects the POS meanwhile: the order is theirs, the money taken.
     await callJson(`/v1/admin/${o.t.slug}/pos/disconnect`, { token: o.t.ownerKey, body: {} }, 200);
     await deliver("pos-submissions", [{ tenantId: o.t.id, orderId: o.orderId }]);
-    const row = await until(
-      () => orderRow(o.orderId),
-      (r) => r?.payment_captured_at != null,
-    );
+    const row = await orderRow(o.orderId);
     expect(row).toMatchObject({
       status: "confirmed",
       payment_status: "paid",
       pos_status: "not_required",
     });
+    expect(row?.payment_captured_at).not.toBeNull();
     expect((await intentAtStripe(o.intentId)).status).toBe("succeeded");
+    await posDouble.setMode("square", null);
   });
 
   it("a POS disconnected before the authorisation: confirmed without the POS, and captured at once", async () => {
@@ -261,7 +280,9 @@ describe("captureMode on_pos_accept", () => {
       { path: `/v1/payment_intents/${o.intentId}/capture`, method: "POST", status: 500 },
     ]);
     await payAtStripe(o, "authorize");
-    // The background consumer sends it to the POS, which takes it; the capture then fails.
+    // The submission (delivered here; the background consumer's copy finds the order claimed or
+    // synced) reaches the POS, which takes it; the capture then fails.
+    await deliver("pos-submissions", [{ tenantId: o.t.id, orderId: o.orderId }]);
     await until(
       () => alertKinds(o.orderId),
       (kinds) => kinds.includes("payment_capture_failed"),

@@ -9,9 +9,15 @@ import {
   keyIdOf,
   until,
 } from "../helpers";
-import { deliver as deliverPos, posDouble, queuedOrder, setupSquareTenant } from "../pos-helpers";
+import {
+  deliver as deliverPos,
+  deliverRefund,
+  posDouble,
+  queuedOrder,
+  setupSquareTenant,
+} from "../pos-helpers";
 import { snapshotTables } from "../snapshot";
-import { deliverRefund, type PaidOrder, paidOrder, stripeDouble } from "../stripe-helpers";
+import { type PaidOrder, paidOrder, stripeDouble } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
 
 /** The order as the saga leaves it when the refund was handed to staff. */
@@ -63,7 +69,7 @@ async function retry(p: PaidOrder) {
     202,
   );
   expect(res.order.paymentStatus).toBe("refund_pending");
-  await deliverRefund("payments", p);
+  await deliverRefund("payments", { tenantId: p.t.id, orderId: p.orderId });
   return until(
     () => orderRow(p.orderId),
     (row) => row?.payment_status === "refunded",
@@ -98,7 +104,7 @@ describe("POST /orders/:id/refund-retry", () => {
     await refundFailed(p);
     await retry(p);
     // Delivered twice more (a duplicate message, a second staff click after it settled): still one.
-    await deliverRefund("payments", p);
+    await deliverRefund("payments", { tenantId: p.t.id, orderId: p.orderId });
     await expectError(
       await call(`/v1/admin/${p.t.slug}/orders/${p.orderId}/refund-retry`, {
         token: p.t.ownerKey,
