@@ -128,7 +128,11 @@ const OPERATIONS: Operation[] = Object.entries(openApi.paths)
         headers: params.filter((p) => p.in === "header"),
         bodySchema: op.requestBody?.content?.["application/json"]?.schema ?? null,
         // Refined by probing in beforeAll: the document says a key is needed, not which role.
-        auth: path.startsWith("/v1/platform/") ? "admin" : op.security ? "terminal" : "public",
+        auth: path.startsWith("/v1/platform/")
+          ? "admin"
+          : op.security?.length
+            ? "terminal"
+            : "public",
       };
     }),
   );
