@@ -65,11 +65,8 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
 /** A representative error body for each code, shown as the response's example. */
 const ERROR_EXAMPLE: Record<ErrorCode, { message: string; details?: unknown }> = {
   validation_failed: {
-    message: "items[0].quantity: Too small: expected number to be >=1",
-    details: {
-      in: "json",
-      issues: [{ path: "items[0].quantity", message: "Too small: expected number to be >=1" }],
-    },
+    message: "tenant: must be a tenant slug",
+    details: { in: "param", issues: [{ path: "tenant", message: "must be a tenant slug" }] },
   },
   malformed_json: { message: "request body is not valid JSON" },
   unauthorized: { message: "invalid or revoked API key" },

@@ -142,7 +142,12 @@ const OrderIdParams = TenantParam.extend({
 /** Why a draft is refused, beyond its schema: pricing names the field (`details.issues`). */
 const DRAFT_INVALID = {
   code: "validation_failed",
-  when: "the draft does not match `OrderDraft`, or cannot be priced: an unknown or unavailable item or modifier, a modifier twice, a tip or total over the tenant's `maxAmount`, or another currency than the tenant's; or its discount code is unknown, expired, used up or its minimum subtotal is not met. `details.reason` (for pricing: `unknown_item`, `item_unavailable`, `unknown_modifier`, `duplicate_modifier`, `unknown_discount`, `discount_expired`, `discount_exhausted`, `discount_minimum_not_met`, `amount_over_limit`) and `details.issues` name the field",
+  when: "the slug is malformed, the draft does not match `OrderDraft` or is not sent as JSON, or it cannot be priced: an unknown or unavailable item or modifier, a modifier twice, a tip or total over the tenant's `maxAmount`, or another currency than the tenant's; or its discount code is unknown, expired, used up or its minimum subtotal is not met. `details.reason` (for pricing: `unknown_item`, `item_unavailable`, `unknown_modifier`, `duplicate_modifier`, `unknown_discount`, `discount_expired`, `discount_exhausted`, `discount_minimum_not_met`, `amount_over_limit`) and `details.issues` name the field",
+  message: "items[0].quantity: Too small: expected number to be >=1",
+  details: {
+    in: "json",
+    issues: [{ path: "items[0].quantity", message: "Too small: expected number to be >=1" }],
+  },
 } as const;
 
 const menuRoute = createRoute({
@@ -337,7 +342,10 @@ const createOrderRoute = createRoute({
       },
     },
     ...errorResponses(
-      DRAFT_INVALID,
+      {
+        ...DRAFT_INVALID,
+        when: `${DRAFT_INVALID.when}; or \`Idempotency-Key\` is missing or not 8–255 printable ASCII characters without spaces`,
+      },
       "malformed_json",
       { code: "not_found", when: "no tenant has this slug" },
       "idempotency_mismatch",
