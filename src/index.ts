@@ -3,12 +3,13 @@ import { cors } from "./http/cors";
 import { errorBody, handleError } from "./http/errors";
 import { limitBody, logRequest, requireJsonBody } from "./http/middleware";
 import { documentCredentialLimit } from "./http/rate-limit";
-import { createRouter } from "./http/router";
+import { API_OVERVIEW, createRouter, documentConventions, registerComponents } from "./http/router";
 import { handleQueueBatch } from "./queues";
 import { adminRoutes } from "./routes/admin";
 import { platformRoutes } from "./routes/platform";
 import { posRoutes } from "./routes/pos";
 import { posSyncRoutes } from "./routes/pos-sync";
+import { SHARED_COMPONENTS } from "./routes/schemas";
 import { storefrontRoutes } from "./routes/storefront";
 import { terminalRoutes } from "./routes/terminals";
 import { webhookRoutes } from "./routes/webhooks";
@@ -18,6 +19,8 @@ export { RateCounter } from "./durable/rate-counter";
 export { TenantHub } from "./durable/tenant-hub";
 
 const app = createRouter();
+// Before the route modules' own components, which refer to these.
+registerComponents(app.openAPIRegistry, SHARED_COMPONENTS);
 app.use("*", logRequest);
 app.use("*", cors);
 app.use("*", limitBody);
@@ -32,17 +35,13 @@ app.route("/", terminalRoutes);
 app.route("/", webhookRoutes);
 
 documentCredentialLimit(app.openAPIRegistry);
-app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
-  type: "http",
-  scheme: "bearer",
-  description: "The platform admin token, or a tenant API key (owner, staff or terminal).",
-});
+documentConventions(app.openAPIRegistry);
 app.doc31("/openapi.json", {
   openapi: "3.1.0",
   info: {
     title: "Orderlane API",
     version: "1.0.0",
-    description: "Multi-tenant restaurant ordering: storefronts, staff, terminals and vendors.",
+    description: API_OVERVIEW,
   },
 });
 

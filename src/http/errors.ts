@@ -43,13 +43,30 @@ export interface ErrorBody {
 
 export const ErrorBodySchema = z
   .object({
-    error: z.object({
-      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
-      message: z.string(),
-      details: z.unknown().optional(),
-    }),
+    error: z
+      .object({
+        code: z
+          .enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]])
+          .describe(
+            "What went wrong, one of a fixed set, each always with the same status: `validation_failed` and `malformed_json` 400, `unauthorized` 401, `forbidden` 403, `not_found` 404, `conflict` 409, `payload_too_large` 413, `idempotency_mismatch` 422, `upgrade_required` 426 (the terminal socket only), `rate_limited` 429, `internal` 500.",
+          ),
+        message: z
+          .string()
+          .describe(
+            "A sentence for the developer, in English; it may name the field at fault. Do not parse it: branch on `code` and `details`.",
+          ),
+        details: z
+          .unknown()
+          .optional()
+          .describe(
+            "More about the error when there is more: `{ in, issues: [{ path, message }] }` for validation, `{ reason, … }` for a named refusal, `{ retryAfter }` (seconds) when rate limited, `{ requestId }` for `internal`.",
+          ),
+      })
+      .describe("The error."),
   })
-  .openapi("Error");
+  .openapi("Error", {
+    description: "The body of every 4xx and 5xx answer. A rejected request has written nothing.",
+  });
 
 export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
   return details === undefined

@@ -246,6 +246,12 @@ export async function limitTerminalConnection(
 export function documentCredentialLimit(registry: OpenAPIHono<AppEnv>["openAPIRegistry"]): void {
   for (const def of registry.definitions) {
     if (def.type !== "route" || !def.route.security?.length || def.route.responses[429]) continue;
-    def.route.responses = { ...def.route.responses, ...errorResponses("rate_limited") };
+    def.route.responses = {
+      ...def.route.responses,
+      ...errorResponses({
+        code: "rate_limited",
+        when: "this client sent too many unknown or revoked credentials (100 a minute): every request from it is refused for 60 s, whatever key it carries; wait `Retry-After` seconds",
+      }),
+    };
   }
 }

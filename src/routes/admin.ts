@@ -26,14 +26,15 @@ import { requireRole } from "../http/auth";
 import { normalizeOrigin } from "../http/cors";
 import { ApiError } from "../http/errors";
 import {
-  bearerSecurity,
   createRouter,
   errorResponses,
   jsonBody,
   jsonContent,
+  keySecurity,
   MoneySchema,
   PageQuery,
   pageSchema,
+  registerComponents,
   requireWithinLimit,
   TenantParam,
 } from "../http/router";
@@ -50,90 +51,179 @@ import {
   orderDto,
   RefundSchema,
   refundDto,
+  serverTime,
 } from "./schemas";
 
-const IdParams = TenantParam.extend({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: "id", in: "path" } }),
-});
+const idParams = (what: string) =>
+  TenantParam.extend({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ param: { name: "id", in: "path" }, description: what }),
+  });
+const ItemIdParams = idParams("The menu item's `id` (`itm_…`).");
+const OrderIdParams = idParams("The order's `id` (`ord_…`).");
+const KeyIdParams = idParams("The API key's `id` (`key_…`), from `GET …/keys`.");
 
 /** Origins a tenant may list per setting. */
 const MAX_ORIGINS = 20;
 
-const posId = z.string().trim().min(1).max(100).nullable().optional();
+const posId = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .nullable()
+    .optional()
+    .describe(`${what}; null or absent when not mapped. 1–100 characters.`);
 
 const ModifierInputSchema = z
   .object({
-    id: z.string().min(1).max(64).optional(),
-    name: z.string().trim().min(1).max(100),
-    price: MoneySchema,
-    posModifierId: posId,
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        "On PATCH, the `id` (`mod_…`) of one of this item's modifiers to keep it (and its id); absent for a new one. Refused on create.",
+      ),
+    name: z.string().trim().min(1).max(100).describe("What the customer sees; 1–100 characters."),
+    price: MoneySchema.openapi({
+      description: "Added to the item's price per unit; in the tenant's currency, may be 0.",
+    }),
+    posModifierId: posId(
+      "The modifier's id in the POS (Toast: `<option group GUID>/<modifier GUID>`)",
+    ),
   })
-  .strict();
+  .strict()
+  .describe("A modifier of the item. Unknown fields are refused.");
 
 const MenuItemFields = {
-  name: z.string().trim().min(1).max(120),
-  description: z.string().trim().max(1000).optional(),
-  price: MoneySchema,
-  available: z.boolean().optional(),
-  posItemId: posId,
-  modifiers: z.array(ModifierInputSchema).max(30).optional(),
+  name: z.string().trim().min(1).max(120).describe("What the customer sees; 1–120 characters."),
+  description: z
+    .string()
+    .trim()
+    .max(1000)
+    .optional()
+    .describe("A longer text for the menu; at most 1000 characters, empty when absent."),
+  price: MoneySchema.openapi({
+    description: "The price of one, before modifiers, in the tenant's currency.",
+  }),
+  available: z
+    .boolean()
+    .optional()
+    .describe("Whether it can be ordered; true when absent on create."),
+  posItemId: posId("The item's id in the POS (Toast: `<menu group GUID>/<item GUID>`)"),
+  modifiers: z
+    .array(ModifierInputSchema)
+    .max(30)
+    .optional()
+    .describe(
+      "At most 30. On PATCH the list replaces the item's modifiers: those not listed are removed.",
+    ),
 };
 
-const CreateMenuItemSchema = z.object(MenuItemFields).strict().openapi("CreateMenuItem");
+const CreateMenuItemSchema = z
+  .object(MenuItemFields)
+  .strict()
+  .openapi("CreateMenuItem", { description: "A new menu item. Unknown fields are refused." });
 const UpdateMenuItemSchema = z
   .object(MenuItemFields)
   .partial()
   .strict()
   .refine((patch) => Object.keys(patch).length > 0, "at least one field is required")
-  .openapi("UpdateMenuItem");
+  .openapi("UpdateMenuItem", {
+    description: "The fields to change, at least one; the others keep their values.",
+  });
 
 const CreateDiscountSchema = z
   .object({
     code: z
       .string()
       .trim()
-      .regex(/^[A-Za-z0-9_-]{3,40}$/, "must be 3–40 letters, digits, - or _"),
-    kind: z.enum(["percent", "fixed"]),
-    value: z.number().int().positive().max(PLATFORM_MAX_AMOUNT),
-    minSubtotal: z.number().int().nonnegative().max(PLATFORM_MAX_AMOUNT).optional(),
-    expiresAt: z.iso.datetime({ offset: true }).optional(),
-    maxUses: z.number().int().positive().optional(),
+      .regex(/^[A-Za-z0-9_-]{3,40}$/, "must be 3–40 letters, digits, - or _")
+      .describe("3–40 letters, digits, `-` or `_`; stored upper case, matched in any case."),
+    kind: z
+      .enum(["percent", "fixed"])
+      .describe("`percent` of the subtotal, or a `fixed` amount off."),
+    value: z
+      .number()
+      .int()
+      .positive()
+      .max(PLATFORM_MAX_AMOUNT)
+      .describe(
+        "For `percent`, whole percent, 1–100 (10 is 10 %); for `fixed`, minor units of the tenant's currency, at most its `maxAmount`.",
+      ),
+    minSubtotal: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(PLATFORM_MAX_AMOUNT)
+      .optional()
+      .describe(
+        "The subtotal, in minor units, an order needs for the code to apply; 0 when absent.",
+      ),
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe(
+        "When the code stops working: ISO 8601 date and time with `Z` or an offset; never when absent.",
+      ),
+    maxUses: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("How many orders may use it in all; unlimited when absent."),
   })
   .strict()
   .refine((d) => d.kind !== "percent" || d.value <= 100, {
     path: ["value"],
     message: "a percent discount is 1–100",
   })
-  .openapi("CreateDiscount");
+  .openapi("CreateDiscount", { description: "A new discount code. Unknown fields are refused." });
 
 const DiscountSchema = z
   .object({
-    id: z.string(),
-    code: z.string(),
-    kind: z.enum(["percent", "fixed"]),
-    value: z.number().int(),
-    minSubtotal: MoneySchema,
-    expiresAt: z.string().nullable(),
-    maxUses: z.number().int().nullable(),
-    usedCount: z.number().int(),
-    createdAt: z.string(),
+    id: z.string().describe("The discount's id: `dsc_` and 26 characters."),
+    code: z.string().describe("The code, upper case."),
+    kind: z
+      .enum(["percent", "fixed"])
+      .describe("`percent` of the subtotal, or a `fixed` amount off."),
+    value: z
+      .number()
+      .int()
+      .describe("For `percent`, whole percent (1–100); for `fixed`, minor units."),
+    minSubtotal: MoneySchema.openapi({
+      description: "The subtotal an order needs for the code to apply; 0 for none.",
+    }),
+    expiresAt: z
+      .string()
+      .nullable()
+      .describe("When the code stops working, ISO 8601 as it was set; null for never."),
+    maxUses: z.number().int().nullable().describe("How many orders may use it; null for no limit."),
+    usedCount: z.number().int().describe("How many orders have used it."),
+    createdAt: serverTime("When the code was created"),
   })
-  .openapi("Discount");
+  .openapi("Discount", { description: "A discount code." });
 
 const ApiKeySchema = z
   .object({
-    id: z.string(),
-    role: z.enum(["owner", "staff", "terminal"]),
-    label: z.string(),
-    prefix: z.string(),
-    createdAt: z.string(),
-    revokedAt: z.string().nullable(),
+    id: z.string().describe("The key's id: `key_` and 26 characters (not the key itself)."),
+    role: z
+      .enum(["owner", "staff", "terminal"])
+      .describe("What the key may do: owner ⊃ staff ⊃ terminal."),
+    label: z.string().describe("The name it was given (`front counter`)."),
+    prefix: z.string().describe("The key's first characters, to recognise it."),
+    createdAt: serverTime("When the key was created"),
+    revokedAt: z
+      .string()
+      .nullable()
+      .describe("When it was revoked, ISO 8601 UTC; null while it works."),
   })
-  .openapi("ApiKey");
+  .openapi("ApiKey", { description: "An API key of the tenant, without its secret." });
 
 const OriginList = z
   .array(
@@ -184,7 +274,23 @@ const UpdateSettingsSchema = z
 
 const OrderCursor = z.string().regex(/^\d{1,12}$/, "is not a cursor from this list");
 
+const NO_TENANT = { code: "not_found", when: "no tenant has this slug" } as const;
+const NO_ORDER = {
+  code: "not_found",
+  when: "no tenant has this slug, or it has no such order",
+} as const;
+
+const OrderOut = OrderSchema.openapi({ description: "The order." });
+const MenuItemOut = MenuItemSchema.openapi({ description: "The menu item." });
+
 const admin = createRouter();
+registerComponents(admin.openAPIRegistry, {
+  CreateMenuItem: CreateMenuItemSchema,
+  UpdateMenuItem: UpdateMenuItemSchema,
+  CreateDiscount: CreateDiscountSchema,
+  Discount: DiscountSchema,
+  ApiKey: ApiKeySchema,
+});
 admin.use("/v1/admin/:tenant/*", requireRole("staff"));
 const ownerOnly = requireRole("owner");
 
@@ -195,11 +301,16 @@ const listMenuRoute = createRoute({
   path: "/v1/admin/{tenant}/menu/items",
   tags: ["admin: menu"],
   summary: "Every menu item, available or not",
-  security: bearerSecurity,
+  description:
+    "The whole menu as staff manage it, unavailable items included, with POS ids. Storefronts read `GET /v1/stores/{tenant}/menu` instead.",
+  security: keySecurity("staff"),
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ items: z.array(MenuItemSchema) }), "the menu"),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    200: jsonContent(
+      z.object({ items: z.array(MenuItemSchema).describe("Every item, oldest first.") }),
+      "The menu.",
+    ),
+    ...errorResponses(NO_TENANT),
   },
 });
 
@@ -208,17 +319,20 @@ const createMenuItemRoute = createRoute({
   path: "/v1/admin/{tenant}/menu/items",
   tags: ["admin: menu"],
   summary: "Add a menu item with its modifiers (owner)",
-  security: bearerSecurity,
+  description:
+    "Adds an item; the server assigns its id and its modifiers' ids. Prices are in the tenant's currency, at most its `maxAmount`.",
+  security: keySecurity("owner"),
   middleware: ownerOnly,
   request: { params: TenantParam, body: jsonBody(CreateMenuItemSchema) },
   responses: {
-    201: jsonContent(z.object({ item: MenuItemSchema }), "created"),
+    201: jsonContent(z.object({ item: MenuItemOut }), "Created."),
     ...errorResponses(
-      "validation_failed",
+      {
+        code: "validation_failed",
+        when: "the body does not match `CreateMenuItem`, a price is in another currency or over the tenant's `maxAmount`, or a modifier names an `id`",
+      },
       "malformed_json",
-      "unauthorized",
-      "forbidden",
-      "not_found",
+      NO_TENANT,
     ),
   },
 });
@@ -228,17 +342,20 @@ const updateMenuItemRoute = createRoute({
   path: "/v1/admin/{tenant}/menu/items/{id}",
   tags: ["admin: menu"],
   summary: "Change a menu item; a modifiers list replaces the item's modifiers (owner)",
-  security: bearerSecurity,
+  description:
+    "Changes the fields given. A `modifiers` list replaces the item's modifiers: a listed one with the `id` of an existing modifier keeps that id, one without an id is new, and those not listed are removed. Past orders keep their copy of the item.",
+  security: keySecurity("owner"),
   middleware: ownerOnly,
-  request: { params: IdParams, body: jsonBody(UpdateMenuItemSchema) },
+  request: { params: ItemIdParams, body: jsonBody(UpdateMenuItemSchema) },
   responses: {
-    200: jsonContent(z.object({ item: MenuItemSchema }), "updated"),
+    200: jsonContent(z.object({ item: MenuItemOut }), "The item after the change."),
     ...errorResponses(
-      "validation_failed",
+      {
+        code: "validation_failed",
+        when: "the body does not match `UpdateMenuItem` (or is empty), a price is in another currency or over the tenant's `maxAmount`, or a modifier `id` is not one of this item's",
+      },
       "malformed_json",
-      "unauthorized",
-      "forbidden",
-      "not_found",
+      { code: "not_found", when: "no tenant has this slug, or it has no such menu item" },
     ),
   },
 });
@@ -248,12 +365,17 @@ const deleteMenuItemRoute = createRoute({
   path: "/v1/admin/{tenant}/menu/items/{id}",
   tags: ["admin: menu"],
   summary: "Remove a menu item; past orders keep their copy of it (owner)",
-  security: bearerSecurity,
+  description:
+    "Removes the item and its modifiers from the menu. Orders placed with it keep their own copy of its name and prices.",
+  security: keySecurity("owner"),
   middleware: ownerOnly,
-  request: { params: IdParams },
+  request: { params: ItemIdParams },
   responses: {
-    204: { description: "deleted" },
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    204: { description: "Deleted." },
+    ...errorResponses({
+      code: "not_found",
+      when: "no tenant has this slug, or it has no such menu item",
+    }),
   },
 });
 
@@ -264,17 +386,24 @@ const createDiscountRoute = createRoute({
   path: "/v1/admin/{tenant}/discounts",
   tags: ["admin: discounts"],
   summary: "Create a discount code (owner); percent value is whole percent, fixed is minor units",
-  security: bearerSecurity,
+  description:
+    "Creates a code customers enter as `discountCode`. A `percent` code takes whole percent of the subtotal (rounded half up); a `fixed` one takes minor units, never more than the subtotal.",
+  security: keySecurity("owner"),
   middleware: ownerOnly,
   request: { params: TenantParam, body: jsonBody(CreateDiscountSchema) },
   responses: {
-    201: jsonContent(z.object({ discount: DiscountSchema }), "created"),
+    201: jsonContent(
+      z.object({ discount: DiscountSchema.openapi({ description: "The new code." }) }),
+      "Created.",
+    ),
     ...errorResponses(
-      "validation_failed",
+      {
+        code: "validation_failed",
+        when: "the body does not match `CreateDiscount` (a percent over 100, for one), or a fixed value or minimum subtotal is over the tenant's `maxAmount`",
+      },
       "malformed_json",
-      "unauthorized",
-      "forbidden",
-      "conflict",
+      NO_TENANT,
+      { code: "conflict", when: "the tenant already has this code (in any case)" },
     ),
   },
 });
@@ -284,11 +413,15 @@ const listDiscountsRoute = createRoute({
   path: "/v1/admin/{tenant}/discounts",
   tags: ["admin: discounts"],
   summary: "The tenant's discount codes",
-  security: bearerSecurity,
+  description: "Every discount code, newest first, expired and used-up ones included.",
+  security: keySecurity("staff"),
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ items: z.array(DiscountSchema) }), "discount codes"),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    200: jsonContent(
+      z.object({ items: z.array(DiscountSchema).describe("The codes, newest first.") }),
+      "Discount codes.",
+    ),
+    ...errorResponses(NO_TENANT),
   },
 });
 
@@ -299,19 +432,32 @@ const listOrdersRoute = createRoute({
   path: "/v1/admin/{tenant}/orders",
   tags: ["admin: orders"],
   summary: "Orders, newest first",
-  security: bearerSecurity,
+  description:
+    "A page of the tenant's orders, newest first, optionally only those in one `status`, `posStatus` or `paymentStatus` (`paymentStatus=refund_failed` lists the refunds to settle by hand).",
+  security: keySecurity("staff"),
   request: {
     params: TenantParam,
     query: PageQuery.extend({
-      cursor: OrderCursor.optional(),
-      status: z.enum(ORDER_STATUSES).optional(),
-      posStatus: z.enum(POS_STATUSES).optional(),
-      paymentStatus: z.enum(PAYMENT_STATUSES).optional(),
+      cursor: OrderCursor.optional().describe(
+        "The `nextCursor` of the previous page (an order number); absent for the first page.",
+      ),
+      status: z.enum(ORDER_STATUSES).optional().describe("Only orders in this status."),
+      posStatus: z.enum(POS_STATUSES).optional().describe("Only orders with this POS status."),
+      paymentStatus: z
+        .enum(PAYMENT_STATUSES)
+        .optional()
+        .describe("Only orders with this payment status."),
     }),
   },
   responses: {
-    200: jsonContent(pageSchema(OrderSchema), "a page of orders"),
-    ...errorResponses("validation_failed", "unauthorized", "forbidden", "not_found"),
+    200: jsonContent(pageSchema(OrderSchema), "A page of orders."),
+    ...errorResponses(
+      {
+        code: "validation_failed",
+        when: "`limit` is not 1–200, `cursor` is not from this list, or a filter is not one of its values",
+      },
+      NO_TENANT,
+    ),
   },
 });
 
@@ -320,19 +466,27 @@ const getOrderRoute = createRoute({
   path: "/v1/admin/{tenant}/orders/{id}",
   tags: ["admin: orders"],
   summary: "One order with its status history",
-  security: bearerSecurity,
-  request: { params: IdParams },
+  description:
+    "The order with everything staff need to follow it: every status change, every POS submission attempt and every refund.",
+  security: keySecurity("staff"),
+  request: { params: OrderIdParams },
   responses: {
     200: jsonContent(
       z.object({
-        order: OrderSchema,
-        history: z.array(HistoryEntrySchema),
-        syncAttempts: z.array(SyncAttemptSchema),
-        refunds: z.array(RefundSchema),
+        order: OrderOut,
+        history: z
+          .array(HistoryEntrySchema)
+          .describe("Every status change, oldest first, from the order's creation."),
+        syncAttempts: z
+          .array(SyncAttemptSchema)
+          .describe("Every attempt to send it to the POS, newest first."),
+        refunds: z
+          .array(RefundSchema)
+          .describe("Every refund the processor reported for it, oldest first."),
       }),
-      "the order",
+      "The order.",
     ),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    ...errorResponses(NO_ORDER),
   },
 });
 
@@ -341,24 +495,31 @@ const setStatusRoute = createRoute({
   path: "/v1/admin/{tenant}/orders/{id}/status",
   tags: ["admin: orders"],
   summary: "Move an order through the state machine (409 on an illegal move)",
-  security: bearerSecurity,
+  description:
+    "Moves a paid order forward (`confirmed` → `preparing` → `ready` → `out_for_delivery` → `completed`; steps may be skipped, `out_for_delivery` is for delivery orders only) or any open order to `cancelled`, which refunds a paid one as `POST …/cancel` does. An unpaid order is confirmed by its payment or by `POST …/mark-paid`, not here. Asking for the status it already has changes nothing (`changed: false`).",
+  security: keySecurity("staff"),
   request: {
-    params: IdParams,
-    body: jsonBody(z.object({ status: z.enum(ORDER_STATUSES) }).strict()),
+    params: OrderIdParams,
+    body: jsonBody(
+      z
+        .object({ status: z.enum(ORDER_STATUSES).describe("The status to move the order to.") })
+        .strict(),
+    ),
   },
   responses: {
     200: jsonContent(
-      z.object({ order: OrderSchema, changed: z.boolean() }),
-      "the order after the move",
+      z.object({
+        order: OrderOut,
+        changed: z.boolean().describe("false when the order already had this status."),
+      }),
+      "The order after the move.",
     ),
-    ...errorResponses(
-      "validation_failed",
-      "malformed_json",
-      "unauthorized",
-      "forbidden",
-      "not_found",
-      "conflict",
-    ),
+    ...errorResponses("validation_failed", "malformed_json", NO_ORDER, {
+      code: "conflict",
+      when: "the move is not allowed: backwards, out of `completed` or `cancelled`, forward from `pending_payment`, or `out_for_delivery` for an order that is not a delivery (`details`: `{ from, to }`); or the order changed concurrently (read it again)",
+      message: "order cannot move back from ready to preparing",
+      details: { from: "ready", to: "preparing" },
+    }),
   },
 });
 
@@ -367,11 +528,19 @@ const cancelRoute = createRoute({
   path: "/v1/admin/{tenant}/orders/{id}/cancel",
   tags: ["admin: orders"],
   summary: "Cancel an order; a paid one is refunded (the refund completes asynchronously)",
-  security: bearerSecurity,
-  request: { params: IdParams },
+  description:
+    "Cancels the order. A card-paid order is refunded in full in the background (`paymentStatus` `refund_pending`, then `refunded`, or `refund_failed` with an alert); an order paid at the counter is cancelled without a refund. An order the POS already has raises a `pos_void_needed` alert for staff to void it there.",
+  security: keySecurity("staff"),
+  request: { params: OrderIdParams },
   responses: {
-    202: jsonContent(z.object({ order: OrderSchema }), "cancelled, refund under way when paid"),
-    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+    202: jsonContent(
+      z.object({ order: OrderOut }),
+      "Cancelled; the refund, when one is due, is under way.",
+    ),
+    ...errorResponses(NO_ORDER, {
+      code: "conflict",
+      when: "the order is `completed`, or changed concurrently",
+    }),
   },
 });
 
@@ -381,14 +550,22 @@ const markPaidRoute = createRoute({
   tags: ["admin: orders"],
   summary:
     "Record an unpaid order as paid at the counter: it is confirmed and sent to terminals as new_order",
-  security: bearerSecurity,
-  request: { params: IdParams },
+  description:
+    "Records that the customer paid in store: the order is confirmed and paid, sent to the POS and to every terminal, and its PaymentIntent (if any) is cancelled so the card cannot be charged as well. Marking an order already paid changes nothing (`changed: false`).",
+  security: keySecurity("staff"),
+  request: { params: OrderIdParams },
   responses: {
     200: jsonContent(
-      z.object({ order: OrderSchema, changed: z.boolean() }),
-      "the confirmed order (changed: false when it was already paid)",
+      z.object({
+        order: OrderOut,
+        changed: z.boolean().describe("false when the order was already paid."),
+      }),
+      "The confirmed order.",
     ),
-    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+    ...errorResponses(NO_ORDER, {
+      code: "conflict",
+      when: "the order is past `pending_payment` without being paid (cancelled, for one) or its refund has begun; `details` is `{ status, paymentStatus }`. Or it changed concurrently",
+    }),
   },
 });
 
@@ -398,12 +575,15 @@ const refundRetryRoute = createRoute({
   tags: ["admin: orders"],
   summary: "Retry a refund that failed",
   description:
-    "Staff. Only for an order whose paymentStatus is refund_failed (409 otherwise). The refund is looked up first, in D1 and then at Stripe, and made only if none exists, so the customer is refunded at most once; it completes asynchronously (the order goes to refund_pending, then refunded).",
-  security: bearerSecurity,
-  request: { params: IdParams },
+    "Only for an order whose `paymentStatus` is `refund_failed`. The refund is looked up first, in D1 and then at Stripe, and made only if none exists, so the customer is refunded at most once; it completes in the background (the order goes to `refund_pending`, then `refunded`, or back to `refund_failed` with an alert).",
+  security: keySecurity("staff"),
+  request: { params: OrderIdParams },
   responses: {
-    202: jsonContent(z.object({ order: OrderSchema }), "the refund is under way"),
-    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+    202: jsonContent(z.object({ order: OrderOut }), "The refund is under way."),
+    ...errorResponses(NO_ORDER, {
+      code: "conflict",
+      when: "the order's `paymentStatus` is not `refund_failed`, or it changed concurrently",
+    }),
   },
 });
 
@@ -413,30 +593,32 @@ const refundSettledRoute = createRoute({
   tags: ["admin: orders"],
   summary: "Record a refund made outside the platform",
   description:
-    "Staff. For an order whose paymentStatus is refund_failed (409 otherwise): the customer was refunded by other means. The order becomes refunded with the note and the key that recorded it; nothing is asked of Stripe.",
-  security: bearerSecurity,
+    "For an order whose `paymentStatus` is `refund_failed`: the customer was refunded by other means (cash, the card terminal). The order becomes `refunded`, with the note and the key that recorded it among its refunds (`manual_<order id>`), and its `refund_failed` alert closes; nothing is asked of Stripe.",
+  security: keySecurity("staff"),
   request: {
-    params: IdParams,
+    params: OrderIdParams,
     body: jsonBody(
       z
         .object({
-          note: z.string().trim().min(1).max(500).openapi({
-            description: "How the customer was refunded (cash, card terminal, reference number).",
-          }),
+          note: z
+            .string()
+            .trim()
+            .min(1)
+            .max(500)
+            .describe(
+              "How the customer was refunded (cash, card terminal, reference): 1–500 characters.",
+            ),
         })
-        .strict(),
+        .strict()
+        .openapi("RefundSettled", { description: "What staff record about the refund." }),
     ),
   },
   responses: {
-    200: jsonContent(z.object({ order: OrderSchema }), "the order, refunded"),
-    ...errorResponses(
-      "validation_failed",
-      "malformed_json",
-      "unauthorized",
-      "forbidden",
-      "not_found",
-      "conflict",
-    ),
+    200: jsonContent(z.object({ order: OrderOut }), "The order, refunded."),
+    ...errorResponses("validation_failed", "malformed_json", NO_ORDER, {
+      code: "conflict",
+      when: "the order's `paymentStatus` is not `refund_failed`, or it changed concurrently",
+    }),
   },
 });
 
@@ -447,12 +629,12 @@ const getSettingsRoute = createRoute({
   path: "/v1/admin/{tenant}/settings",
   tags: ["admin: settings"],
   summary: "The tenant's web settings",
-  description: "Staff. The origins allowed to call the API from a browser (CORS).",
-  security: bearerSecurity,
+  description: "The origins allowed to call the API from a browser (CORS).",
+  security: keySecurity("staff"),
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ settings: SettingsSchema }), "the settings"),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    200: jsonContent(z.object({ settings: SettingsSchema }), "The settings."),
+    ...errorResponses(NO_TENANT),
   },
 });
 
@@ -460,21 +642,15 @@ const updateSettingsRoute = createRoute({
   method: "patch",
   path: "/v1/admin/{tenant}/settings",
   tags: ["admin: settings"],
-  summary: "Change the tenant's web settings (owner)",
+  summary: "Change the tenant's web settings",
   description:
-    "Owner. Each list given replaces the stored one. A browser caches a preflight answer for up to 10 minutes, so a removed origin can keep working that long.",
-  security: bearerSecurity,
+    "Each list given replaces the stored one; origins are normalised (`https://Shop.Example.com/` is stored as `https://shop.example.com`). A browser caches a preflight answer for up to 10 minutes, so a removed origin can keep working that long.",
+  security: keySecurity("owner"),
   middleware: ownerOnly,
   request: { params: TenantParam, body: jsonBody(UpdateSettingsSchema) },
   responses: {
-    200: jsonContent(z.object({ settings: SettingsSchema }), "the settings as changed"),
-    ...errorResponses(
-      "validation_failed",
-      "malformed_json",
-      "unauthorized",
-      "forbidden",
-      "not_found",
-    ),
+    200: jsonContent(z.object({ settings: SettingsSchema }), "The settings as changed."),
+    ...errorResponses("validation_failed", "malformed_json", NO_TENANT),
   },
 });
 
@@ -485,22 +661,39 @@ const createKeyRoute = createRoute({
   path: "/v1/admin/{tenant}/keys",
   tags: ["admin: keys"],
   summary: "Create an API key (owner); the key is shown once",
-  security: bearerSecurity,
+  description:
+    "Creates a key with one role: `owner`, `staff` (orders, menu reading, alerts) or `terminal` (in-store screens, gift cards, loyalty). The key itself is only in this answer.",
+  security: keySecurity("owner"),
   middleware: ownerOnly,
   request: {
     params: TenantParam,
     body: jsonBody(
       z
         .object({
-          role: z.enum(["owner", "staff", "terminal"]),
-          label: z.string().trim().min(1).max(100),
+          role: z
+            .enum(["owner", "staff", "terminal"])
+            .describe("What the key may do: owner ⊃ staff ⊃ terminal."),
+          label: z
+            .string()
+            .trim()
+            .min(1)
+            .max(100)
+            .describe("A name to recognise it by (`front counter`); 1–100 characters."),
         })
         .strict(),
     ),
   },
   responses: {
-    201: jsonContent(z.object({ key: z.string(), apiKey: ApiKeySchema }), "created"),
-    ...errorResponses("validation_failed", "malformed_json", "unauthorized", "forbidden"),
+    201: jsonContent(
+      z.object({
+        key: z
+          .string()
+          .describe("The key (`olk_…`), for `Authorization: Bearer`; shown only here."),
+        apiKey: ApiKeySchema.openapi({ description: "The key's record." }),
+      }),
+      "Created.",
+    ),
+    ...errorResponses("validation_failed", "malformed_json", NO_TENANT),
   },
 });
 
@@ -509,12 +702,13 @@ const listKeysRoute = createRoute({
   path: "/v1/admin/{tenant}/keys",
   tags: ["admin: keys"],
   summary: "API keys, without their secrets (owner)",
-  security: bearerSecurity,
+  description: "Every key of the tenant, revoked ones included, without the keys themselves.",
+  security: keySecurity("owner"),
   middleware: ownerOnly,
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ items: z.array(ApiKeySchema) }), "keys"),
-    ...errorResponses("unauthorized", "forbidden"),
+    200: jsonContent(z.object({ items: z.array(ApiKeySchema).describe("The keys.") }), "Keys."),
+    ...errorResponses(NO_TENANT),
   },
 });
 
@@ -524,12 +718,20 @@ const revokeKeyRoute = createRoute({
   tags: ["admin: keys"],
   summary:
     "Revoke an API key (owner): dead at once, its unused tickets too, and its open sockets are closed with 4401 within seconds; the last owner key cannot be revoked",
-  security: bearerSecurity,
+  description:
+    "Revokes the key at once, and the terminal tickets issued with it; sockets opened with it are closed with code 4401 within seconds. The tenant's last owner key cannot be revoked: create another first.",
+  security: keySecurity("owner"),
   middleware: ownerOnly,
-  request: { params: IdParams },
+  request: { params: KeyIdParams },
   responses: {
-    204: { description: "revoked" },
-    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+    204: { description: "Revoked." },
+    ...errorResponses(
+      {
+        code: "not_found",
+        when: "no tenant has this slug, or it has no such key, or the key is revoked already",
+      },
+      { code: "conflict", when: "it is the tenant's last owner key" },
+    ),
   },
 });
 

@@ -11,7 +11,7 @@ import {
 import { requireAdmin } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
-  bearerSecurity,
+  adminSecurity,
   createRouter,
   errorResponses,
   jsonBody,
@@ -26,36 +26,77 @@ import { TenantSchema } from "./schemas";
  * discount or order total above it is accepted. At most the platform's
  * ceiling, 1 000 000.00.
  */
-const MaxAmount = z.number().int().min(1).max(DEFAULT_MAX_AMOUNT);
+const MaxAmount = z
+  .number()
+  .int()
+  .min(1)
+  .max(DEFAULT_MAX_AMOUNT)
+  .describe(
+    "The largest amount, in minor units, the tenant accepts for any price, modifier, tip, discount or order total: 1 to 100 000 000 (1 000 000.00, also the default).",
+  );
 
 const CreateTenantBody = z
   .object({
-    slug: TenantParam.shape.tenant,
-    name: z.string().trim().min(1).max(120),
+    slug: TenantParam.shape.tenant.openapi({
+      description:
+        "The tenant's slug, in every path of its routes: 1–64 lower-case letters, digits and inner hyphens; taken for good once used, even after the tenant is deleted.",
+    }),
+    name: z.string().trim().min(1).max(120).describe("The restaurant's name; 1–120 characters."),
     currency: z
       .string()
       .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD")
-      .refine(isKnownCurrency, "is not an ISO 4217 currency"),
-    timezone: z.string().min(1).max(64).refine(isKnownTimeZone, "is not an IANA time zone"),
-    taxRateBps: z.number().int().min(0).max(10_000),
+      .refine(isKnownCurrency, "is not an ISO 4217 currency")
+      .describe("ISO 4217 code, upper case (`USD`): every price and payment is in it."),
+    timezone: z
+      .string()
+      .min(1)
+      .max(64)
+      .refine(isKnownTimeZone, "is not an IANA time zone")
+      .describe("IANA time zone of the restaurant (`America/New_York`)."),
+    taxRateBps: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .describe(
+        "Sales tax in basis points of the subtotal after discount: 875 is 8.75 %; 0–10 000.",
+      ),
     maxAmount: MaxAmount.optional(),
   })
   .strict()
-  .openapi("CreateTenant");
+  .openapi("CreateTenant", { description: "A new tenant. Unknown fields are refused." });
 
-const UpdateTenantBody = z.object({ maxAmount: MaxAmount }).strict().openapi("UpdateTenant");
+const UpdateTenantBody = z
+  .object({ maxAmount: MaxAmount })
+  .strict()
+  .openapi("UpdateTenant", { description: "The tenant's limits. Unknown fields are refused." });
+
+const TenantOut = TenantSchema.openapi({ description: "The tenant." });
 
 const createTenantRoute = createRoute({
   method: "post",
   path: "/v1/platform/tenants",
   tags: ["platform"],
   summary: "Create a tenant; its owner key is returned once",
-  security: bearerSecurity,
+  description:
+    "Creates a restaurant and its first API key, with role `owner`. The key is shown only in this answer: store it, then create staff and terminal keys with it.",
+  security: adminSecurity,
   middleware: requireAdmin,
   request: { body: jsonBody(CreateTenantBody) },
   responses: {
-    201: jsonContent(z.object({ tenant: TenantSchema, ownerKey: z.string() }), "created"),
-    ...errorResponses("validation_failed", "unauthorized", "conflict"),
+    201: jsonContent(
+      z.object({
+        tenant: TenantOut,
+        ownerKey: z
+          .string()
+          .describe("The tenant's owner key (`olk_…`), as `Authorization: Bearer`; shown once."),
+      }),
+      "Created.",
+    ),
+    ...errorResponses("validation_failed", "unauthorized", {
+      code: "conflict",
+      when: "the slug is taken (slugs of deleted tenants stay taken)",
+    }),
   },
 });
 
@@ -64,12 +105,16 @@ const getTenantRoute = createRoute({
   path: "/v1/platform/tenants/{tenant}",
   tags: ["platform"],
   summary: "Read a tenant",
-  security: bearerSecurity,
+  description: "The tenant's settings and limits.",
+  security: adminSecurity,
   middleware: requireAdmin,
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ tenant: TenantSchema }), "the tenant"),
-    ...errorResponses("unauthorized", "not_found"),
+    200: jsonContent(z.object({ tenant: TenantOut }), "The tenant."),
+    ...errorResponses("unauthorized", {
+      code: "not_found",
+      when: "no tenant has this slug, or it was deleted",
+    }),
   },
 });
 
@@ -78,12 +123,17 @@ const updateTenantRoute = createRoute({
   path: "/v1/platform/tenants/{tenant}",
   tags: ["platform"],
   summary: "Change a tenant's limits (maxAmount, minor units)",
-  security: bearerSecurity,
+  description:
+    "Sets the tenant's money ceiling. It applies to requests from now on; existing menu prices and orders are not changed.",
+  security: adminSecurity,
   middleware: requireAdmin,
   request: { params: TenantParam, body: jsonBody(UpdateTenantBody) },
   responses: {
-    200: jsonContent(z.object({ tenant: TenantSchema }), "the tenant"),
-    ...errorResponses("validation_failed", "malformed_json", "unauthorized", "not_found"),
+    200: jsonContent(z.object({ tenant: TenantOut }), "The tenant after the change."),
+    ...errorResponses("validation_failed", "malformed_json", "unauthorized", {
+      code: "not_found",
+      when: "no tenant has this slug, or it was deleted",
+    }),
   },
 });
 
@@ -91,14 +141,18 @@ const deleteTenantRoute = createRoute({
   method: "delete",
   path: "/v1/platform/tenants/{tenant}",
   tags: ["platform"],
-  summary:
-    "Delete a tenant: every key and ticket revoked, the POS disconnected, every terminal socket closed with 4401; its routes answer 404 and its slug stays taken",
-  security: bearerSecurity,
+  summary: "Delete a tenant",
+  description:
+    "Deletes a tenant: every key and ticket is revoked, the POS disconnected, every terminal socket closed with code 4401; from then on its routes answer 404. Its orders stay for the books and its slug stays taken.",
+  security: adminSecurity,
   middleware: requireAdmin,
   request: { params: TenantParam },
   responses: {
-    204: { description: "deleted" },
-    ...errorResponses("unauthorized", "not_found"),
+    204: { description: "Deleted." },
+    ...errorResponses("unauthorized", {
+      code: "not_found",
+      when: "no tenant has this slug, or it was deleted already",
+    }),
   },
 });
 

@@ -13,19 +13,22 @@ import { listSyncAttempts, type SyncAttemptRow, syncStats } from "../db/sync-att
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
-  bearerSecurity,
   createRouter,
   errorResponses,
   jsonBody,
   jsonContent,
+  keySecurity,
   PageQuery,
   pageSchema,
+  registerComponents,
   TenantParam,
 } from "../http/router";
 import { acknowledgeStaffAlert } from "../services/alerts";
 import { deliverEvents } from "../services/outbox";
 import { retryPosSubmission } from "../services/pos-sync";
-import { OrderSchema, orderDto } from "./schemas";
+import { OrderSchema, orderDto, serverTime } from "./schemas";
+
+const NO_TENANT = { code: "not_found", when: "no tenant has this slug" } as const;
 
 const secret = z.string().min(1).max(2000);
 const optionalSecret = secret.optional();
@@ -84,22 +87,65 @@ const CredentialsByProvider = {
 
 const SettingsSchema = z
   .object({
-    autoSync: z.boolean(),
-    syncCustomerInfo: z.boolean(),
-    failurePolicy: z.enum(["hold", "auto_refund"]),
-    captureMode: z.enum(["immediate", "on_pos_accept"]),
-    maxAttempts: z.number().int().min(1).max(20),
+    autoSync: z
+      .boolean()
+      .describe("Whether paid orders are sent to the POS; off, they stay `not_required`."),
+    syncCustomerInfo: z
+      .boolean()
+      .describe("Whether the customer's name, phone and email are sent with the order."),
+    failurePolicy: z
+      .enum(["hold", "auto_refund"])
+      .describe(
+        "When the POS refuses an order for good: `hold` it for staff to retry or cancel, or `auto_refund` it.",
+      ),
+    captureMode: z
+      .enum(["immediate", "on_pos_accept"])
+      .describe(
+        "`immediate`: the card is charged when the customer pays; `on_pos_accept`: only authorised then, and captured when the POS accepts the order.",
+      ),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .describe("Tries per order before it is `failed`, 1–20 (6 by default)."),
   })
   .strict()
-  .openapi("PosSettings");
+  .openapi("PosSettings", { description: "How orders reach the POS." });
 
 const ConnectSchema = z
   .object({
-    provider: z.enum(["toast", "clover", "square", "webhook", "sandbox"]),
-    locationId: z.string().trim().min(1).max(200),
-    credentials: z.record(z.string(), z.string().max(2000)),
-    webhookSecret: z.string().min(8).max(500).optional(),
-    settings: SettingsSchema.partial().optional(),
+    provider: z
+      .enum(["toast", "clover", "square", "webhook", "sandbox"])
+      .describe(
+        "The POS: `toast`, `clover`, `square`, `webhook` (orders POSTed as signed JSON to your URL) or `sandbox` (in-process, for trials).",
+      ),
+    locationId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .describe(
+        "Which restaurant in the POS: Toast restaurant GUID, Clover merchant id, Square location id; free text for `webhook` and `sandbox`.",
+      ),
+    credentials: z
+      .record(z.string(), z.string().max(2000))
+      .describe(
+        "The provider's credentials, strings only, checked per provider: toast `clientId`, `clientSecret` (and `diningOptionPickup`, `diningOptionDelivery`, `diningOptionDineIn`, `otherPaymentGuid`); clover `accessToken` (and `refreshToken`, `clientId`, `clientSecret`, `orderTypePickup`, `orderTypeDelivery`, `orderTypeDineIn`); square `accessToken` (and `refreshToken`, `clientId`, `clientSecret`); webhook `url` (http or https) and `secret` (16 or more characters); sandbox `latencyMs`, `failureRate` (`0`–`1`). Encrypted at rest, never returned.",
+      ),
+    webhookSecret: z
+      .string()
+      .min(8)
+      .max(500)
+      .optional()
+      .describe(
+        "The secret the POS signs its status webhooks with (`POST /webhooks/pos/{provider}/{tenant}`); 8–500 characters. Without one, those webhooks are refused.",
+      ),
+    settings: SettingsSchema.partial()
+      .optional()
+      .describe(
+        "Any of the settings; those absent keep their current values (the defaults on a first connection).",
+      ),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -114,38 +160,62 @@ const ConnectSchema = z
       }
     }
   })
-  .openapi("PosConnect");
+  .openapi("PosConnect", {
+    description: "Which POS to send orders to, and how. Unknown fields are refused.",
+  });
 
 const IntegrationSchema = z
   .object({
-    provider: z.string(),
-    locationId: z.string(),
-    status: z.enum(["connected", "disconnected"]),
-    settings: SettingsSchema,
-    hasWebhookSecret: z.boolean(),
-    health: z.object({
-      state: z.enum(["healthy", "degraded", "disconnected"]),
-      consecutiveFailures: z.number().int(),
-      degradedAt: z.string().nullable(),
-    }),
-    connectedAt: z.string(),
-    disconnectedAt: z.string().nullable(),
+    provider: z
+      .string()
+      .describe("The POS provider (`toast`, `clover`, `square`, `webhook`, `sandbox`)."),
+    locationId: z.string().describe("Which restaurant in the POS."),
+    status: z
+      .enum(["connected", "disconnected"])
+      .describe("`disconnected` after `POST …/pos/disconnect`: nothing is sent."),
+    settings: SettingsSchema.openapi({ description: "The connection's current settings." }),
+    hasWebhookSecret: z
+      .boolean()
+      .describe("Whether a webhook secret is set, so the POS's status webhooks are accepted."),
+    health: z
+      .object({
+        state: z
+          .enum(["healthy", "degraded", "disconnected"])
+          .describe("`degraded` after three orders in a row failed, until one succeeds."),
+        consecutiveFailures: z.number().int().describe("Orders failed in a row."),
+        degradedAt: z
+          .string()
+          .nullable()
+          .describe("When it became degraded, ISO 8601 UTC; null while healthy."),
+      })
+      .describe("How the POS has been answering."),
+    connectedAt: serverTime("When it was last connected"),
+    disconnectedAt: z
+      .string()
+      .nullable()
+      .describe("When it was disconnected, ISO 8601 UTC; null while connected."),
   })
-  .openapi("PosIntegration");
+  .openapi("PosIntegration", { description: "The tenant's POS connection, without secrets." });
 
 const getIntegrationRoute = createRoute({
   method: "get",
   path: "/v1/admin/{tenant}/pos/integration",
   tags: ["admin: pos"],
   summary: "The POS connection and its settings, without secrets",
-  security: bearerSecurity,
+  description: "The POS connection, its settings and health; null when no POS was ever connected.",
+  security: keySecurity("staff"),
   request: { params: TenantParam },
   responses: {
     200: jsonContent(
-      z.object({ integration: IntegrationSchema.nullable() }),
-      "the integration, or null",
+      z.object({
+        // Not `.nullable()`: see `deliveryAddress` in schemas.ts.
+        integration: z
+          .union([IntegrationSchema, z.null()])
+          .describe("The connection, or null when there has never been one."),
+      }),
+      "The integration, or null.",
     ),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    ...errorResponses(NO_TENANT),
   },
 });
 
@@ -154,17 +224,23 @@ const connectRoute = createRoute({
   path: "/v1/admin/{tenant}/pos/connect",
   tags: ["admin: pos"],
   summary: "Connect the POS (owner); credentials are encrypted at rest and never returned",
-  security: bearerSecurity,
+  description:
+    "Connects (or reconnects, replacing the previous connection) the tenant's POS. Paid orders are sent to it from then on, as `settings` say. Credentials and the webhook secret are encrypted at rest and never returned.",
+  security: keySecurity("owner"),
   middleware: requireRole("owner"),
   request: { params: TenantParam, body: jsonBody(ConnectSchema) },
   responses: {
-    200: jsonContent(z.object({ integration: IntegrationSchema }), "connected"),
+    200: jsonContent(
+      z.object({ integration: IntegrationSchema.openapi({ description: "The connection." }) }),
+      "Connected.",
+    ),
     ...errorResponses(
-      "validation_failed",
+      {
+        code: "validation_failed",
+        when: "the body does not match `PosConnect`, or `credentials` lack what the provider needs (`details.issues` names `credentials.<field>`)",
+      },
       "malformed_json",
-      "unauthorized",
-      "forbidden",
-      "not_found",
+      NO_TENANT,
     ),
   },
 });
@@ -174,50 +250,89 @@ const disconnectRoute = createRoute({
   path: "/v1/admin/{tenant}/pos/disconnect",
   tags: ["admin: pos"],
   summary: "Stop syncing to the POS (owner); the sync history is kept",
-  security: bearerSecurity,
+  description:
+    "Disconnects the POS: no order is sent to it any more and its webhooks are refused. The sync history is kept.",
+  security: keySecurity("owner"),
   middleware: requireRole("owner"),
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ integration: IntegrationSchema }), "disconnected"),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    200: jsonContent(
+      z.object({
+        integration: IntegrationSchema.openapi({
+          description: "The connection, now disconnected.",
+        }),
+      }),
+      "Disconnected.",
+    ),
+    ...errorResponses({
+      code: "not_found",
+      when: "no tenant has this slug, or no POS is connected",
+    }),
   },
 });
 
 const SyncAttemptSchema = z
   .object({
-    id: z.string(),
-    orderId: z.string(),
-    provider: z.string(),
-    attempt: z.number().int(),
-    status: z.enum(["success", "retryable_error", "permanent_error"]),
-    errorCode: z.string().nullable(),
-    errorMessage: z.string().nullable(),
-    durationMs: z.number().int(),
-    posOrderId: z.string().nullable(),
-    startedAt: z.string(),
+    id: z.string().describe("The attempt's id: `att_` and 26 characters, sorting by time."),
+    orderId: z.string().describe("The order sent (`ord_…`)."),
+    provider: z.string().describe("The POS provider it was sent to."),
+    attempt: z.number().int().describe("Which try this was for the order, from 1."),
+    status: z
+      .enum(["success", "retryable_error", "permanent_error"])
+      .describe(
+        "`success`; `retryable_error` (network, timeout, 5xx, 429: tried again later); `permanent_error` (refused: not tried again).",
+      ),
+    errorCode: z
+      .string()
+      .nullable()
+      .describe("Our classification of the failure (`timeout`, `rejected`, …); null on success."),
+    errorMessage: z.string().nullable().describe("What the POS said, cut short; null on success."),
+    durationMs: z.number().int().describe("How long the attempt took, in milliseconds."),
+    posOrderId: z
+      .string()
+      .nullable()
+      .describe("The order's id in the POS when the attempt succeeded, else null."),
+    startedAt: serverTime("When the attempt started"),
   })
-  .openapi("SyncAttempt");
+  .openapi("SyncAttempt", { description: "One try at sending an order to the POS." });
 
 const AlertSchema = z
   .object({
-    id: z.string(),
-    kind: z.string(),
-    level: z.enum(["info", "warning", "critical"]),
-    orderId: z.string().nullable(),
-    message: z.string(),
-    createdAt: z.string(),
-    lastRaisedAt: z.string(),
-    raiseCount: z.number().int(),
-    acknowledgedAt: z.string().nullable(),
+    id: z.string().describe("The alert's id: `alr_` and 26 characters."),
+    kind: z
+      .string()
+      .describe(
+        "What happened: `pos_sync_failed`, `refund_failed`, `integration_degraded`, `pos_void_needed`, `payment_mismatch`, `payment_duplicate`, `payment_capture_failed`, `pos_synced_after_refund`, …",
+      ),
+    level: z
+      .enum(["info", "warning", "critical"])
+      .describe(
+        "How urgent; `critical` alerts are raised again every 5 minutes until acknowledged.",
+      ),
+    orderId: z.string().nullable().describe("The order it is about (`ord_…`), or null."),
+    message: z.string().describe("A sentence for staff."),
+    createdAt: serverTime("When it was first raised"),
+    lastRaisedAt: serverTime("When it was last raised"),
+    raiseCount: z.number().int().describe("How many times it has been raised."),
+    acknowledgedAt: z
+      .string()
+      .nullable()
+      .describe("When staff acknowledged it, ISO 8601 UTC; null while open."),
   })
-  .openapi("Alert");
+  .openapi("Alert", { description: "Something staff must know or act on." });
 
 const IdParams = TenantParam.extend({
   id: z
     .string()
     .min(1)
     .max(64)
-    .openapi({ param: { name: "id", in: "path" } }),
+    .openapi({ param: { name: "id", in: "path" }, description: "The object's `id`." }),
+});
+const OrderIdParams = TenantParam.extend({
+  id: IdParams.shape.id.openapi({ description: "The order's `id` (`ord_…`)." }),
+});
+const AlertIdParams = TenantParam.extend({
+  id: IdParams.shape.id.openapi({ description: "The alert's `id` (`alr_…`)." }),
 });
 
 const syncHistoryRoute = createRoute({
@@ -225,20 +340,33 @@ const syncHistoryRoute = createRoute({
   path: "/v1/admin/{tenant}/pos/sync-history",
   tags: ["admin: pos"],
   summary: "POS submission attempts, newest first",
-  security: bearerSecurity,
+  description: "A page of every attempt to send an order to the POS, newest first.",
+  security: keySecurity("staff"),
   request: {
     params: TenantParam,
     query: PageQuery.extend({
-      status: z.enum(["success", "retryable_error", "permanent_error"]).optional(),
+      status: z
+        .enum(["success", "retryable_error", "permanent_error"])
+        .optional()
+        .describe("Only attempts with this outcome."),
       cursor: z
         .string()
         .regex(/^att_[0-9A-Z]{26}$/, "is not a cursor from this list")
-        .optional(),
+        .optional()
+        .describe(
+          "The `nextCursor` of the previous page (an attempt id); absent for the first page.",
+        ),
     }),
   },
   responses: {
-    200: jsonContent(pageSchema(SyncAttemptSchema), "a page of attempts"),
-    ...errorResponses("validation_failed", "unauthorized", "forbidden", "not_found"),
+    200: jsonContent(pageSchema(SyncAttemptSchema), "A page of attempts."),
+    ...errorResponses(
+      {
+        code: "validation_failed",
+        when: "`limit` is not 1–200, `cursor` is not from this list, or `status` is not one of its values",
+      },
+      NO_TENANT,
+    ),
   },
 });
 
@@ -247,37 +375,55 @@ const statsRoute = createRoute({
   path: "/v1/admin/{tenant}/pos/stats",
   tags: ["admin: pos"],
   summary: "Submission totals, success rate and attempt-duration percentiles",
-  security: bearerSecurity,
+  description:
+    "Totals over every POS submission attempt the tenant has made, the orders still waiting for the POS, and how long successful attempts took.",
+  security: keySecurity("staff"),
   request: { params: TenantParam },
   responses: {
     200: jsonContent(
       z.object({
-        totalSyncs: z.number().int(),
-        successfulSyncs: z.number().int(),
-        failedSyncs: z.number().int(),
-        pendingRetries: z.number().int(),
-        successRate: z.number().min(0).max(100).openapi({
-          description:
-            "successfulSyncs / totalSyncs × 100, rounded to one decimal; 0 with no attempts.",
-        }),
-        p50SyncMs: z.number().int().nullable(),
-        p95SyncMs: z.number().int().nullable(),
-        ordersSynced: z
+        totalSyncs: z.number().int().describe("Attempts made, successful or not."),
+        successfulSyncs: z.number().int().describe("Attempts that succeeded."),
+        failedSyncs: z
           .number()
           .int()
-          .openapi({ description: "Orders the POS has (posStatus synced)." }),
+          .describe("Attempts that failed (`totalSyncs − successfulSyncs`)."),
+        pendingRetries: z
+          .number()
+          .int()
+          .describe("Orders waiting for the POS now (`posStatus` `queued` or `retrying`)."),
+        successRate: z
+          .number()
+          .min(0)
+          .max(100)
+          .describe(
+            "`successfulSyncs / totalSyncs × 100`, a percentage rounded to one decimal (95.1 is 95.1 %); 0 before any attempt.",
+          ),
+        p50SyncMs: z
+          .number()
+          .int()
+          .nullable()
+          .describe("Median duration of successful attempts, in milliseconds; null before any."),
+        p95SyncMs: z
+          .number()
+          .int()
+          .nullable()
+          .describe(
+            "95th percentile (nearest rank) of successful attempts' duration, in milliseconds; null before any.",
+          ),
+        ordersSynced: z.number().int().describe("Orders the POS has (`posStatus` `synced`)."),
         ordersFailed: z
           .number()
           .int()
-          .openapi({ description: "Orders the POS refused for good (posStatus failed)." }),
+          .describe("Orders the POS refused for good (`posStatus` `failed`)."),
         ordersRetrying: z
           .number()
           .int()
-          .openapi({ description: "Orders still on their way to the POS (queued or retrying)." }),
+          .describe("Orders still on their way to the POS (`posStatus` `queued` or `retrying`)."),
       }),
-      "the stats",
+      "The stats.",
     ),
-    ...errorResponses("unauthorized", "forbidden", "not_found"),
+    ...errorResponses(NO_TENANT),
   },
 });
 
@@ -286,12 +432,23 @@ const posRetryRoute = createRoute({
   path: "/v1/admin/{tenant}/orders/{id}/pos-retry",
   tags: ["admin: pos"],
   summary: "Send a failed order to the POS again, with a fresh attempt budget (409 unless failed)",
-  security: bearerSecurity,
+  description:
+    "Queues an order whose POS submission failed for another round of attempts (`posStatus` `queued`). Only a paid, open order with `posStatus: failed` can be retried.",
+  security: keySecurity("staff"),
   middleware: requireRole("staff"),
-  request: { params: IdParams },
+  request: { params: OrderIdParams },
   responses: {
-    202: jsonContent(z.object({ order: OrderSchema }), "queued again"),
-    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+    202: jsonContent(
+      z.object({ order: OrderSchema.openapi({ description: "The order, queued again." }) }),
+      "Queued again.",
+    ),
+    ...errorResponses(
+      { code: "not_found", when: "no tenant has this slug, or it has no such order" },
+      {
+        code: "conflict",
+        when: "its `posStatus` is not `failed` (`details.posStatus`), it is cancelled or not paid (`details.status`, `details.paymentStatus`), or it changed concurrently",
+      },
+    ),
   },
 });
 
@@ -300,18 +457,34 @@ const listAlertsRoute = createRoute({
   path: "/v1/admin/{tenant}/alerts",
   tags: ["admin: alerts"],
   summary: "Staff alerts, newest first",
-  security: bearerSecurity,
+  description:
+    "The tenant's alerts, newest first: POS submissions that failed, refunds that failed, a degraded POS, orders to void in the POS, payments that do not match.",
+  security: keySecurity("staff"),
   middleware: requireRole("staff"),
   request: {
     params: TenantParam,
     query: z.object({
-      open: z.enum(["true", "false"]).optional(),
+      open: z
+        .enum(["true", "false"])
+        .optional()
+        .describe("`true` for unacknowledged alerts only; all of them otherwise."),
       limit: PageQuery.shape.limit,
     }),
   },
   responses: {
-    200: jsonContent(z.object({ items: z.array(AlertSchema) }), "alerts"),
-    ...errorResponses("validation_failed", "unauthorized", "forbidden", "not_found"),
+    200: jsonContent(
+      z.object({
+        items: z.array(AlertSchema).describe("The alerts, newest first, at most `limit`."),
+      }),
+      "Alerts.",
+    ),
+    ...errorResponses(
+      {
+        code: "validation_failed",
+        when: "`open` is not `true` or `false`, or `limit` is not 1–200",
+      },
+      NO_TENANT,
+    ),
   },
 });
 
@@ -320,16 +493,31 @@ const ackAlertRoute = createRoute({
   path: "/v1/admin/{tenant}/alerts/{id}/ack",
   tags: ["admin: alerts"],
   summary: "Acknowledge an alert: it stops being raised again",
-  security: bearerSecurity,
+  description:
+    "Marks the alert acknowledged by this key: it is not raised again. Terminals do the same with `ack_alert` on the socket.",
+  security: keySecurity("staff"),
   middleware: requireRole("staff"),
-  request: { params: IdParams },
+  request: { params: AlertIdParams },
   responses: {
-    200: jsonContent(z.object({ alert: AlertSchema }), "acknowledged"),
-    ...errorResponses("unauthorized", "forbidden", "not_found", "conflict"),
+    200: jsonContent(
+      z.object({ alert: AlertSchema.openapi({ description: "The alert, acknowledged." }) }),
+      "Acknowledged.",
+    ),
+    ...errorResponses(
+      { code: "not_found", when: "no tenant has this slug, or it has no such alert" },
+      { code: "conflict", when: "the alert is acknowledged already" },
+    ),
   },
 });
 
 const posSync = createRouter();
+registerComponents(posSync.openAPIRegistry, {
+  PosSettings: SettingsSchema,
+  PosConnect: ConnectSchema,
+  PosIntegration: IntegrationSchema,
+  SyncAttempt: SyncAttemptSchema,
+  Alert: AlertSchema,
+});
 posSync.use("/v1/admin/:tenant/pos/*", requireRole("staff"));
 
 export const posSyncRoutes = posSync

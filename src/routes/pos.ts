@@ -16,24 +16,35 @@ import { ApiError } from "../http/errors";
 import { limitGiftCardLookups, limitTicketIssuing } from "../http/rate-limit";
 import {
   type AppEnv,
-  bearerSecurity,
   createRouter,
   errorResponses,
   jsonBody,
   jsonContent,
+  keySecurity,
   MoneySchema,
+  registerComponents,
   requireWithinLimit,
   TenantParam,
 } from "../http/router";
 import { deliverEvents } from "../services/outbox";
+import { serverTime } from "./schemas";
 
 /** Gift cards stay valid this long (five years, the longest common statutory minimum). */
 const GIFT_CARD_VALIDITY_MS = 5 * 365 * 24 * 60 * 60 * 1000;
 const MAX_GIFT_CARD_AMOUNT = 100_000_00;
 
 const GiftCardSchema = z
-  .object({ code: z.string(), balance: MoneySchema, expiresAt: z.string(), expired: z.boolean() })
-  .openapi("GiftCard");
+  .object({
+    code: z
+      .string()
+      .describe(
+        "The card's code, four groups of four (`7KQ2-M9XD-4TCB-Z8WN`); case, dashes and spaces do not matter when it is looked up.",
+      ),
+    balance: MoneySchema.openapi({ description: "What is left on the card." }),
+    expiresAt: serverTime("When the card expires (five years after issue)"),
+    expired: z.boolean().describe("Whether `expiresAt` has passed."),
+  })
+  .openapi("GiftCard", { description: "A gift card and its balance." });
 
 const PhoneParams = TenantParam.extend({
   phone: z
@@ -42,26 +53,49 @@ const PhoneParams = TenantParam.extend({
     .pipe(
       z.string().regex(/^\+?[1-9]\d{6,14}$/, "must be a phone number (E.164 digits, optional +)"),
     )
-    .openapi({ param: { name: "phone", in: "path" }, example: "+15550100" }),
+    .openapi({
+      param: { name: "phone", in: "path" },
+      example: "+15550100",
+      description:
+        "The customer's phone number, which keys the loyalty account: 7–15 digits, optionally after `+` (URL-encoded as `%2B`); spaces, dots, dashes and parentheses are ignored.",
+    }),
 });
 
 const PointsBody = z
   .object({
-    points: z.number().int().positive().max(1_000_000),
-    reason: z.string().trim().min(1).max(200),
+    points: z.number().int().positive().max(1_000_000).describe("How many points, 1–1 000 000."),
+    reason: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .describe("Why, for the account's history (`visit`, `free coffee`); 1–200 characters."),
   })
   .strict();
+
+const NO_TENANT = { code: "not_found", when: "no tenant has this slug" } as const;
 
 const ticketRoute = createRoute({
   method: "post",
   path: "/v1/pos/{tenant}/terminals/ticket",
   tags: ["pos"],
   summary: "A single-use, 60-second ticket for `?ticket=` on the terminal socket",
-  security: bearerSecurity,
+  description:
+    "A ticket lets a browser open the terminal socket (`GET /ws/pos/{tenant}?ticket=…`) without putting a key in its URL. It works once, within 60 seconds, and acts with this key's role; revoking the key revokes its unused tickets.",
+  security: keySecurity("terminal"),
   request: { params: TenantParam },
   responses: {
-    201: jsonContent(z.object({ ticket: z.string(), expiresAt: z.string() }), "the ticket"),
-    ...errorResponses("unauthorized", "forbidden", "not_found", "rate_limited"),
+    201: jsonContent(
+      z.object({
+        ticket: z.string().describe("The ticket (`olt_…`), for `?ticket=` once."),
+        expiresAt: serverTime("When it stops working, 60 seconds from now"),
+      }),
+      "The ticket.",
+    ),
+    ...errorResponses(NO_TENANT, {
+      code: "rate_limited",
+      when: "this key was issued too many tickets in the last minute (120 by default), or this client sent too many unknown or revoked credentials; wait `Retry-After` seconds",
+    }),
   },
 });
 
@@ -70,28 +104,54 @@ const createGiftCardRoute = createRoute({
   path: "/v1/pos/{tenant}/gift-cards",
   tags: ["pos"],
   summary: "Issue a gift card; its code is returned once",
-  security: bearerSecurity,
+  description:
+    "Issues a gift card worth `amount`, valid for five years, and tells every terminal (`gift_card_purchased`). Only a hash of the code is stored: this answer is the only place it appears in full.",
+  security: keySecurity("terminal"),
   request: {
     params: TenantParam,
     body: jsonBody(
       z
         .object({
-          amount: MoneySchema,
-          purchaserName: z.string().trim().min(1).max(120),
-          recipientName: z.string().trim().min(1).max(120).optional(),
-          recipientEmail: z.email().max(254).optional(),
+          amount: MoneySchema.openapi({
+            description:
+              "What the card is worth: in the tenant's currency, 1 to 10 000 000 minor units (100 000.00) and at most the tenant's `maxAmount`.",
+          }),
+          purchaserName: z
+            .string()
+            .trim()
+            .min(1)
+            .max(120)
+            .describe("Who bought it; 1–120 characters."),
+          recipientName: z
+            .string()
+            .trim()
+            .min(1)
+            .max(120)
+            .optional()
+            .describe("Who it is for; 1–120 characters."),
+          recipientEmail: z
+            .email()
+            .max(254)
+            .optional()
+            .describe("Where the recipient can be told about it; at most 254 characters."),
         })
         .strict(),
     ),
   },
   responses: {
-    201: jsonContent(z.object({ giftCard: GiftCardSchema }), "the new card"),
+    201: jsonContent(
+      z.object({
+        giftCard: GiftCardSchema.openapi({ description: "The new card, with its code." }),
+      }),
+      "The new card.",
+    ),
     ...errorResponses(
-      "validation_failed",
+      {
+        code: "validation_failed",
+        when: "the body does not match, or `amount` is in another currency, below 1, over 10 000 000 or over the tenant's `maxAmount`",
+      },
       "malformed_json",
-      "unauthorized",
-      "forbidden",
-      "not_found",
+      NO_TENANT,
     ),
   },
 });
@@ -101,19 +161,32 @@ const getGiftCardRoute = createRoute({
   path: "/v1/pos/{tenant}/gift-cards/{code}",
   tags: ["pos"],
   summary: "A gift card's balance",
-  security: bearerSecurity,
+  description: "The card's balance and expiry, looked up by its code.",
+  security: keySecurity("terminal"),
   request: {
     params: TenantParam.extend({
       code: z
         .string()
         .min(1)
         .max(40)
-        .openapi({ param: { name: "code", in: "path" } }),
+        .openapi({
+          param: { name: "code", in: "path" },
+          description: "The card's code as printed; case, dashes and spaces do not matter.",
+        }),
     }),
   },
   responses: {
-    200: jsonContent(z.object({ giftCard: GiftCardSchema }), "the card"),
-    ...errorResponses("unauthorized", "forbidden", "not_found", "rate_limited"),
+    200: jsonContent(
+      z.object({ giftCard: GiftCardSchema.openapi({ description: "The card." }) }),
+      "The card.",
+    ),
+    ...errorResponses(
+      { code: "not_found", when: "no tenant has this slug, or it has no card with this code" },
+      {
+        code: "rate_limited",
+        when: "more than 60 look-ups in a minute from this client address, across all tenants, or too many unknown or revoked credentials; wait `Retry-After` seconds",
+      },
+    ),
   },
 });
 
@@ -126,22 +199,37 @@ const loyaltyRoute = (kind: "add" | "redeem") =>
       kind === "add"
         ? "Add loyalty points"
         : "Redeem loyalty points (409 when the balance is short)",
-    security: bearerSecurity,
+    description:
+      kind === "add"
+        ? "Adds points to the account of this phone number (opened by its first points) and tells every terminal (`loyalty_updated`)."
+        : "Takes points from the account of this phone number, never below zero, and tells every terminal (`loyalty_updated`).",
+    security: keySecurity("terminal"),
     request: { params: PhoneParams, body: jsonBody(PointsBody) },
     responses: {
-      200: jsonContent(z.object({ balance: z.number().int() }), "the balance after the change"),
+      200: jsonContent(
+        z.object({ balance: z.number().int().describe("The account's points after the change.") }),
+        "The balance after the change.",
+      ),
       ...errorResponses(
         "validation_failed",
         "malformed_json",
-        "unauthorized",
-        "forbidden",
-        "not_found",
-        "conflict",
+        NO_TENANT,
+        ...(kind === "redeem"
+          ? [
+              {
+                code: "conflict",
+                when: "the balance is smaller than `points`; `details.balance` is the balance",
+                message: "balance is 40 points; cannot redeem 100",
+                details: { balance: 40 },
+              } as const,
+            ]
+          : []),
       ),
     },
   });
 
 const pos = createRouter();
+registerComponents(pos.openAPIRegistry, { GiftCard: GiftCardSchema });
 pos.on("GET", "/v1/pos/:tenant/gift-cards/:code", limitGiftCardLookups);
 pos.use("/v1/pos/:tenant/*", requireRole("terminal"));
 pos.on("POST", "/v1/pos/:tenant/terminals/ticket", limitTicketIssuing);

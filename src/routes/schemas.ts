@@ -9,135 +9,286 @@ import {
   POS_STATUSES,
   STATUS_SOURCES,
 } from "../domain/order-status";
+import { ErrorBodySchema } from "../http/errors";
 import { MoneySchema } from "../http/router";
 
 /** Shapes shared by more than one audience's routes. */
 
+/** An ISO 8601 UTC time the server wrote, as `Date#toISOString` gives it. */
+export const serverTime = (what: string) =>
+  z.string().describe(`${what}, ISO 8601 UTC (\`2026-05-01T18:30:00.000Z\`).`);
+
 export const TenantSchema = z
   .object({
-    id: z.string(),
-    slug: z.string(),
-    name: z.string(),
-    currency: z.string(),
-    timezone: z.string(),
-    taxRateBps: z.number().int(),
-    maxAmount: z.number().int(),
-    createdAt: z.string(),
+    id: z.string().describe("The tenant's id: `ten_` and 26 characters; opaque."),
+    slug: z.string().describe("The tenant's slug, which every tenant path uses."),
+    name: z.string().describe("The restaurant's name, as customers see it."),
+    currency: z
+      .string()
+      .describe("ISO 4217 code of every amount the tenant prices and accepts (`USD`)."),
+    timezone: z.string().describe("IANA time zone of the restaurant (`America/New_York`)."),
+    taxRateBps: z
+      .number()
+      .int()
+      .describe(
+        "Sales tax in basis points of the subtotal after discount: 875 is 8.75 %; 0–10 000.",
+      ),
+    maxAmount: z
+      .number()
+      .int()
+      .describe(
+        "The largest amount, in minor units, accepted for any price, modifier, tip, discount or order total: 1 to 100 000 000 (the platform's ceiling, 1 000 000.00).",
+      ),
+    createdAt: serverTime("When the tenant was created"),
   })
-  .openapi("Tenant");
+  .openapi("Tenant", { description: "A restaurant on the platform." });
 
 export const ModifierSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    price: MoneySchema,
-    posModifierId: z.string().nullable(),
+    id: z.string().describe("The modifier's id: `mod_` and 26 characters."),
+    name: z.string().describe("What the customer sees (`Extra cheese`)."),
+    price: MoneySchema.openapi({
+      description: "Added to the item's unit price for each unit ordered with it; may be 0.",
+    }),
+    posModifierId: z
+      .string()
+      .nullable()
+      .describe(
+        "The modifier's id in the tenant's POS (Toast: `<option group GUID>/<modifier GUID>`), or null when not mapped.",
+      ),
   })
-  .openapi("Modifier");
+  .openapi("Modifier", { description: "An option a customer may add to a menu item." });
 
 export const MenuItemSchema = z
   .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string(),
-    price: MoneySchema,
-    available: z.boolean(),
-    posItemId: z.string().nullable(),
-    modifiers: z.array(ModifierSchema),
+    id: z.string().describe("The item's id: `itm_` and 26 characters; `menuItemId` in a draft."),
+    name: z.string().describe("What the customer sees."),
+    description: z.string().describe("A longer text for the menu; may be empty."),
+    price: MoneySchema.openapi({ description: "The price of one, before modifiers." }),
+    available: z
+      .boolean()
+      .describe(
+        "Whether it can be ordered now; the storefront menu lists available items only, and a draft naming an unavailable one is refused.",
+      ),
+    posItemId: z
+      .string()
+      .nullable()
+      .describe(
+        "The item's id in the tenant's POS (Toast: `<menu group GUID>/<item GUID>`), or null when not mapped.",
+      ),
+    modifiers: z
+      .array(ModifierSchema)
+      .describe("Options for this item; a line may select each at most once (`modifierIds`)."),
   })
-  .openapi("MenuItem");
+  .openapi("MenuItem", { description: "A dish or drink on the tenant's menu." });
 
 export const OrderLineSchema = z.object({
-  menuItemId: z.string(),
-  name: z.string(),
-  quantity: z.number().int(),
-  unitPrice: MoneySchema,
-  modifiers: z.array(z.object({ id: z.string(), name: z.string(), price: MoneySchema })),
-  lineTotal: MoneySchema,
-  specialInstructions: z.string().nullable(),
+  menuItemId: z.string().describe("The menu item ordered (`itm_…`)."),
+  name: z.string().describe("The item's name when the order was priced."),
+  quantity: z.number().int().describe("How many, 1–99."),
+  unitPrice: MoneySchema.openapi({
+    description: "The item's price plus its selected modifiers' prices, for one.",
+  }),
+  modifiers: z
+    .array(
+      z.object({
+        id: z.string().describe("The modifier's id (`mod_…`)."),
+        name: z.string().describe("The modifier's name when the order was priced."),
+        price: MoneySchema.openapi({ description: "The modifier's price, for one unit." }),
+      }),
+    )
+    .describe("The modifiers selected for this line, with the prices charged."),
+  lineTotal: MoneySchema.openapi({ description: "`unitPrice` × `quantity`." }),
+  specialInstructions: z
+    .string()
+    .nullable()
+    .describe("The customer's note for this line (`no onions`), or null."),
 });
 
 export const DeliveryAddressSchema = z
   .object({
-    line1: z.string().trim().min(1).max(200),
-    line2: z.string().trim().max(200).optional(),
-    city: z.string().trim().min(1).max(100),
-    postalCode: z.string().trim().min(1).max(20),
-    region: z.string().trim().max(100).optional(),
-    country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code"),
-    instructions: z.string().trim().max(500).optional(),
+    line1: z.string().trim().min(1).max(200).describe("Street and number; 1–200 characters."),
+    line2: z
+      .string()
+      .trim()
+      .max(200)
+      .optional()
+      .describe("Apartment, floor or building; at most 200 characters."),
+    city: z.string().trim().min(1).max(100).describe("City or town; 1–100 characters."),
+    postalCode: z.string().trim().min(1).max(20).describe("Postal or ZIP code; 1–20 characters."),
+    region: z
+      .string()
+      .trim()
+      .max(100)
+      .optional()
+      .describe("State, province or region; at most 100 characters."),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code")
+      .describe("ISO 3166-1 alpha-2 country code, upper case (`US`)."),
+    instructions: z
+      .string()
+      .trim()
+      .max(500)
+      .optional()
+      .describe("A note for the courier (`ring twice`); at most 500 characters."),
   })
   .strict()
-  .openapi("DeliveryAddress");
+  .openapi("DeliveryAddress", {
+    description: "Where a delivery order goes. Unknown fields are refused.",
+  });
 
 export const CustomerSchema = z
   .object({
-    name: z.string().trim().min(1).max(120),
-    email: z.email().max(254).optional(),
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(120)
+      .describe("The name the order is called out under; 1–120 characters."),
+    email: z
+      .email()
+      .max(254)
+      .optional()
+      .describe("For the receipt and notifications; at most 254 characters."),
     phone: z
       .string()
       .regex(/^\+?[0-9 ().-]{6,20}$/, "must be a phone number")
-      .optional(),
+      .optional()
+      .describe(
+        "6–20 digits, spaces and `( ) . -`, optionally after a `+` (`+1 555 010 0100`); some POS (Toast) need one.",
+      ),
   })
-  .strict();
+  .strict()
+  .describe("Who the order is for. Unknown fields are refused.");
 
 export const OrderSchema = z
   .object({
-    id: z.string(),
-    number: z.number().int(),
-    tenant: z.string(),
-    status: z.enum(ORDER_STATUSES),
-    paymentStatus: z.enum(PAYMENT_STATUSES),
-    posStatus: z.enum(POS_STATUSES),
-    orderType: z.enum(ORDER_TYPES),
-    customer: z.object({
-      name: z.string(),
-      email: z.string().nullable(),
-      phone: z.string().nullable(),
+    id: z.string().describe("The order's id: `ord_` and 26 characters, sorting by creation."),
+    number: z
+      .number()
+      .int()
+      .describe("The tenant's order number, counting from 1 without gaps: what staff call out."),
+    tenant: z.string().describe("The tenant's slug."),
+    status: z
+      .enum(ORDER_STATUSES)
+      .describe(
+        "Where the order is: `pending_payment` → `confirmed` (paid) → `preparing` → `ready` → (`out_for_delivery` →) `completed`; steps may be skipped, and `cancelled` can follow any state but `completed`.",
+      ),
+    paymentStatus: z
+      .enum(PAYMENT_STATUSES)
+      .describe(
+        "Where the money is: `unpaid`, then `paid`; `failed` when the payment was declined (the order is cancelled); a paid order that is cancelled goes `refund_pending` → `refunded`, or `refund_failed` for staff to settle.",
+      ),
+    posStatus: z
+      .enum(POS_STATUSES)
+      .describe(
+        "Whether the restaurant's POS has it: `not_required` (no POS, or not paid yet), `queued`, `retrying` after a failed attempt, `synced`, or `failed` when the POS refused it for good.",
+      ),
+    orderType: z.enum(ORDER_TYPES).describe("How the customer gets the order."),
+    customer: z
+      .object({
+        name: z.string().describe("The name the order is called out under."),
+        email: z.string().nullable().describe("The customer's email, or null."),
+        phone: z.string().nullable().describe("The customer's phone number as given, or null."),
+      })
+      .describe("Who the order is for."),
+    items: z.array(OrderLineSchema).describe("The lines, in the order the draft listed them."),
+    subtotal: MoneySchema.openapi({ description: "Σ `lineTotal`." }),
+    discount: MoneySchema.openapi({
+      description:
+        "Taken off by `discountCode`: a percent of the subtotal (rounded half up) or a fixed amount, never more than the subtotal; 0 without a code.",
     }),
-    items: z.array(OrderLineSchema),
-    subtotal: MoneySchema,
-    discount: MoneySchema,
-    tax: MoneySchema,
-    tip: MoneySchema,
-    total: MoneySchema,
-    discountCode: z.string().nullable(),
-    specialInstructions: z.string().nullable(),
-    deliveryAddress: DeliveryAddressSchema.nullable(),
-    scheduledFor: z.string().nullable(),
-    externalId: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    tax: MoneySchema.openapi({
+      description:
+        "The tenant's `taxRateBps` of (subtotal − discount), rounded half up to a minor unit.",
+    }),
+    tip: MoneySchema.openapi({ description: "The customer's tip; neither taxed nor discounted." }),
+    total: MoneySchema.openapi({
+      description: "subtotal − discount + tax + tip: what the customer pays.",
+    }),
+    discountCode: z.string().nullable().describe("The discount code applied, upper case, or null."),
+    specialInstructions: z
+      .string()
+      .nullable()
+      .describe("The customer's note for the order, or null."),
+    // `z.union` rather than `.nullable()`: zod-to-openapi writes a nullable $ref as
+    // `allOf: [$ref, { type: [object, null] }]`, which null cannot satisfy
+    // (https://github.com/asteasolutions/zod-to-openapi/pull/387).
+    deliveryAddress: z
+      .union([DeliveryAddressSchema, z.null()])
+      .describe("Where a delivery order goes; null for pickup and dine-in."),
+    scheduledFor: z
+      .string()
+      .nullable()
+      .describe(
+        "When the customer wants it, ISO 8601 exactly as the draft gave it (with its UTC offset); null for as soon as possible.",
+      ),
+    externalId: z
+      .string()
+      .nullable()
+      .describe("The order's id in the tenant's POS once the POS has it, else null."),
+    createdAt: serverTime("When the order was placed"),
+    updatedAt: serverTime("When the order last changed"),
   })
-  .openapi("Order");
+  .openapi("Order", {
+    description:
+      "An order, priced by the server from the menu as stored; amounts in the tenant's currency.",
+  });
 
 export const HistoryEntrySchema = z.object({
-  from: z.enum(ORDER_STATUSES).nullable(),
-  to: z.enum(ORDER_STATUSES),
-  source: z.enum(STATUS_SOURCES),
-  at: z.string(),
+  from: z
+    .enum(ORDER_STATUSES)
+    .nullable()
+    .describe("The status before the change; null for the order's creation."),
+  to: z.enum(ORDER_STATUSES).describe("The status after the change."),
+  source: z
+    .enum(STATUS_SOURCES)
+    .describe(
+      "Who made the change: the storefront, Stripe, the POS, a terminal, staff or the system.",
+    ),
+  at: serverTime("When it changed"),
 });
 
 /** A refund the processor made for the order, as it last reported it. */
 export const RefundSchema = z
   .object({
-    id: z.string(),
-    amount: MoneySchema,
-    status: z.enum(["pending", "requires_action", "succeeded", "failed", "canceled"]),
-    note: z.string().nullable().openapi({
-      description: "For a refund made outside the platform (refund-settled): what staff wrote.",
-    }),
+    id: z
+      .string()
+      .describe(
+        "The processor's refund id (Stripe `re_…`), to find it in its dashboard; `manual_<order id>` for a refund staff made outside the platform.",
+      ),
+    amount: MoneySchema.openapi({ description: "How much was refunded." }),
+    status: z
+      .enum(["pending", "requires_action", "succeeded", "failed", "canceled"])
+      .describe("The refund's state in the processor's words."),
+    note: z
+      .string()
+      .nullable()
+      .describe("For a refund made outside the platform (`refund-settled`): what staff wrote."),
     recordedBy: z
       .object({
-        keyId: z.string().openapi({ description: "The API key that recorded it." }),
-        label: z.string().openapi({ description: "That key's label." }),
+        keyId: z.string().describe("The API key that recorded it (`key_…`)."),
+        label: z.string().describe("That key's label."),
       })
       .nullable()
-      .openapi({ description: "Who recorded a refund made outside the platform; null otherwise." }),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+      .describe("Who recorded a refund made outside the platform; null for the processor's."),
+    createdAt: serverTime("When the refund was recorded"),
+    updatedAt: serverTime("When the processor last reported on it"),
   })
-  .openapi("Refund");
+  .openapi("Refund", { description: "A refund the payment processor made for the order." });
+
+/** Named schemas more than one route module uses; see `registerComponents`. */
+export const SHARED_COMPONENTS = {
+  Money: MoneySchema,
+  Error: ErrorBodySchema,
+  Tenant: TenantSchema,
+  Modifier: ModifierSchema,
+  MenuItem: MenuItemSchema,
+  DeliveryAddress: DeliveryAddressSchema,
+  Order: OrderSchema,
+  Refund: RefundSchema,
+};
 
 export function refundDto(row: RefundRow) {
   return {
@@ -156,7 +307,10 @@ export const IdParam = z.object({
     .string()
     .min(1)
     .max(64)
-    .openapi({ param: { name: "id", in: "path" } }),
+    .openapi({
+      param: { name: "id", in: "path" },
+      description: "The object's id, as the API returned it; 1–64 characters.",
+    }),
 });
 
 type Money = z.infer<typeof MoneySchema>;

@@ -11,13 +11,14 @@ import { limitDiscountLookups, limitOrderCreation, limitOrderPreviews } from "..
 import {
   createRouter,
   errorResponses,
-  jsonBody,
   jsonContent,
   MoneySchema,
+  publicSecurity,
   TenantParam,
 } from "../http/router";
 import { placeOrder, priceDraft, verifyOrderAccessToken } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
+import { ORDER_DRAFT_EXAMPLES, ORDER_PREVIEW_EXAMPLES, PLACED_ORDER_EXAMPLES } from "./examples";
 import {
   CustomerSchema,
   DeliveryAddressSchema,
@@ -30,23 +31,62 @@ import {
 
 const DraftLineSchema = z
   .object({
-    menuItemId: z.string().min(1).max(64),
-    quantity: z.number().int().min(1).max(99),
-    modifierIds: z.array(z.string().min(1).max(64)).max(30).optional(),
-    specialInstructions: z.string().trim().max(500).optional(),
+    menuItemId: z
+      .string()
+      .min(1)
+      .max(64)
+      .describe("A menu item's `id` (`itm_…`) from `GET /v1/stores/{tenant}/menu`."),
+    quantity: z.number().int().min(1).max(99).describe("How many, 1–99."),
+    modifierIds: z
+      .array(z.string().min(1).max(64))
+      .max(30)
+      .optional()
+      .describe("Ids (`mod_…`) of this item's modifiers to add, each at most once; at most 30."),
+    specialInstructions: z
+      .string()
+      .trim()
+      .max(500)
+      .optional()
+      .describe("A note for this line (`no onions`); at most 500 characters."),
   })
-  .strict();
+  .strict()
+  .describe("One line: a menu item, how many, and its modifiers. Unknown fields are refused.");
 
 const OrderDraftSchema = z
   .object({
-    orderType: z.enum(ORDER_TYPES),
-    items: z.array(DraftLineSchema).min(1).max(50),
+    orderType: z
+      .enum(ORDER_TYPES)
+      .describe("`pickup`, `delivery` (needs `deliveryAddress`) or `dine_in`."),
+    items: z.array(DraftLineSchema).min(1).max(50).describe("The lines, 1–50."),
     customer: CustomerSchema,
-    scheduledFor: z.iso.datetime({ offset: true }).optional(),
-    tip: MoneySchema.optional(),
-    discountCode: z.string().trim().min(1).max(40).optional(),
-    specialInstructions: z.string().trim().max(1000).optional(),
-    deliveryAddress: DeliveryAddressSchema.optional(),
+    scheduledFor: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe(
+        "When the customer wants the order: ISO 8601 date and time with `Z` or an offset (`2026-05-01T19:15:00-04:00`); absent for as soon as possible.",
+      ),
+    tip: MoneySchema.optional().openapi({
+      description:
+        "A tip in the tenant's currency, at most the tenant's `maxAmount`; 0 when absent.",
+    }),
+    discountCode: z
+      .string()
+      .trim()
+      .min(1)
+      .max(40)
+      .optional()
+      .describe(
+        "A discount code, any case; an unknown, expired, used-up or unmet one is 400 with `details.reason`.",
+      ),
+    specialInstructions: z
+      .string()
+      .trim()
+      .max(1000)
+      .optional()
+      .describe("A note for the whole order; at most 1000 characters."),
+    deliveryAddress: DeliveryAddressSchema.optional().openapi({
+      description: "Where to deliver: required for `delivery`, refused for the other types.",
+    }),
   })
   .strict()
   .superRefine((draft, ctx) => {
@@ -65,25 +105,39 @@ const OrderDraftSchema = z
       });
     }
   })
-  .openapi("OrderDraft");
+  .openapi("OrderDraft", {
+    description:
+      "An order as the customer composed it. The server prices it from the menu as stored: prices are never read from the draft. Unknown fields are refused.",
+  });
 
 const PreviewSchema = z
   .object({
-    lines: z.array(OrderLineSchema),
-    subtotal: MoneySchema,
-    discount: MoneySchema,
-    tax: MoneySchema,
-    tip: MoneySchema,
-    total: MoneySchema,
+    lines: z.array(OrderLineSchema).describe("The draft's lines, priced, in the draft's order."),
+    subtotal: MoneySchema.openapi({ description: "Σ `lineTotal`." }),
+    discount: MoneySchema.openapi({
+      description:
+        "Taken off by `discountCode`: a percent of the subtotal (rounded half up) or a fixed amount, never more than the subtotal; 0 without a code.",
+    }),
+    tax: MoneySchema.openapi({
+      description:
+        "The tenant's `taxRateBps` of (subtotal − discount), rounded half up to a minor unit.",
+    }),
+    tip: MoneySchema.openapi({ description: "The draft's tip, untaxed; 0 without one." }),
+    total: MoneySchema.openapi({ description: "subtotal − discount + tax + tip." }),
   })
-  .openapi("OrderPreview");
+  .openapi("OrderPreview", {
+    description: "What the draft would cost if placed now; amounts in the tenant's currency.",
+  });
 
 const OrderIdParams = TenantParam.extend({
   id: z
     .string()
     .min(1)
     .max(64)
-    .openapi({ param: { name: "id", in: "path" } }),
+    .openapi({
+      param: { name: "id", in: "path" },
+      description: "The order's `id` (`ord_…`) from its creation.",
+    }),
 });
 
 const StoreSchema = z
@@ -121,29 +175,49 @@ const storeRoute = createRoute({
   summary: "Store configuration for a storefront",
   description:
     "Public. What a storefront needs before showing the menu: the store's name, currency, time zone, tax rate and how it takes payment (the Stripe publishable key for Stripe.js).",
-  security: [],
+  security: publicSecurity,
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ store: StoreSchema }), "the store"),
-    ...errorResponses("not_found"),
+    200: jsonContent(z.object({ store: StoreSchema }), "The store."),
+    ...errorResponses({ code: "not_found", when: "no tenant has this slug" }),
   },
 });
+
+/** Why a draft is refused, beyond its schema: pricing names the field (`details.issues`). */
+const DRAFT_INVALID = {
+  code: "validation_failed",
+  when: "the slug is malformed, the draft does not match `OrderDraft` or is not sent as JSON, or it cannot be priced: an unknown or unavailable item or modifier, a modifier twice, a tip or total over the tenant's `maxAmount`, or another currency than the tenant's; or its discount code is unknown, expired, used up or its minimum subtotal is not met. `details.reason` (for pricing: `unknown_item`, `item_unavailable`, `unknown_modifier`, `duplicate_modifier`, `unknown_discount`, `discount_expired`, `discount_exhausted`, `discount_minimum_not_met`, `amount_over_limit`) and `details.issues` name the field",
+  message: "items[0].quantity: Too small: expected number to be >=1",
+  details: {
+    in: "json",
+    issues: [{ path: "items[0].quantity", message: "Too small: expected number to be >=1" }],
+  },
+} as const;
 
 const menuRoute = createRoute({
   method: "get",
   path: "/v1/stores/{tenant}/menu",
   tags: ["storefront"],
   summary: "The tenant's available menu",
+  description:
+    "The restaurant's name and currency, and every menu item that can be ordered now, with its modifiers and prices; unavailable items are left out. Use the item and modifier ids in an `OrderDraft`.",
+  security: publicSecurity,
   request: { params: TenantParam },
   responses: {
     200: jsonContent(
       z.object({
-        tenant: z.object({ slug: z.string(), name: z.string(), currency: z.string() }),
-        items: z.array(MenuItemSchema),
+        tenant: z
+          .object({
+            slug: z.string().describe("The tenant's slug."),
+            name: z.string().describe("The restaurant's name."),
+            currency: z.string().describe("ISO 4217 code of every price on the menu (`USD`)."),
+          })
+          .describe("The restaurant."),
+        items: z.array(MenuItemSchema).describe("The items that can be ordered now."),
       }),
-      "the menu",
+      "The menu.",
     ),
-    ...errorResponses("not_found"),
+    ...errorResponses({ code: "not_found", when: "no tenant has this slug" }),
   },
 });
 
@@ -152,15 +226,34 @@ const previewRoute = createRoute({
   path: "/v1/stores/{tenant}/orders/preview",
   tags: ["storefront"],
   summary: "Price an order draft without placing it",
-  request: { params: TenantParam, body: jsonBody(OrderDraftSchema) },
+  description:
+    "Prices a draft exactly as `POST /v1/stores/{tenant}/orders` would, from the menu as stored: lines, subtotal, discount, tax, tip and total. Nothing is stored and no payment is set up, so a storefront may call it on every basket change.",
+  security: publicSecurity,
+  request: {
+    params: TenantParam,
+    body: {
+      required: true,
+      content: {
+        "application/json": { schema: OrderDraftSchema, examples: ORDER_DRAFT_EXAMPLES },
+      },
+    },
+  },
   responses: {
-    200: jsonContent(PreviewSchema, "the priced draft"),
+    200: {
+      description: "The priced draft.",
+      content: {
+        "application/json": { schema: PreviewSchema, examples: ORDER_PREVIEW_EXAMPLES },
+      },
+    },
     ...errorResponses(
-      "validation_failed",
+      DRAFT_INVALID,
       "malformed_json",
-      "not_found",
+      { code: "not_found", when: "no tenant has this slug" },
       "payload_too_large",
-      "rate_limited",
+      {
+        code: "rate_limited",
+        when: "more than 300 previews in a minute from this client address for this tenant; wait `Retry-After` seconds",
+      },
     ),
   },
 });
@@ -170,27 +263,56 @@ const discountRoute = createRoute({
   path: "/v1/stores/{tenant}/discounts/{code}",
   tags: ["storefront"],
   summary: "Check a discount code",
+  description:
+    "Whether a code can be used now (known, not expired, not used up) and what it takes off. Its minimum subtotal is checked when an order is priced, not here.",
+  security: publicSecurity,
   request: {
     params: TenantParam.extend({
       code: z
         .string()
         .min(1)
         .max(40)
-        .openapi({ param: { name: "code", in: "path" } }),
+        .openapi({
+          param: { name: "code", in: "path" },
+          description: "The code as the customer typed it; case does not matter.",
+        }),
     }),
   },
   responses: {
     200: jsonContent(
       z.object({
-        code: z.string(),
-        kind: z.enum(["percent", "fixed"]),
-        value: z.number().int(),
-        minSubtotal: MoneySchema,
-        expiresAt: z.string().nullable(),
+        code: z.string().describe("The code, upper case."),
+        kind: z
+          .enum(["percent", "fixed"])
+          .describe("`percent` of the subtotal, or a `fixed` amount off."),
+        value: z
+          .number()
+          .int()
+          .describe(
+            "For `percent`, whole percent (10 is 10 %, 1–100); for `fixed`, minor units of the tenant's currency.",
+          ),
+        minSubtotal: MoneySchema.openapi({
+          description: "The subtotal an order needs for the code to apply; 0 for none.",
+        }),
+        expiresAt: z
+          .string()
+          .nullable()
+          .describe(
+            "When the code stops working, ISO 8601 as the owner set it (with its UTC offset); null for never.",
+          ),
       }),
-      "a usable discount code; value is whole percent or minor units",
+      "A usable discount code.",
     ),
-    ...errorResponses("not_found", "rate_limited"),
+    ...errorResponses(
+      {
+        code: "not_found",
+        when: "no tenant has this slug, the code is unknown, or it cannot be used now (`details.reason`: `discount_expired` or `discount_exhausted`)",
+      },
+      {
+        code: "rate_limited",
+        when: "more than 60 code look-ups in a minute from this client address, across all tenants; wait `Retry-After` seconds",
+      },
+    ),
   },
 });
 
@@ -199,6 +321,11 @@ const createOrderRoute = createRoute({
   path: "/v1/stores/{tenant}/orders",
   tags: ["storefront"],
   summary: "Place an order (idempotent by Idempotency-Key)",
+  description: [
+    "Places an order from a draft, priced by the server as `POST …/orders/preview` prices it. The answer holds the order (`pending_payment`, `unpaid`), its `accessToken` for `GET …/orders/{id}?token=`, and how to pay: with `payment.provider` `stripe`, confirm `payment.clientSecret` (a PaymentIntent's client secret) with Stripe.js; the order is confirmed when Stripe reports the payment. With `none`, staff take payment at the counter.",
+    "**Idempotency:** the `Idempotency-Key` header is required. The same key with the same body (compared after parsing, so key order and whitespace do not matter) answers the first response again, with `Idempotent-Replayed: true`; the same key with a different body is 422 `idempotency_mismatch`. Keys are kept at least 24 hours per tenant. After a timeout or a 500 `payment_unavailable`, send the same request with the same key.",
+  ].join("\n\n"),
+  security: publicSecurity,
   request: {
     params: TenantParam,
     headers: z.object({
@@ -207,26 +334,77 @@ const createOrderRoute = createRoute({
         .min(8, "must be at least 8 characters")
         .max(255)
         .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
-        .openapi({ param: { name: "idempotency-key", in: "header" } }),
+        .openapi({
+          param: { name: "idempotency-key", in: "header" },
+          example: "3f1d6c2e-5b7a-4e8f-9c0d-1a2b3c4d5e6f",
+          description:
+            "`Idempotency-Key` (header names are case-insensitive): required; 8–255 printable ASCII characters without spaces, such as a UUID, new for each order the customer means to place. The same key with the same body answers the first response again; with a different body, 422 `idempotency_mismatch`. Kept at least 24 hours per tenant.",
+        }),
     }),
-    body: jsonBody(OrderDraftSchema),
+    body: {
+      required: true,
+      content: {
+        "application/json": { schema: OrderDraftSchema, examples: ORDER_DRAFT_EXAMPLES },
+      },
+    },
   },
   responses: {
-    201: jsonContent(
-      z.object({
-        order: OrderSchema,
-        accessToken: z.string(),
-        payment: z.object({ provider: z.string(), clientSecret: z.string().nullable() }),
+    201: {
+      description:
+        "The order, its access token and how to pay; a replay of an earlier request with the same key answers that request's response again.",
+      headers: z.object({
+        "Idempotent-Replayed": z
+          .literal("true")
+          .optional()
+          .describe("`true` when this is the stored response of an earlier request with this key."),
       }),
-      "the order, its access token and how to pay",
-    ),
+      content: {
+        "application/json": {
+          schema: z.object({
+            order: OrderSchema.openapi({ description: "The new order." }),
+            accessToken: z
+              .string()
+              .describe(
+                "The customer's secret for this order (base64url, 43 characters): `?token=` on `GET /v1/stores/{tenant}/orders/{id}` and the tracking page. Keep it with the customer only.",
+              ),
+            payment: z
+              .object({
+                provider: z
+                  .enum(["stripe", "none"])
+                  .describe("`stripe` to pay by card now; `none` when payment is taken in store."),
+                clientSecret: z
+                  .string()
+                  .nullable()
+                  .describe(
+                    "The Stripe PaymentIntent's client secret (`pi_…_secret_…`) for Stripe.js; null with `none`.",
+                  ),
+              })
+              .describe("How the customer pays."),
+          }),
+          examples: PLACED_ORDER_EXAMPLES,
+        },
+      },
+    },
     ...errorResponses(
-      "validation_failed",
+      {
+        ...DRAFT_INVALID,
+        when: `${DRAFT_INVALID.when}; or \`Idempotency-Key\` is missing or not 8–255 printable ASCII characters without spaces`,
+      },
       "malformed_json",
-      "not_found",
+      { code: "not_found", when: "no tenant has this slug" },
       "idempotency_mismatch",
       "payload_too_large",
-      "rate_limited",
+      {
+        code: "rate_limited",
+        when: "more than 60 orders in a minute from this client address for this tenant; wait `Retry-After` seconds",
+      },
+      {
+        code: "internal",
+        when: 'the payment processor could not be reached (down, timing out or rate limiting): `details` is `{ reason: "payment_unavailable", retryable: true }`, nothing was stored, and the same request with the same `Idempotency-Key` may be sent again. Any other 500 carries only `details.requestId`',
+        message:
+          "the payment processor could not be reached; nothing was stored, retry the same request",
+        details: { reason: "payment_unavailable", retryable: true },
+      },
     ),
   },
 });
@@ -236,13 +414,28 @@ const getOrderRoute = createRoute({
   path: "/v1/stores/{tenant}/orders/{id}",
   tags: ["storefront"],
   summary: "Track an order with its access token",
+  description:
+    "The order as its customer may see it, given the `accessToken` its creation answered. A missing or wrong token is answered exactly like an unknown order, so ids cannot be probed.",
+  security: publicSecurity,
   request: {
     params: OrderIdParams,
-    query: z.object({ token: z.string().max(200).optional() }),
+    query: z.object({
+      token: z
+        .string()
+        .max(200)
+        .optional()
+        .describe("The order's `accessToken`; without the right one the answer is 404."),
+    }),
   },
   responses: {
-    200: jsonContent(z.object({ order: OrderSchema }), "the order"),
-    ...errorResponses("not_found"),
+    200: jsonContent(
+      z.object({ order: OrderSchema.openapi({ description: "The order." }) }),
+      "The order.",
+    ),
+    ...errorResponses({
+      code: "not_found",
+      when: "no tenant has this slug, no such order, or the token is missing or wrong",
+    }),
   },
 });
 

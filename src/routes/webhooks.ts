@@ -1,5 +1,5 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
+import { stripeEventSchema } from "../adapters/payments/stripe";
 import { PaymentWebhookError, type PaymentWebhookEvent } from "../adapters/payments/types";
 import { getPosAdapter } from "../adapters/pos";
 import {
@@ -8,6 +8,7 @@ import {
   type PosStatusReport,
   type WebhookRequest,
 } from "../adapters/pos/types";
+import { statusEventSchema } from "../adapters/pos/webhook";
 import { readConfig } from "../config";
 import type { Db } from "../db/client";
 import { getDb, insertIf, isConstraintError } from "../db/client";
@@ -17,19 +18,175 @@ import { webhookEvents } from "../db/schema";
 import { findTenantBySlug, type Tenant } from "../db/tenants";
 import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
 import { ApiError } from "../http/errors";
-import type { AppEnv } from "../http/router";
+import {
+  createRouter,
+  errorResponses,
+  jsonContent,
+  publicSecurity,
+  TenantParam,
+} from "../http/router";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
 import { handleStripeEvent, paymentGateway, startRefund } from "../services/payments";
+import { POS_EVENT_EXAMPLES, STRIPE_EVENT_EXAMPLES, STRIPE_SIGNATURE_EXAMPLE } from "./examples";
 
 const ProviderParam = z.enum(POS_PROVIDERS);
+
+const SIGNATURE_REFUSED = "the request is refused and nothing changes";
+
+/*
+ * The webhooks are plain routes, not `createRoute` ones: each reads its raw body to verify the
+ * signature, which no validator may read first. So they are documented here, beside them.
+ */
+const webhooks = createRouter();
+
+webhooks.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/webhooks/stripe",
+  tags: ["webhooks"],
+  summary: "Stripe's events: payments and refunds",
+  description: [
+    "Stripe POSTs its events here (configure the endpoint in Stripe's dashboard or with `stripe listen --forward-to`). `Stripe-Signature` is verified on the raw body with the endpoint's signing secret (`STRIPE_WEBHOOK_SECRET`) and must be dated within 5 minutes of now, either way.",
+    "`payment_intent.succeeded` (or `.amount_capturable_updated` with capture on POS acceptance) checks the amount and currency against the order, then confirms it, marks it paid and sends it to the POS; `.payment_failed` and `.canceled` cancel an unpaid order; refund events settle a refund. An event id seen before is answered 200 and changes nothing; so is a correctly signed event this endpoint cannot read (so that Stripe does not retry it for days).",
+  ].join("\n\n"),
+  security: publicSecurity,
+  request: {
+    headers: z.object({
+      "stripe-signature": z.string().openapi({
+        example: STRIPE_SIGNATURE_EXAMPLE,
+        description:
+          '`Stripe-Signature`: `t=<Unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" under the endpoint secret>` (more `v1=` entries allowed). Required.',
+      }),
+    }),
+    body: {
+      required: true,
+      content: {
+        "application/json": { schema: stripeEventSchema, examples: STRIPE_EVENT_EXAMPLES },
+      },
+    },
+  },
+  responses: {
+    200: jsonContent(
+      z.object({
+        received: z.literal(true).describe("Always true: the event was received."),
+        applied: z
+          .boolean()
+          .describe(
+            "Whether it changed anything: false for a repeat, an unknown order, an event type not acted on, or an unreadable event.",
+          ),
+      }),
+      "Received; Stripe does not send it again.",
+    ),
+    ...errorResponses(
+      {
+        code: "validation_failed",
+        when: `\`Stripe-Signature\` is missing, malformed, wrong for this body and secret, or dated more than 5 minutes from now: ${SIGNATURE_REFUSED}`,
+        message: "Stripe-Signature rejected: timestamp_outside_tolerance",
+      },
+      {
+        code: "not_found",
+        when: "payments are not configured on this deployment",
+        message: "payments are not configured",
+      },
+    ),
+  },
+});
+
+webhooks.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/webhooks/pos/{provider}/{tenant}",
+  tags: ["webhooks"],
+  summary: "A POS's order status events",
+  description: [
+    "The tenant's POS reports order progress here, signed in the provider's own scheme with the tenant's webhook secret (`webhookSecret` of `POST /v1/admin/{tenant}/pos/connect`): Toast `Toast-Signature`; Square `x-square-hmacsha256-signature`; Clover `X-Clover-Auth`; the `webhook` provider `X-Orderlane-Signature` with `X-Orderlane-Timestamp`. The `sandbox` provider never calls back.",
+    "Each status is applied through the order's state machine, forward only: a late or repeated event (by its event id) is answered 200 and changes nothing, as is one about an order this tenant does not have. A cancellation of a paid order refunds it. The body is the provider's own event; for the `webhook` provider, Orderlane's status event.",
+  ].join("\n\n"),
+  security: publicSecurity,
+  request: {
+    params: z.object({
+      provider: ProviderParam.describe(
+        "The tenant's POS provider; it must be the connected one. `sandbox` sends no webhooks.",
+      ),
+      tenant: TenantParam.shape.tenant,
+    }),
+    headers: z.object({
+      "toast-signature": z
+        .string()
+        .optional()
+        .describe("Toast: Base64 HMAC-SHA256 of the raw body followed by its `timestamp` field."),
+      "x-square-hmacsha256-signature": z
+        .string()
+        .optional()
+        .describe(
+          "Square: Base64 HMAC-SHA256 of this request's URL as the Worker receives it (scheme, host, path and query: the notification URL registered with Square) followed by the raw body.",
+        ),
+      "x-clover-auth": z
+        .string()
+        .optional()
+        .describe("Clover: the app's auth code, equal to the webhook secret."),
+      "x-orderlane-timestamp": z
+        .string()
+        .optional()
+        .describe(
+          "provider `webhook`: when it was signed, in Unix seconds; within 5 minutes of now.",
+        ),
+      "x-orderlane-signature": z
+        .string()
+        .optional()
+        .describe(
+          'provider `webhook`: `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" under the webhook secret>`.',
+        ),
+    }),
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .union([
+              statusEventSchema,
+              z
+                .record(z.string(), z.unknown())
+                .describe("provider `toast`, `square` or `clover`: the vendor's own event."),
+            ])
+            .describe("The provider's event."),
+          examples: POS_EVENT_EXAMPLES,
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonContent(
+      z.object({
+        received: z.literal(true).describe("Always true: the events were received."),
+        events: z.number().int().describe("How many order events the body held."),
+        applied: z
+          .number()
+          .int()
+          .describe("How many of them changed an order (repeats, late and unknown ones do not)."),
+      }),
+      "Received.",
+    ),
+    ...errorResponses(
+      {
+        code: "validation_failed",
+        when: `the signature is missing or invalid, the connection has no webhook secret, or the body is not an event of this provider: ${SIGNATURE_REFUSED}`,
+        message: "webhook signature is missing or invalid",
+      },
+      {
+        code: "not_found",
+        when: "the provider is unknown, no tenant has this slug, or the tenant's connected POS is another provider or none",
+        message: "no such POS connection",
+      },
+    ),
+  },
+});
 
 /**
  * Vendor webhooks. No bearer: each request proves itself with its sender's
  * signature scheme. A bad signature is 400 and changes nothing; an event
  * seen before is 200 and changes nothing.
  */
-export const webhookRoutes = new Hono<AppEnv>()
+export const webhookRoutes = webhooks
   .post("/webhooks/stripe", async (c) => {
     const gateway = paymentGateway(c.env);
     const secret = readConfig(c.env).stripeWebhookSecret;

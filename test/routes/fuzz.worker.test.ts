@@ -15,8 +15,8 @@ import { snapshotTables } from "../snapshot";
 /*
  * Property-based boundary test over every JSON route (issue 9, "Boundaries
  * that hold"). The operations come from the live OpenAPI document, so a new
- * route is fuzzed without editing this file; the two webhook routes, which
- * the document leaves out, are fuzzed on their own below.
+ * route is fuzzed without editing this file; the two webhook routes, whose
+ * bodies must be signed, are fuzzed on their own below.
  *
  * For every case: the status is below 500; a 4xx is the contract's error
  * envelope (CONTRACT.md, "Conventions") with one of its codes at that code's
@@ -127,8 +127,12 @@ const OPERATIONS: Operation[] = Object.entries(openApi.paths)
         query: params.filter((p) => p.in === "query"),
         headers: params.filter((p) => p.in === "header"),
         bodySchema: op.requestBody?.content?.["application/json"]?.schema ?? null,
-        // Refined by probing in beforeAll: the document says a key is needed, not which role.
-        auth: path.startsWith("/v1/platform/") ? "admin" : op.security ? "terminal" : "public",
+        // Refined by probing in beforeAll: the role is asked of the Worker, not of the document.
+        auth: path.startsWith("/v1/platform/")
+          ? "admin"
+          : op.security?.length
+            ? "terminal"
+            : "public",
       };
     }),
   );

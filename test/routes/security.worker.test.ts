@@ -21,7 +21,7 @@ async function tenantRoutes(): Promise<{ method: string; path: string }[]> {
   for (const [path, methods] of Object.entries(doc.paths)) {
     if (!path.includes("{tenant}") || /^\/v1\/(stores|platform)\//.test(path)) continue;
     for (const [method, op] of Object.entries(methods)) {
-      if (op.security) out.push({ method: method.toUpperCase(), path });
+      if (op.security?.length) out.push({ method: method.toUpperCase(), path });
     }
   }
   return out;

@@ -247,15 +247,37 @@ export const stripeRefundSchema = z.object({
   metadata: metadataSchema,
 });
 
-/** The event envelope (https://docs.stripe.com/api/events/object). */
-export const stripeEventSchema = z.object({
-  id: z.string(),
-  object: z.literal("event"),
-  type: z.string(),
-  created: z.number().int(),
-  livemode: z.boolean(),
-  data: z.object({ object: z.looseObject({ object: z.string().optional() }) }),
-});
+/**
+ * The event envelope (https://docs.stripe.com/api/events/object); its descriptions are the
+ * OpenAPI document's for `POST /webhooks/stripe`.
+ */
+export const stripeEventSchema = z
+  .object({
+    id: z.string().describe("Stripe's event id (`evt_…`); an id seen before changes nothing."),
+    object: z.literal("event").describe("Always `event`."),
+    type: z
+      .string()
+      .describe(
+        "`payment_intent.succeeded`, `.amount_capturable_updated`, `.payment_failed` and `.canceled`, `refund.created`, `refund.updated` and `charge.refunded` are acted on; any other type is acknowledged and ignored.",
+      ),
+    created: z.number().int().describe("When Stripe created the event, in Unix seconds."),
+    livemode: z.boolean().describe("Whether the event is from live mode."),
+    data: z
+      .object({
+        object: z
+          .looseObject({
+            object: z
+              .string()
+              .optional()
+              .describe("The object's kind: `payment_intent`, `refund` or `charge`."),
+          })
+          .describe(
+            "The PaymentIntent, refund or charge, as Stripe's API returns it; a PaymentIntent names its order in `metadata.order_id` and `metadata.tenant_id`.",
+          ),
+      })
+      .describe("The object the event is about."),
+  })
+  .describe("A Stripe event, exactly as Stripe sends it.");
 
 /**
  * Parses an answer Stripe gave to a write. A mismatch is `permanent`: the

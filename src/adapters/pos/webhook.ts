@@ -93,13 +93,37 @@ const receiverAnswerSchema = z.object({
   alreadyExisted: z.boolean().optional(),
 });
 
-const statusEventSchema = z.object({
-  eventId: z.string().min(1).max(200),
-  orderId: z.string().min(1).max(200),
-  posOrderId: z.string().min(1).max(200).nullish(),
-  status: z.string().min(1).max(100),
-  occurredAt: z.iso.datetime({ offset: true }),
-});
+/** A status webhook from the receiver; its descriptions are the OpenAPI document's. */
+export const statusEventSchema = z
+  .object({
+    eventId: z
+      .string()
+      .min(1)
+      .max(200)
+      .describe("The receiver's id for this event, unique per tenant: a repeat changes nothing."),
+    orderId: z
+      .string()
+      .min(1)
+      .max(200)
+      .describe("Our order id (`ord_…`), as the order POST carried it."),
+    posOrderId: z
+      .string()
+      .min(1)
+      .max(200)
+      .nullish()
+      .describe("The receiver's own id for the order, if it has one."),
+    status: z
+      .string()
+      .min(1)
+      .max(100)
+      .describe(
+        "The order's status: `confirmed`, `preparing`, `ready`, `out_for_delivery`, `completed` or `cancelled` (a cancelled paid order is refunded); other words are recorded and change nothing. Moves are forward only: a late one is ignored.",
+      ),
+    occurredAt: z.iso
+      .datetime({ offset: true })
+      .describe("When it happened: ISO 8601 date and time with `Z` or an offset."),
+  })
+  .describe("provider `webhook`: Orderlane's own status event.");
 
 /** The body Orderlane POSTs to the receiver for one attempt. */
 export interface WebhookOrderPayload extends PosOrder {
