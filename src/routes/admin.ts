@@ -257,7 +257,7 @@ const SettingsSchema = z
         "Origins of consoles that may call the staff and POS routes from a browser; the Worker's own origin always may.",
     }),
   })
-  .openapi("TenantSettings");
+  .openapi("TenantSettings", { description: "The tenant's web settings." });
 
 const UpdateSettingsSchema = z
   .object({
@@ -285,6 +285,7 @@ const MenuItemOut = MenuItemSchema.openapi({ description: "The menu item." });
 
 const admin = createRouter();
 registerComponents(admin.openAPIRegistry, {
+  TenantSettings: SettingsSchema,
   CreateMenuItem: CreateMenuItemSchema,
   UpdateMenuItem: UpdateMenuItemSchema,
   CreateDiscount: CreateDiscountSchema,
@@ -633,7 +634,10 @@ const getSettingsRoute = createRoute({
   security: keySecurity("staff"),
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ settings: SettingsSchema }), "The settings."),
+    200: jsonContent(
+      z.object({ settings: SettingsSchema.openapi({ description: "The settings now." }) }),
+      "The settings.",
+    ),
     ...errorResponses(NO_TENANT),
   },
 });
@@ -649,7 +653,12 @@ const updateSettingsRoute = createRoute({
   middleware: ownerOnly,
   request: { params: TenantParam, body: jsonBody(UpdateSettingsSchema) },
   responses: {
-    200: jsonContent(z.object({ settings: SettingsSchema }), "The settings as changed."),
+    200: jsonContent(
+      z.object({
+        settings: SettingsSchema.openapi({ description: "The settings after the change." }),
+      }),
+      "The settings as changed.",
+    ),
     ...errorResponses("validation_failed", "malformed_json", NO_TENANT),
   },
 });

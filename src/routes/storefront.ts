@@ -14,6 +14,7 @@ import {
   jsonContent,
   MoneySchema,
   publicSecurity,
+  registerComponents,
   TenantParam,
 } from "../http/router";
 import { placeOrder, priceDraft, verifyOrderAccessToken } from "../services/orders";
@@ -166,7 +167,7 @@ const StoreSchema = z
       })
       .openapi({ description: "How a storefront takes payment for this store." }),
   })
-  .openapi("Store");
+  .openapi("Store", { description: "What a storefront needs to know about the store." });
 
 const storeRoute = createRoute({
   method: "get",
@@ -178,7 +179,10 @@ const storeRoute = createRoute({
   security: publicSecurity,
   request: { params: TenantParam },
   responses: {
-    200: jsonContent(z.object({ store: StoreSchema }), "The store."),
+    200: jsonContent(
+      z.object({ store: StoreSchema.openapi({ description: "The store's configuration." }) }),
+      "The store.",
+    ),
     ...errorResponses({ code: "not_found", when: "no tenant has this slug" }),
   },
 });
@@ -440,6 +444,7 @@ const getOrderRoute = createRoute({
 });
 
 const storefront = createRouter();
+registerComponents(storefront.openAPIRegistry, { Store: StoreSchema });
 // Before loadTenant, so a refused request costs no database read.
 storefront.on("POST", "/v1/stores/:tenant/orders", limitOrderCreation);
 storefront.on("POST", "/v1/stores/:tenant/orders/preview", limitOrderPreviews);
