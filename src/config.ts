@@ -8,7 +8,7 @@ export interface Config {
   /** Vendor API base URLs, by provider. */
   posBaseUrls: { toast: string; clover: string; square: string };
   posTimeoutMs: number;
-  /** The exact limits the RateCounter object keeps, each per sliding minute (README "Rate limits"). */
+  /** The exact limits the RateCounter object keeps, each per sliding minute (docs/limits.md, "Rate limits"). */
   rateLimits: {
     ticketsPerKeyPerMinute: number;
     socketsPerKeyPerMinute: number;

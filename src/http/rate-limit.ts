@@ -5,7 +5,7 @@ import type { RateDecision, RateRule } from "../durable/rate-counter";
 import { ApiError } from "./errors";
 import { type AppEnv, errorResponses } from "./router";
 
-// Two mechanisms (README "Rate limits"):
+// Two mechanisms (docs/limits.md, "Rate limits"):
 //
 // - The Workers rate limiting binding (`[[ratelimits]]` in wrangler.toml) for per-client limits:
 //   cheap, no round trip, but counted separately in each Cloudflare location and eventually

@@ -117,7 +117,8 @@ function api(): string {
 }
 
 function shopUrl(tenant: string): string {
-  const port = (shop?.address() as AddressInfo).port;
+  if (!shop) throw new Error("the shop server is not running");
+  const port = (shop.address() as AddressInfo).port;
   return `http://127.0.0.1:${port}/?api=${encodeURIComponent(api())}&tenant=${tenant}`;
 }
 
