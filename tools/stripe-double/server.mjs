@@ -13,6 +13,11 @@
 //   GET  /v1/payment_intents/:id             retrieve
 //   POST /v1/payment_intents/:id/capture     capture (requires_capture → succeeded)
 //   POST /v1/payment_intents/:id/cancel      cancel
+//   POST /v1/payment_intents/:id/confirm     confirm, as Stripe.js does in the customer's browser:
+//                                            with a publishable key (pk_test_…) and the intent's
+//                                            client_secret; payment_method pm_card_visa (the
+//                                            default) pays or authorises it, pm_card_chargeDeclined
+//                                            declines it; each sends its webhook
 //   POST /v1/refunds                         create (PaymentIntent must be succeeded)
 //   GET  /v1/refunds?payment_intent=…        list, newest first
 //
@@ -602,6 +607,50 @@ export async function startStripeDouble({
     );
   };
 
+  /**
+   * `POST /v1/payment_intents/:id/confirm` (https://docs.stripe.com/api/payment_intents/confirm):
+   * from the browser with a publishable key and the intent's `client_secret`, as Stripe.js
+   * sends it, or from a server with a secret key. The test payment method decides the outcome
+   * (https://docs.stripe.com/testing#cards): `pm_card_chargeDeclined` is declined, anything
+   * else is paid (authorised, for a manual-capture intent). The webhook goes out before the
+   * answer, as Stripe's may.
+   * @param {string} id
+   * @param {Record<string, string>} headers
+   * @param {Record<string, unknown>} form
+   */
+  const confirmIntent = async (id, headers, form) => {
+    const key = /^Bearer (\S+)$/.exec(headers.authorization ?? "")?.[1] ?? asString(form.key);
+    const publishable = key !== undefined && /^pk_test_\w+$/.test(key);
+    if (!publishable && !authorised(headers.authorization).ok) {
+      return stripeError(401, "invalid_request_error", "Invalid API Key provided.");
+    }
+    const pi = paymentIntents.get(id);
+    if (!pi)
+      return stripeError(404, "invalid_request_error", `No such payment_intent: '${id}'`, {
+        code: "resource_missing",
+        param: "intent",
+      });
+    if (publishable && asString(form.client_secret) !== pi.client_secret) {
+      // Stripe.js may only touch an intent whose client secret the page holds.
+      return stripeError(
+        400,
+        "invalid_request_error",
+        "The client_secret provided does not match the client_secret associated with the PaymentIntent.",
+        { param: "client_secret" },
+      );
+    }
+    const method = asString(form.payment_method) ?? "pm_card_visa";
+    try {
+      if (method === "pm_card_chargeDeclined") await double.fail(id);
+      else if (pi.capture_method === "manual") await double.authorize(id);
+      else await double.succeed(id);
+    } catch (err) {
+      if (err instanceof NotAwaitingPayment) return err.answer;
+      throw err;
+    }
+    return { status: 200, body: paymentIntents.get(id) };
+  };
+
   /** Whether the Authorization header carries an accepted secret key. */
   const authorised = (/** @type {string | undefined} */ header) => {
     const key = /^Bearer (\S+)$/.exec(header ?? "")?.[1];
@@ -645,6 +694,12 @@ export async function startStripeDouble({
         form,
         at: Date.now(),
       });
+
+      const confirm = /^\/v1\/payment_intents\/([^/]+)\/confirm$/.exec(url.pathname);
+      if (method === "POST" && confirm) {
+        send(await confirmIntent(decodeURIComponent(confirm[1] ?? ""), headers, form));
+        return;
+      }
 
       const auth = authorised(headers.authorization);
       if (!auth.key) {
