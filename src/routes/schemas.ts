@@ -162,6 +162,19 @@ export const CustomerSchema = z
   .strict()
   .describe("Who the order is for. Unknown fields are refused.");
 
+/** How an order's and a preview's amounts are computed (src/domain/pricing.ts), said once. */
+export const PRICED_TOTALS = {
+  subtotal: MoneySchema.openapi({ description: "Σ `lineTotal`." }),
+  discount: MoneySchema.openapi({
+    description:
+      "Taken off by `discountCode`: a percent of the subtotal (rounded half up) or a fixed amount, never more than the subtotal; 0 without a code.",
+  }),
+  tax: MoneySchema.openapi({
+    description:
+      "The tenant's `taxRateBps` of (subtotal − discount), rounded half up to a minor unit.",
+  }),
+};
+
 export const OrderSchema = z
   .object({
     id: z.string().describe("The order's id: `ord_` and 26 characters, sorting by creation."),
@@ -194,15 +207,7 @@ export const OrderSchema = z
       })
       .describe("Who the order is for."),
     items: z.array(OrderLineSchema).describe("The lines, in the order the draft listed them."),
-    subtotal: MoneySchema.openapi({ description: "Σ `lineTotal`." }),
-    discount: MoneySchema.openapi({
-      description:
-        "Taken off by `discountCode`: a percent of the subtotal (rounded half up) or a fixed amount, never more than the subtotal; 0 without a code.",
-    }),
-    tax: MoneySchema.openapi({
-      description:
-        "The tenant's `taxRateBps` of (subtotal − discount), rounded half up to a minor unit.",
-    }),
+    ...PRICED_TOTALS,
     tip: MoneySchema.openapi({ description: "The customer's tip; neither taxed nor discounted." }),
     total: MoneySchema.openapi({
       description: "subtotal − discount + tax + tip: what the customer pays.",

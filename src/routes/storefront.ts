@@ -28,6 +28,7 @@ import {
   OrderLineSchema,
   OrderSchema,
   orderDto,
+  PRICED_TOTALS,
 } from "./schemas";
 
 const DraftLineSchema = z
@@ -114,15 +115,7 @@ const OrderDraftSchema = z
 const PreviewSchema = z
   .object({
     lines: z.array(OrderLineSchema).describe("The draft's lines, priced, in the draft's order."),
-    subtotal: MoneySchema.openapi({ description: "Σ `lineTotal`." }),
-    discount: MoneySchema.openapi({
-      description:
-        "Taken off by `discountCode`: a percent of the subtotal (rounded half up) or a fixed amount, never more than the subtotal; 0 without a code.",
-    }),
-    tax: MoneySchema.openapi({
-      description:
-        "The tenant's `taxRateBps` of (subtotal − discount), rounded half up to a minor unit.",
-    }),
+    ...PRICED_TOTALS,
     tip: MoneySchema.openapi({ description: "The draft's tip, untaxed; 0 without one." }),
     total: MoneySchema.openapi({ description: "subtotal − discount + tax + tip." }),
   })
