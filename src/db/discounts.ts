@@ -35,7 +35,8 @@ export async function createDiscount(
       kind: input.kind,
       value: input.value,
       minSubtotal: input.minSubtotal ?? 0,
-      expiresAt: input.expiresAt ?? null,
+      // Stored in UTC, whatever offset the owner wrote it with, so it compares as text too.
+      expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
       maxUses: input.maxUses ?? null,
       createdAt: now.toISOString(),
     })

@@ -166,7 +166,8 @@ export async function placeOrder(
     discountCode: discountId && draft.discountCode ? draft.discountCode.trim().toUpperCase() : null,
     specialInstructions: draft.specialInstructions ?? null,
     deliveryAddress: draft.deliveryAddress ?? null,
-    scheduledFor: draft.scheduledFor ?? null,
+    // Stored and answered in UTC, whatever offset the client wrote it with.
+    scheduledFor: draft.scheduledFor ? new Date(draft.scheduledFor).toISOString() : null,
     paymentIntentId: payment?.id ?? null,
     paymentCaptureMethod: captureMethod,
     paymentCapturedAt: null,

@@ -263,3 +263,26 @@ describe("errors quote little of the input", () => {
     expect(JSON.stringify(invalid)).toContain("w".repeat(100));
   });
 });
+
+describe("times are UTC", () => {
+  it("scheduledFor and a discount's expiresAt given with an offset come back in UTC", async () => {
+    const t = await createTenant();
+    const soup = await createMenuItem(t, { name: "Soup", price: 500 });
+    const res = await placeOrder(t, {
+      items: [{ menuItemId: soup.id, quantity: 1 }],
+      scheduledFor: "2031-06-01T18:30:00+02:00",
+    });
+    expect(res.status).toBe(201);
+    const { order } = (await res.json()) as { order: { scheduledFor: string } };
+    expect(order.scheduledFor).toBe("2031-06-01T16:30:00.000Z");
+    const { discount } = await callJson<{ discount: { expiresAt: string } }>(
+      `/v1/admin/${t.slug}/discounts`,
+      {
+        token: t.ownerKey,
+        body: { code: "LATE", kind: "fixed", value: 100, expiresAt: "2031-01-01T00:00:00-05:00" },
+      },
+      201,
+    );
+    expect(discount.expiresAt).toBe("2031-01-01T05:00:00.000Z");
+  });
+});
