@@ -21,6 +21,7 @@ import { listRefunds } from "../db/refunds";
 import { listSyncAttempts } from "../db/sync-attempts";
 import { type Tenant, updateTenantSettings } from "../db/tenants";
 import { ORDER_STATUSES, PAYMENT_STATUSES, POS_STATUSES } from "../domain/order-status";
+import { orderView } from "../domain/order-view";
 import { PLATFORM_MAX_AMOUNT } from "../domain/pricing";
 import { requireRole } from "../http/auth";
 import { normalizeOrigin } from "../http/cors";
@@ -48,7 +49,6 @@ import {
   MenuItemSchema,
   menuItemDto,
   OrderSchema,
-  orderDto,
   RefundSchema,
   refundDto,
   serverTime,
@@ -818,7 +818,7 @@ export const adminRoutes = admin
     const last = page.at(-1);
     return c.json(
       {
-        items: page.map((order) => orderDto(order, tenant.slug)),
+        items: page.map((order) => orderView(order, tenant.slug)),
         nextCursor: rows.length > query.limit && last ? String(last.number) : null,
       },
       200,
@@ -836,7 +836,7 @@ export const adminRoutes = admin
     ]);
     return c.json(
       {
-        order: orderDto(order, tenant.slug),
+        order: orderView(order, tenant.slug),
         syncAttempts: attempts.map(syncAttemptDto),
         refunds: refunds.map(refundDto),
         history: history.map((h) => ({
@@ -859,7 +859,7 @@ export const adminRoutes = admin
         ? await cancelOrder(c.env, tenant, id, "staff", new Date())
         : await changeOrderStatus(c.get("db"), tenant, id, status, "staff", new Date());
     c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
-    return c.json({ order: orderDto(order, tenant.slug), changed }, 200);
+    return c.json({ order: orderView(order, tenant.slug), changed }, 200);
   })
   .openapi(cancelRoute, async (c) => {
     const tenant = c.get("tenant");
@@ -871,7 +871,7 @@ export const adminRoutes = admin
       new Date(),
     );
     c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
-    return c.json({ order: orderDto(order, tenant.slug) }, 202);
+    return c.json({ order: orderView(order, tenant.slug) }, 202);
   })
   .openapi(markPaidRoute, async (c) => {
     const tenant = c.get("tenant");
@@ -884,13 +884,13 @@ export const adminRoutes = admin
       new Date(),
     );
     c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
-    return c.json({ order: orderDto(order, tenant.slug), changed }, 200);
+    return c.json({ order: orderView(order, tenant.slug), changed }, 200);
   })
   .openapi(refundRetryRoute, async (c) => {
     const tenant = c.get("tenant");
     const { order, events } = await retryRefund(c.env, tenant, c.req.valid("param").id, new Date());
     c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
-    return c.json({ order: orderDto(order, tenant.slug) }, 202);
+    return c.json({ order: orderView(order, tenant.slug) }, 202);
   })
   .openapi(refundSettledRoute, async (c) => {
     const tenant = c.get("tenant");
@@ -903,7 +903,7 @@ export const adminRoutes = admin
       c.req.valid("json").note,
       new Date(),
     );
-    return c.json({ order: orderDto(order, tenant.slug) }, 200);
+    return c.json({ order: orderView(order, tenant.slug) }, 200);
   })
   .openapi(getSettingsRoute, (c) => {
     const tenant = c.get("tenant");

@@ -10,6 +10,7 @@ import {
   type PosIntegrationRow,
 } from "../db/pos-integrations";
 import { listSyncAttempts, type SyncAttemptRow, syncStats } from "../db/sync-attempts";
+import { orderView } from "../domain/order-view";
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
@@ -26,7 +27,7 @@ import {
 import { acknowledgeStaffAlert } from "../services/alerts";
 import { deliverEvents } from "../services/outbox";
 import { retryPosSubmission } from "../services/pos-sync";
-import { OrderSchema, orderDto, serverTime } from "./schemas";
+import { OrderSchema, serverTime } from "./schemas";
 
 const NO_TENANT = { code: "not_found", when: "no tenant has this slug" } as const;
 
@@ -585,7 +586,7 @@ export const posSyncRoutes = posSync
     const requeued = await retryPosSubmission(c.env, db, tenant, order, new Date());
     if (!requeued)
       throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
-    return c.json({ order: orderDto(requeued, tenant.slug) }, 202);
+    return c.json({ order: orderView(requeued, tenant.slug) }, 202);
   })
   .openapi(listAlertsRoute, async (c) => {
     const query = c.req.valid("query");

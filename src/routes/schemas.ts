@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
 import type { MenuItemWithModifiers } from "../db/menu";
-import type { OrderWithItems } from "../db/orders";
 import type { RefundRow } from "../db/refunds";
 import {
   ORDER_STATUSES,
@@ -339,45 +338,5 @@ export function menuItemDto(
       price: money(m.price, currency),
       posModifierId: m.posModifierId,
     })),
-  };
-}
-
-/** The contract's Order; the tenant is named by its slug. */
-export function orderDto(order: OrderWithItems, tenantSlug: string): z.infer<typeof OrderSchema> {
-  const c = order.currency;
-  return {
-    id: order.id,
-    number: order.number,
-    tenant: tenantSlug,
-    status: order.status,
-    paymentStatus: order.paymentStatus,
-    posStatus: order.posStatus,
-    orderType: order.orderType,
-    customer: {
-      name: order.customerName,
-      email: order.customerEmail,
-      phone: order.customerPhone,
-    },
-    items: order.items.map((item) => ({
-      menuItemId: item.menuItemId,
-      name: item.name,
-      quantity: item.quantity,
-      unitPrice: money(item.unitPrice, c),
-      modifiers: item.modifiers.map((m) => ({ id: m.id, name: m.name, price: money(m.price, c) })),
-      lineTotal: money(item.lineTotal, c),
-      specialInstructions: item.specialInstructions,
-    })),
-    subtotal: money(order.subtotal, c),
-    discount: money(order.discount, c),
-    tax: money(order.tax, c),
-    tip: money(order.tip, c),
-    total: money(order.total, c),
-    discountCode: order.discountCode,
-    specialInstructions: order.specialInstructions,
-    deliveryAddress: order.deliveryAddress ?? null,
-    scheduledFor: order.scheduledFor,
-    externalId: order.externalId,
-    createdAt: order.createdAt,
-    updatedAt: order.updatedAt,
   };
 }

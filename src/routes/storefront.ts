@@ -4,6 +4,7 @@ import { discountForPricing, findDiscount } from "../db/discounts";
 import { listMenuItems } from "../db/menu";
 import { findOrder } from "../db/orders";
 import { ORDER_TYPES } from "../domain/order-status";
+import { orderView } from "../domain/order-view";
 import { checkDiscount } from "../domain/pricing";
 import { loadTenant } from "../http/auth";
 import { ApiError } from "../http/errors";
@@ -27,7 +28,6 @@ import {
   menuItemDto,
   OrderLineSchema,
   OrderSchema,
-  orderDto,
   PRICED_TOTALS,
 } from "./schemas";
 
@@ -539,5 +539,5 @@ export const storefrontRoutes = storefront
     if (!order || !token || !(await verifyOrderAccessToken(c.env, order.id, token))) {
       throw new ApiError("not_found", "unknown order or wrong token");
     }
-    return c.json({ order: orderDto(order, tenant.slug) }, 200);
+    return c.json({ order: orderView(order, tenant.slug) }, 200);
   });

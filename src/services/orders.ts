@@ -6,8 +6,6 @@ import { discountForPricing, discountUseIncrement, findDiscount } from "../db/di
 import { findIdempotencyRecord } from "../db/idempotency";
 import { loadMenuForPricing } from "../db/menu";
 import {
-  applyOrderChange,
-  findOrder,
   insertOrder,
   newOrderId,
   newOrderItemId,
@@ -25,10 +23,11 @@ import {
   type OrderType,
   type StatusSource,
 } from "../domain/order-status";
+import { orderView } from "../domain/order-view";
 import { type PricedOrder, type PricingError, priceOrder } from "../domain/pricing";
 import { ApiError } from "../http/errors";
 import { requireWithinLimit } from "../http/router";
-import { orderDto } from "../routes/schemas";
+import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
 import { paymentGateway, releaseUnpaidIntent } from "./payments";
 
 /** An order draft after zod validation, amounts in minor units. */
@@ -51,7 +50,7 @@ export interface OrderDraft {
 export interface PlacedOrder {
   status: 201;
   body: {
-    order: ReturnType<typeof orderDto>;
+    order: ReturnType<typeof orderView>;
     accessToken: string;
     payment:
       | { provider: "stripe"; clientSecret: string }
@@ -191,7 +190,7 @@ export async function placeOrder(
       specialInstructions: line.specialInstructions,
     })),
   };
-  const dto = orderDto(order, tenant.slug);
+  const dto = orderView(order, tenant.slug);
   // The client secret is kept with the stored response so a replay answers it again.
   const storedBody = {
     order: dto,
@@ -349,25 +348,6 @@ export async function verifyOrderAccessToken(
   return timingSafeEqual(await orderAccessToken(env, orderId), token);
 }
 
-/** The `order_updated` event for a change of one of the order's three dimensions. */
-export function orderUpdatedEvent(
-  tenant: Tenant,
-  order: OrderWithItems,
-  change: "status" | "payment" | "pos",
-) {
-  return (next: OrderWithItems) => ({
-    type: "order_updated" as const,
-    payload: { order: orderDto(next, tenant.slug), previousStatus: order.status, change },
-  });
-}
-
-export interface OrderChangeResult {
-  order: OrderWithItems;
-  changed: boolean;
-  /** Outbox rows this call committed, to deliver after the response. */
-  events: OutboxRecord[];
-}
-
 /**
  * Moves an order's status through the state machine. A rejected move is 409;
  * an ignored one (a late or repeated report) changes nothing and returns the
@@ -454,37 +434,10 @@ export async function confirmOrderPayment(
         },
         ...(extra ? { extra } : {}),
         source,
-        event: (next) => ({ type: "new_order", payload: orderDto(next, tenant.slug) }),
+        event: (next) => ({ type: "new_order", payload: orderView(next, tenant.slug) }),
       };
     },
     now,
     known,
   );
-}
-
-/**
- * Reads the order, lets `decide` choose a change, and applies it under the
- * order's revision; a lost race reads again and decides again. The one way
- * every service changes an existing order. `known`, an order the caller has
- * just read, saves the first read.
- */
-export async function withFreshOrder(
-  db: Db,
-  tenant: Tenant,
-  orderId: string,
-  decide: (order: OrderWithItems) => Promise<OrderChange | "unchanged">,
-  now: Date,
-  known?: OrderWithItems,
-): Promise<OrderChangeResult> {
-  let order = known;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    order ??= await findOrder(db, tenant.id, orderId);
-    if (!order) throw new ApiError("not_found", "unknown order");
-    const change = await decide(order);
-    if (change === "unchanged") return { order, changed: false, events: [] };
-    const applied = await applyOrderChange(db, order, change, now);
-    if (applied) return { order: applied.order, changed: true, events: applied.events };
-    order = undefined;
-  }
-  throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
 }

@@ -32,7 +32,8 @@ import { decideRetry } from "../domain/retry-policy";
 import { ApiError } from "../http/errors";
 import type { MessageOutcome, RefundMessage } from "../queues/messages";
 import { sendNotifications } from "./notifications";
-import { changeOrderStatus, orderUpdatedEvent, withFreshOrder } from "./orders";
+import { orderUpdatedEvent, withFreshOrder } from "./order-change";
+import { changeOrderStatus } from "./orders";
 import { deliverEvents } from "./outbox";
 import { confirmOrderAndQueue } from "./pos-sync";
 

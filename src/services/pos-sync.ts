@@ -29,15 +29,12 @@ import { alerts, notifications, orders, posSyncAttempts } from "../db/schema";
 import { newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
 import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
+import { toPosOrder } from "../domain/pos-mapping";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
 import type { PosSubmitMessage } from "../queues/messages";
 import { sendNotifications } from "./notifications";
-import {
-  confirmOrderPayment,
-  type OrderChangeResult,
-  orderUpdatedEvent,
-  withFreshOrder,
-} from "./orders";
+import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
+import { confirmOrderPayment } from "./orders";
 import { deliverEvents } from "./outbox";
 import { captureIfAuthorised, releaseUnpaidIntent, startRefund } from "./payments";
 
@@ -120,7 +117,12 @@ export async function submitOrderToPos(
   let outcome: { ok: true; created: CreatedPosOrder } | { ok: false; error: PosError };
   try {
     const connection = await connectionFor(env, integration);
-    const posOrder = await toPosOrder(db, claimed, connection.syncCustomerInfo);
+    const mapping = await loadPosMapping(
+      db,
+      claimed.tenantId,
+      claimed.items.map((i) => i.menuItemId),
+    );
+    const posOrder = toPosOrder(claimed, mapping, connection.syncCustomerInfo);
     outcome = {
       ok: true,
       created: await createWithOneRefresh(env, db, tenant.id, adapter, connection, posOrder, {
@@ -504,54 +506,6 @@ async function connectionFor(env: Env, integration: PosIntegrationRow): Promise<
     session: await openSession(config.credentialsKey, integration),
     baseUrl,
     syncCustomerInfo: integration.syncCustomerInfo,
-  };
-}
-
-async function toPosOrder(
-  db: Db,
-  order: OrderWithItems,
-  syncCustomerInfo: boolean,
-): Promise<PosOrder> {
-  const mapping = await loadPosMapping(
-    db,
-    order.tenantId,
-    order.items.map((i) => i.menuItemId),
-  );
-  return {
-    orderId: order.id,
-    number: order.number,
-    orderType: order.orderType,
-    customer: syncCustomerInfo
-      ? { name: order.customerName, email: order.customerEmail, phone: order.customerPhone }
-      : null,
-    lines: order.items.map((item) => {
-      const mapped = mapping.get(item.menuItemId);
-      const modifierTotal = item.modifiers.reduce((sum, m) => sum + m.price, 0);
-      return {
-        menuItemId: item.menuItemId,
-        name: item.name,
-        quantity: item.quantity,
-        unitPrice: item.unitPrice,
-        basePrice: item.unitPrice - modifierTotal,
-        posItemId: mapped?.posItemId ?? null,
-        modifiers: item.modifiers.map((m) => ({
-          name: m.name,
-          price: m.price,
-          posModifierId: mapped?.modifiers.get(m.id) ?? null,
-        })),
-        specialInstructions: item.specialInstructions,
-      };
-    }),
-    currency: order.currency,
-    subtotal: order.subtotal,
-    discount: order.discount,
-    tax: order.tax,
-    tip: order.tip,
-    total: order.total,
-    specialInstructions: order.specialInstructions,
-    scheduledFor: order.scheduledFor,
-    deliveryAddress: order.deliveryAddress ?? null,
-    createdAt: order.createdAt,
   };
 }
 
