@@ -5,8 +5,8 @@ import { findTenantById } from "./db/tenants";
 import { pruneTerminalTickets } from "./db/terminal-tickets";
 import { resendUnsentNotifications } from "./services/notifications";
 import { deliverEvents, redeliverPendingEvents } from "./services/outbox";
-import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/payments";
 import { requeueStuckSubmissions } from "./services/pos-sync";
+import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/sweeps";
 
 /** An unacknowledged critical alert is raised again this often. */
 const REALERT_EVERY_MS = 5 * 60_000;

@@ -20,9 +20,9 @@ import {
 } from "../domain/terminal-protocol";
 import { ApiError } from "../http/errors";
 import { acknowledgeStaffAlert } from "../services/alerts";
+import { cancelOrder } from "../services/cancellation";
 import { changeOrderStatus } from "../services/orders";
 import { markDelivered, type OutboxRecord } from "../services/outbox";
-import { cancelOrder } from "../services/payments";
 
 /** Headers the Worker sets on the upgrade it forwards, after authenticating it. */
 export const HUB_HEADERS = {

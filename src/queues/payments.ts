@@ -1,6 +1,6 @@
 import { getDb } from "../db/client";
 import { findTenantById } from "../db/tenants";
-import { processRefund, settleOrFailRefund } from "../services/payments";
+import { processRefund, settleOrFailRefund } from "../services/refunds";
 import { consumeEach } from "./messages";
 
 /**

@@ -39,10 +39,11 @@ import {
   requireWithinLimit,
   TenantParam,
 } from "../http/router";
+import { cancelOrder } from "../services/cancellation";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
-import { cancelOrder, retryRefund, settleRefundByHand } from "../services/payments";
 import { confirmOrderAndQueue } from "../services/pos-sync";
+import { retryRefund, settleRefundByHand } from "../services/refunds";
 import { SyncAttemptSchema, syncAttemptDto } from "./pos-sync";
 import {
   HistoryEntrySchema,

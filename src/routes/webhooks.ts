@@ -27,7 +27,9 @@ import {
 } from "../http/router";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
-import { handleStripeEvent, paymentGateway, startRefund } from "../services/payments";
+import { paymentGateway } from "../services/payment-gateway";
+import { startRefund } from "../services/refunds";
+import { handleStripeEvent } from "../services/stripe-events";
 import { POS_EVENT_EXAMPLES, STRIPE_EVENT_EXAMPLES, STRIPE_SIGNATURE_EXAMPLE } from "./examples";
 
 const ProviderParam = z.enum(POS_PROVIDERS);

@@ -57,3 +57,20 @@ export async function withFreshOrder(
   }
   throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
 }
+
+/** A change of the order's payment, with its `order_updated` (change: payment). */
+export function paymentChange(
+  tenant: Tenant,
+  order: OrderWithItems,
+  patch: OrderChange["patch"],
+  extra?: OrderChange["extra"],
+  extraEvents?: OutboxRecord[],
+): OrderChange {
+  return {
+    patch,
+    source: "system",
+    event: orderUpdatedEvent(tenant, order, "payment"),
+    ...(extra ? { extra } : {}),
+    ...(extraEvents ? { extraEvents } : {}),
+  };
+}

@@ -27,8 +27,9 @@ import { orderView } from "../domain/order-view";
 import { type PricedOrder, type PricingError, priceOrder } from "../domain/pricing";
 import { ApiError } from "../http/errors";
 import { requireWithinLimit } from "../http/router";
+import { releaseUnpaidIntent } from "./capture";
 import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
-import { paymentGateway, releaseUnpaidIntent } from "./payments";
+import { paymentGateway } from "./payment-gateway";
 
 /** An order draft after zod validation, amounts in minor units. */
 export interface OrderDraft {

@@ -32,11 +32,12 @@ import type { StatusSource } from "../domain/order-status";
 import { toPosOrder } from "../domain/pos-mapping";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
 import type { PosSubmitMessage } from "../queues/messages";
+import { captureIfAuthorised, releaseUnpaidIntent } from "./capture";
 import { sendNotifications } from "./notifications";
 import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
 import { confirmOrderPayment } from "./orders";
 import { deliverEvents } from "./outbox";
-import { captureIfAuthorised, releaseUnpaidIntent, startRefund } from "./payments";
+import { startRefund } from "./refunds";
 
 /** What the consumer does with the message. */
 export type SubmissionOutcome =

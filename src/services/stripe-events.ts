@@ -1,0 +1,249 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { PaymentWebhookEvent, WebhookPaymentIntent } from "../adapters/payments/types";
+import { buildAlert } from "../db/alerts";
+import { type Db, getDb, insertIf, isConstraintError } from "../db/client";
+import {
+  applyOrderChange,
+  findOrder,
+  findOrderByPaymentIntent,
+  type OrderWithItems,
+} from "../db/orders";
+import { recordRefund } from "../db/refunds";
+import { webhookEvents } from "../db/schema";
+import { findTenantById, type Tenant } from "../db/tenants";
+import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
+import { releaseUnpaidIntent } from "./capture";
+import { paymentChange } from "./order-change";
+import { deliverEvents } from "./outbox";
+import { confirmOrderAndQueue } from "./pos-sync";
+import { enqueueRefund, refundFailed, refundRow, refundSucceeded } from "./refunds";
+
+/**
+ * Stripe's webhook events, verified by the route: payments confirm orders (and queue them
+ * for the POS), failures cancel them, refund events reconcile refunds.
+ */
+
+/**
+ * Applies one verified Stripe event. An event id seen before changes
+ * nothing; every other event is recorded in the same batch as the change it
+ * causes (or alone, when it causes none), so a replay is always a no-op.
+ * Returns whether something changed.
+ */
+export async function handleStripeEvent(
+  env: Env,
+  event: PaymentWebhookEvent,
+  now: Date,
+): Promise<boolean> {
+  const db = getDb(env);
+  if (await webhookEventSeen(db, "stripe", event.id)) return false;
+  if (
+    event.type === "refund.updated" ||
+    event.type === "refund.created" ||
+    event.type === "charge.refunded"
+  ) {
+    return reconcileRefund(env, event, now);
+  }
+  const intent = event.paymentIntent;
+  const tenant = intent?.tenantId ? await findTenantById(db, intent.tenantId) : undefined;
+  const order =
+    tenant && intent?.orderId ? await findOrder(db, tenant.id, intent.orderId) : undefined;
+  const record = { provider: "stripe", eventId: event.id, tenantId: tenant?.id ?? null };
+  const recordIf = (won: SQL) => [
+    insertIf(db, webhookEvents, { ...record, receivedAt: now.toISOString() }, won),
+  ];
+  const recordOnly = async () => {
+    await webhookEventInsert(db, record, now).catch((err: unknown) => {
+      if (!isConstraintError(err, "webhook_events")) throw err;
+    });
+    return false;
+  };
+  if (intent && tenant && order && order.paymentIntentId === null) {
+    if (event.type === "payment_intent.amount_capturable_updated") {
+      // Paid at the counter while the card was authorised: release the hold, nothing was taken.
+      await releaseUnpaidIntent(env, { id: order.id, paymentIntentId: intent.id });
+      return recordOnly();
+    }
+    if (event.type === "payment_intent.succeeded") {
+      return raisePaymentDuplicate(env, db, tenant, order, intent.id, now, recordIf);
+    }
+  }
+  // Only intents Orderlane made for an order it has, and that order's own intent.
+  if (!intent || !tenant || !order || order.paymentIntentId !== intent.id) return recordOnly();
+
+  switch (event.type) {
+    case "payment_intent.amount_capturable_updated":
+      // Authorised, to be captured when the POS accepts: confirm it now.
+      if (order.paymentCaptureMethod !== "manual") return recordOnly();
+      return confirmPaid(env, db, tenant, order, intent, now, recordIf, recordOnly);
+    case "payment_intent.succeeded":
+      return confirmPaid(env, db, tenant, order, intent, now, recordIf, recordOnly);
+    case "payment_intent.payment_failed":
+    case "payment_intent.canceled": {
+      if (order.status !== "pending_payment" || order.paymentStatus === "paid") return recordOnly();
+      const applied = await applyOrderChange(
+        db,
+        order,
+        {
+          ...paymentChange(
+            tenant,
+            order,
+            { status: "cancelled", paymentStatus: "failed" },
+            recordIf,
+          ),
+          source: "stripe",
+        },
+        now,
+      );
+      // A concurrent change won; Stripe sends the event again if we do not answer 2xx.
+      if (!applied)
+        throw new Error(`order ${order.id} changed while its payment failure was recorded`);
+      await deliverEvents(env, tenant, applied.events);
+      // Stripe would let the customer retry a declined card on the same intent; the
+      // order is cancelled, so the intent is too (a payment that still races this is refunded).
+      if (event.type === "payment_intent.payment_failed") await releaseUnpaidIntent(env, order);
+      return true;
+    }
+    default:
+      return recordOnly();
+  }
+}
+
+/** Confirms a paid (or authorised) order unless the amount is not the order's. */
+async function confirmPaid(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  order: OrderWithItems,
+  intent: WebhookPaymentIntent,
+  now: Date,
+  recordIf: (won: SQL) => BatchItem<"sqlite">[],
+  recordOnly: () => Promise<boolean>,
+): Promise<boolean> {
+  if (intent.amount !== order.total || intent.currency !== order.currency) {
+    const alert = buildAlert(
+      db,
+      {
+        tenantId: tenant.id,
+        kind: "payment_mismatch",
+        level: "critical",
+        orderId: order.id,
+        message: `Order #${order.number}: Stripe reports ${intent.amount} ${intent.currency} paid, the order is ${order.total} ${order.currency}; it was not confirmed.`,
+      },
+      now,
+    );
+    await db.batch([...alert.statements, ...recordIf(sql`1`)]);
+    await deliverEvents(env, tenant, [alert.event]);
+    return false;
+  }
+  if (
+    order.status === "cancelled" &&
+    (order.paymentStatus === "unpaid" || order.paymentStatus === "failed")
+  ) {
+    // Paid after the order was given up (cancelled unpaid): give the money back.
+    const applied = await applyOrderChange(
+      db,
+      order,
+      {
+        ...paymentChange(tenant, order, { paymentStatus: "refund_pending" }),
+        source: "stripe",
+        extra: recordIf,
+      },
+      now,
+    );
+    if (!applied) throw new Error(`order ${order.id} changed while its late payment was recorded`);
+    await enqueueRefund(env, tenant.id, order.id);
+    await deliverEvents(env, tenant, applied.events);
+    return true;
+  }
+  // Already paid, refunding or refunded: nothing to confirm (an error would make Stripe retry for days).
+  if (
+    order.status !== "pending_payment" ||
+    (order.paymentStatus !== "unpaid" && order.paymentStatus !== "failed")
+  ) {
+    return recordOnly();
+  }
+  const result = await confirmOrderAndQueue(
+    env,
+    db,
+    tenant,
+    order.id,
+    "stripe",
+    now,
+    recordIf,
+    order,
+  );
+  if (!result.changed) {
+    // Marked paid at the counter between our read and the confirmation.
+    if (result.order.paymentIntentId === null && intent.status === "succeeded") {
+      return raisePaymentDuplicate(env, db, tenant, result.order, intent.id, now, recordIf);
+    }
+    return recordOnly();
+  }
+  await deliverEvents(env, tenant, result.events);
+  return true;
+}
+
+/** A card payment that went through for an order paid at the counter: money taken twice. */
+async function raisePaymentDuplicate(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  order: OrderWithItems,
+  intentId: string,
+  now: Date,
+  recordIf: (won: SQL) => BatchItem<"sqlite">[],
+): Promise<boolean> {
+  const alert = buildAlert(
+    db,
+    {
+      tenantId: tenant.id,
+      kind: "payment_duplicate",
+      level: "critical",
+      orderId: order.id,
+      message: `Order #${order.number} was paid at the counter and its card payment ${intentId} went through as well: refund one of them.`,
+    },
+    now,
+  );
+  await db.batch([...alert.statements, ...recordIf(sql`1`)]);
+  await deliverEvents(env, tenant, [alert.event]);
+  return false;
+}
+
+/**
+ * `refund.updated` (and `refund.created`): settles a refund that Stripe
+ * finished after our call returned `pending`, or reports one that failed.
+ */
+async function reconcileRefund(env: Env, event: PaymentWebhookEvent, now: Date): Promise<boolean> {
+  const db = getDb(env);
+  const intentId = event.refund?.paymentIntentId ?? event.charge?.paymentIntentId ?? null;
+  const order = intentId ? await findOrderByPaymentIntent(db, intentId) : undefined;
+  const tenant = order ? await findTenantById(db, order.tenantId) : undefined;
+  let changed = false;
+  // Only the platform's own refund of the whole amount settles the order: a partial refund made
+  // in the Stripe dashboard does not (`charge.refunded` means refunded in full).
+  const ours =
+    !event.refund || (event.refund.orderId === order?.id && event.refund.amount === order?.total);
+  if (order && tenant && ours) {
+    if (event.refund) await recordRefund(db, refundRow(order, event.refund), now);
+    const status = event.refund?.status ?? (event.charge?.refunded ? "succeeded" : null);
+    if (status === "succeeded") changed = await refundSucceeded(env, tenant, order.id, now);
+    if (status === "failed" || status === "canceled") {
+      changed = await refundFailed(
+        env,
+        tenant,
+        order.id,
+        `Stripe reports the refund ${status}`,
+        now,
+      );
+    }
+  }
+  await webhookEventInsert(
+    db,
+    { provider: "stripe", eventId: event.id, tenantId: tenant?.id ?? null },
+    now,
+  ).catch((err: unknown) => {
+    if (!isConstraintError(err, "webhook_events")) throw err;
+  });
+  return changed;
+}

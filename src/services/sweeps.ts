@@ -1,0 +1,71 @@
+import { buildAlert } from "../db/alerts";
+import { getDb } from "../db/client";
+import {
+  listCancelledUnrefunded,
+  listExpiringAuthorisations,
+  listStaleRefunds,
+} from "../db/orders";
+import { findTenantById } from "../db/tenants";
+import { deliverEvents } from "./outbox";
+import { enqueueRefund, startRefund } from "./refunds";
+
+/**
+ * Payment sweeps of the cron pass: authorisations about to expire, refunds left unsettled.
+ */
+
+/** Stripe keeps an online card authorisation for 7 days; release it well before. */
+const AUTHORISATION_LIMIT_MS = 6 * 24 * 60 * 60 * 1000;
+
+/**
+ * The cron pass: authorisations still uncaptured near their expiry (the POS
+ * never answered) are released and staff alerted.
+ */
+export async function releaseExpiringAuthorisations(env: Env, now: Date): Promise<number> {
+  const db = getDb(env);
+  const due = await listExpiringAuthorisations(
+    db,
+    new Date(now.getTime() - AUTHORISATION_LIMIT_MS).toISOString(),
+  );
+  for (const order of due) {
+    const tenant = await findTenantById(db, order.tenantId);
+    if (!tenant) continue;
+    const alert = buildAlert(
+      db,
+      {
+        tenantId: tenant.id,
+        kind: "authorization_expiring",
+        level: "warning",
+        orderId: order.id,
+        message: `Order #${order.number}: the POS never accepted it and its card authorisation is about to expire; it has been released.`,
+      },
+      now,
+    );
+    await db.batch([...alert.statements]);
+    await deliverEvents(env, tenant, [alert.event]);
+    await startRefund(env, tenant, order.id, now, { cancelNow: true });
+  }
+  return due.length;
+}
+
+/** A refund unsettled this long is looked at again (Stripe may have finished it, or lost our message). */
+const STALE_REFUND_MS = 10 * 60_000;
+
+/**
+ * The cron pass for refunds: a `refund_pending` order whose message was lost
+ * (the enqueue failed after its batch) or whose refund is still pending at
+ * Stripe goes on the `payments` queue again. Refunding is idempotent, so a
+ * second message for a live one changes nothing.
+ */
+export async function requeueStaleRefunds(env: Env, now: Date): Promise<number> {
+  const db = getDb(env);
+  const before = new Date(now.getTime() - STALE_REFUND_MS).toISOString();
+  const stale = await listStaleRefunds(db, before);
+  for (const order of stale) await enqueueRefund(env, order.tenantId, order.id);
+  // Cancelled and still paid by card: the refund's start was lost after the cancel committed.
+  const unrefunded = await listCancelledUnrefunded(db, before);
+  for (const row of unrefunded) {
+    const tenant = await findTenantById(db, row.tenantId);
+    if (tenant) await startRefund(env, tenant, row.id, now);
+  }
+  return stale.length + unrefunded.length;
+}
