@@ -30,6 +30,7 @@ import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
 import type { StatusSource } from "../domain/order-status";
 import { decideRetry } from "../domain/retry-policy";
 import { ApiError } from "../http/errors";
+import { logLine } from "../log";
 import type { MessageOutcome, RefundMessage } from "../queues/messages";
 import { sendNotifications } from "./notifications";
 import { changeOrderStatus, orderUpdatedEvent, withFreshOrder } from "./orders";
@@ -376,7 +377,7 @@ async function enqueueRefund(env: Env, tenantId: string, orderId: string): Promi
   const message: RefundMessage = { type: "refund", tenantId, orderId };
   await env.PAYMENTS.send(message, { contentType: "json" }).catch((err: unknown) => {
     console.error(
-      JSON.stringify({
+      logLine({
         level: "warn",
         msg: "refund enqueue failed; the cron pass will queue it again",
         orderId,
@@ -573,7 +574,7 @@ export async function settleOrFailRefund(
       // Stripe cannot say either: the refund may exist. It stays pending for the cron pass,
       // rather than asking staff to refund by hand what may already be refunded.
       console.error(
-        JSON.stringify({
+        logLine({
           level: "warn",
           msg: "could not look for the refund; left pending",
           orderId,
@@ -726,7 +727,7 @@ export async function releaseUnpaidIntent(
     ?.cancelPaymentIntent(order.paymentIntentId, { idempotencyKey: `cancel:${order.id}` })
     .catch((err: unknown) => {
       console.warn(
-        JSON.stringify({
+        logLine({
           level: "warn",
           msg: "could not cancel the payment intent of a given-up order",
           orderId: order.id,

@@ -30,6 +30,7 @@ import { newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
 import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
+import { logLine } from "../log";
 import type { PosSubmitMessage } from "../queues/messages";
 import { sendNotifications } from "./notifications";
 import {
@@ -558,7 +559,7 @@ async function toPosOrder(
 function asPosError(err: unknown): PosError {
   if (err instanceof PosError) return err;
   console.error(
-    JSON.stringify({ level: "error", msg: "unexpected POS submission error", error: String(err) }),
+    logLine({ level: "error", msg: "unexpected POS submission error", error: String(err) }),
   );
   return new PosError("retryable", "internal_error", "unexpected error while submitting");
 }
@@ -613,7 +614,7 @@ export async function confirmOrderAndQueue(
   if (result.changed && result.order.posStatus === "queued") {
     await enqueuePosSubmission(env, tenant.id, orderId).catch((err: unknown) => {
       console.error(
-        JSON.stringify({
+        logLine({
           level: "warn",
           msg: "enqueue failed; the cron pass will queue the order again",
           orderId,
