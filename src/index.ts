@@ -1,7 +1,7 @@
 import { clipInput } from "./domain/input-text";
 import { cors } from "./http/cors";
-import { errorBody, handleError } from "./http/errors";
-import { limitBody, logRequest, requireJsonBody } from "./http/middleware";
+import { errorResponse, handleError } from "./http/errors";
+import { assignRequestId, limitBody, logRequest, requireJsonBody } from "./http/middleware";
 import { documentCredentialLimit } from "./http/rate-limit";
 import { API_OVERVIEW, createRouter, documentConventions, registerComponents } from "./http/router";
 import { handleQueueBatch } from "./queues";
@@ -21,6 +21,7 @@ export { TenantHub } from "./durable/tenant-hub";
 const app = createRouter();
 // Before the route modules' own components, which refer to these.
 registerComponents(app.openAPIRegistry, SHARED_COMPONENTS);
+app.use("*", assignRequestId);
 app.use("*", logRequest);
 app.use("*", cors);
 app.use("*", limitBody);
@@ -46,7 +47,7 @@ app.doc31("/openapi.json", {
 });
 
 app.notFound((c) =>
-  c.json(errorBody("not_found", `no route for ${c.req.method} ${clipInput(c.req.path)}`), 404),
+  errorResponse(c, "not_found", `no route for ${c.req.method} ${clipInput(c.req.path)}`),
 );
 app.onError(handleError);
 

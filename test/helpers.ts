@@ -50,18 +50,30 @@ export async function callJson<T = Record<string, unknown>>(
   return (text ? JSON.parse(text) : null) as T;
 }
 
-/** Asserts the contract's error envelope and returns it. */
+export interface ErrorEnvelope {
+  code: string;
+  message: string;
+  details?: unknown;
+  requestId: string;
+}
+
+/**
+ * Asserts the contract's error envelope, with the request id the `x-request-id` header also
+ * carries, and returns it.
+ */
 export async function expectError(
   res: Response,
   status: number,
   code: string,
-): Promise<{ code: string; message: string; details?: unknown }> {
+): Promise<ErrorEnvelope> {
   const text = await res.text();
   expect(res.status, text).toBe(status);
-  const body = JSON.parse(text) as { error: { code: string; message: string; details?: unknown } };
+  const body = JSON.parse(text) as { error: ErrorEnvelope };
   expect(body.error.code).toBe(code);
   expect(typeof body.error.message).toBe("string");
   expect(body.error.message.length).toBeGreaterThan(0);
+  expect(body.error.requestId, text).toMatch(/^[\w-]{8,64}$/);
+  expect(res.headers.get("x-request-id")).toBe(body.error.requestId);
   return body.error;
 }
 

@@ -3,6 +3,8 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { clipMessage } from "../domain/input-text";
+import { logLine } from "../log";
+import type { AppEnv } from "./router";
 
 /** The contract's error codes and the status each one is answered with. */
 export const ERROR_STATUS = {
@@ -38,7 +40,7 @@ export class ApiError extends Error {
 }
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: unknown };
+  error: { code: ErrorCode; message: string; details?: unknown; requestId: string };
 }
 
 export const ErrorBodySchema = z
@@ -59,7 +61,12 @@ export const ErrorBodySchema = z
           .unknown()
           .optional()
           .describe(
-            "More about the error when there is more: `{ in, issues: [{ path, message }] }` for validation, `{ reason, … }` for a named refusal, `{ retryAfter }` (seconds) when rate limited, `{ requestId }` for `internal`.",
+            "More about the error when there is more: `{ in, issues: [{ path, message }] }` for validation, `{ reason, … }` for a named refusal, `{ retryAfter }` (seconds) when rate limited, `{ requestId }` (the same as `requestId`, kept for older clients) for an unexpected `internal`.",
+          ),
+        requestId: z
+          .string()
+          .describe(
+            "This request's id, also sent as the `x-request-id` response header of every answer: Cloudflare's Ray ID (the `cf-ray` request header) when there is one, otherwise a random UUID. Quote it to support; every log line written while the request was handled carries it.",
           ),
       })
       .describe("The error."),
@@ -68,10 +75,25 @@ export const ErrorBodySchema = z
     description: "The body of every 4xx and 5xx answer. A rejected request has written nothing.",
   });
 
-export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  details?: unknown,
+): ErrorBody {
   return details === undefined
-    ? { error: { code, message } }
-    : { error: { code, message, details } };
+    ? { error: { code, message, requestId } }
+    : { error: { code, message, details, requestId } };
+}
+
+/** The envelope for `code`, with this request's id, under the code's status. */
+export function errorResponse(
+  c: Context<AppEnv>,
+  code: ErrorCode,
+  message: string,
+  details?: unknown,
+): Response {
+  return c.json(errorBody(code, message, c.var.requestId, details), ERROR_STATUS[code]);
 }
 
 /** Turns a zod failure into the one `validation_failed` shape every 400 uses. */
@@ -99,44 +121,38 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 /**
  * The single error handler: known errors become their envelope, anything else
- * is logged with a request id and answered `internal` without detail.
+ * is logged (with the request id, as every line is) and answered `internal` without detail.
  */
-export function handleError(err: Error, c: Context): Response {
-  if (err instanceof ApiError) {
-    return c.json(errorBody(err.code, err.message, err.details), err.status);
-  }
+export function handleError(err: Error, c: Context<AppEnv>): Response {
+  if (err instanceof ApiError) return errorResponse(c, err.code, err.message, err.details);
   if (err instanceof HTTPException) {
     // Hono's JSON validator throws this for a body that does not parse.
     if (err.status === 400 && /malformed json/i.test(err.message)) {
-      return c.json(errorBody("malformed_json", "request body is not valid JSON"), 400);
+      return errorResponse(c, "malformed_json", "request body is not valid JSON");
     }
-    if (err.status === 413) {
-      return c.json(errorBody("payload_too_large", err.message), 413);
-    }
+    if (err.status === 413) return errorResponse(c, "payload_too_large", err.message);
     // @hono/zod-openapi's media-type gate: a body without a JSON Content-Type.
     if (err.status === 415) {
-      return c.json(errorBody("validation_failed", "Content-Type must be application/json"), 400);
+      return errorResponse(c, "validation_failed", "Content-Type must be application/json");
     }
     if (err.status < 500) {
       // A status with no code of its own is answered as validation_failed's 400: code and
       // status always agree.
-      const code = codeForStatus(err.status);
-      return c.json(errorBody(code, err.message), ERROR_STATUS[code]);
+      return errorResponse(c, codeForStatus(err.status), err.message);
     }
   }
-  const requestId = crypto.randomUUID();
   console.error(
-    JSON.stringify({
+    logLine({
       level: "error",
       msg: "unhandled error",
-      requestId,
       method: c.req.method,
       path: redactPath(c.req.path),
       error: redact(err.message),
       stack: err.stack ? redact(err.stack) : undefined,
     }),
   );
-  return c.json(errorBody("internal", "internal error", { requestId }), 500);
+  // `details.requestId` repeats `requestId` for clients written when only 500s carried one.
+  return errorResponse(c, "internal", "internal error", { requestId: c.var.requestId });
 }
 
 function codeForStatus(status: number): ErrorCode {

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ApiError, errorBody, redactPath } from "./errors";
+import { contextStorage } from "hono/context-storage";
+import { logLine } from "../log";
+import { ApiError, errorResponse, redactPath } from "./errors";
 import type { AppEnv } from "./router";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -9,11 +11,43 @@ const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json(?:\s*;.*)?$/i;
 const limit = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: (c) =>
-    c.json(
-      errorBody("payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`),
-      413,
-    ),
+    errorResponse(c, "payload_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`),
 });
+
+/** The response header every answer carries its request id in. */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/**
+ * A Ray ID as Cloudflare writes it (`8f1a2b3c4d5e6f70-SJC`), bounded: the header only comes from
+ * Cloudflare in production, but `wrangler dev` passes a client's own through.
+ */
+const RAY_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * The id a request is known by: Cloudflare's Ray ID, which its dashboard and logs already use
+ * (https://developers.cloudflare.com/fundamentals/reference/http-headers/#cf-ray), or a fresh
+ * UUID where there is none (local runs, the Worker tests).
+ */
+export function requestIdFor(headers: Headers): string {
+  const ray = headers.get("cf-ray")?.trim();
+  return ray && RAY_ID.test(ray) ? ray : crypto.randomUUID();
+}
+
+const storeContext = contextStorage();
+
+/**
+ * Mounted first: gives the request its id, on the context (`c.var.requestId`, which error
+ * bodies carry), in the async context that `logLine` reads for the length of the request, and
+ * on the response as `x-request-id`. The header is set after the rest has run because a
+ * response a handler or middleware builds itself (a preflight, a socket upgrade) replaces any
+ * header set before.
+ */
+export const assignRequestId: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const requestId = requestIdFor(c.req.raw.headers);
+  c.set("requestId", requestId);
+  await storeContext(c, next);
+  c.header(REQUEST_ID_HEADER, requestId);
+};
 
 /**
  * Bodies over 64 KiB are `payload_too_large` before anything reads them.
@@ -49,7 +83,7 @@ export const logRequest: MiddlewareHandler<AppEnv> = async (c, next) => {
   const status = c.res.status;
   if (mode === "errors" && status < 400) return;
   console.log(
-    JSON.stringify({
+    logLine({
       level: status >= 500 ? "error" : "info",
       msg: "request",
       method: c.req.method,

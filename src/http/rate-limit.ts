@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { readConfig } from "../config";
 import type { RateDecision, RateRule } from "../durable/rate-counter";
+import { logLine } from "../log";
 import { ApiError } from "./errors";
 import { type AppEnv, errorResponses } from "./router";
 
@@ -82,7 +83,7 @@ async function underBindingLimit(env: Env, binding: RateLimitBinding, key: strin
     return (await env[binding].limit({ key })).success;
   } catch (err) {
     console.error(
-      JSON.stringify({
+      logLine({
         level: "warn",
         msg: "rate limit binding failed; request let through",
         binding,
@@ -188,7 +189,7 @@ async function takeExact(c: Context<AppEnv>, tenantId: string, rules: RateRule[]
     decision = await stub.take(rules);
   } catch (err) {
     console.error(
-      JSON.stringify({
+      logLine({
         level: "warn",
         msg: "rate counter failed; request let through",
         tenantId,

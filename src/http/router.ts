@@ -21,6 +21,8 @@ export interface AppEnv {
     db: Db;
     tenant: Tenant;
     apiKey: ApiKey;
+    /** Set first, for every request (`assignRequestId`). */
+    requestId: string;
   };
 }
 
@@ -59,8 +61,11 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   rate_limited:
     "too many requests from this client; wait `Retry-After` seconds (also in `details.retryAfter`)",
   internal:
-    "an unexpected failure; the body says only `internal`, with `details.requestId` to quote to support. Nothing a client sent causes it",
+    "an unexpected failure; the body says only `internal` and the `requestId` to quote to support. Nothing a client sent causes it",
 };
+
+/** The request id the examples show, in the form of a Cloudflare Ray ID. */
+const EXAMPLE_REQUEST_ID = "8f1a2b3c4d5e6f70-SJC";
 
 /** A representative error body for each code, shown as the response's example. */
 const ERROR_EXAMPLE: Record<ErrorCode, { message: string; details?: unknown }> = {
@@ -82,7 +87,7 @@ const ERROR_EXAMPLE: Record<ErrorCode, { message: string; details?: unknown }> =
   },
   internal: {
     message: "internal error",
-    details: { requestId: "3f0c8a5e-8d1b-4c1e-9f43-6a0b2f7d9c21" },
+    details: { requestId: EXAMPLE_REQUEST_ID },
   },
 };
 
@@ -148,7 +153,7 @@ export function withErrorResponses(responses: Responses, ...entries: ErrorEntry[
             ...media?.examples,
             [code]: {
               summary: when,
-              value: errorBody(code, example.message, example.details),
+              value: errorBody(code, example.message, EXAMPLE_REQUEST_ID, example.details),
             },
           },
         },
@@ -232,7 +237,7 @@ function authOf(
 export const API_OVERVIEW = [
   "Multi-tenant restaurant ordering: storefronts, staff, terminals and vendors. `{tenant}` in a path is the tenant's slug.",
   "**Conventions.** JSON field names are camelCase. Ids are opaque strings with a prefix naming their kind (`ord_`, `itm_`, `mod_`, …). Times the server writes are ISO 8601 UTC (`2026-05-01T18:30:00.000Z`). Money is `{ amount, currency }`: `amount` in integer minor units (1299 is 12.99 USD), `currency` an ISO 4217 code, always the tenant's; at most 100 000 000 and the tenant's `maxAmount`. Tax rates are basis points (875 is 8.75 %); percent discounts are whole percent.",
-  "**Errors.** Every 4xx and 5xx answer is `{ error: { code, message, details? } }` (schema `Error`); each code always has the same status, listed with each operation. A rejected request writes nothing.",
+  "**Errors.** Every 4xx and 5xx answer is `{ error: { code, message, details?, requestId } }` (schema `Error`); each code always has the same status, listed with each operation. A rejected request writes nothing. Every answer, error or not, carries its request id in the `x-request-id` header; quote it to support.",
   "**Credentials.** `Authorization: Bearer <key>`: a tenant key, whose role (owner ⊃ staff ⊃ terminal) each operation names, or the platform admin token for `/v1/platform`. Storefront routes and webhooks take none.",
   "**Paged lists** take `?limit=` (1–200, default 50) and `?cursor=` and answer `{ items, nextCursor }`; `nextCursor` is null on the last page.",
   "**Bodies** are JSON (`Content-Type: application/json`) of at most 64 KiB. Rate-limited routes answer 429 with `Retry-After` in seconds.",

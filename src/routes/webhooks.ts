@@ -25,6 +25,7 @@ import {
   publicSecurity,
   TenantParam,
 } from "../http/router";
+import { logLine } from "../log";
 import { changeOrderStatus } from "../services/orders";
 import { deliverEvents } from "../services/outbox";
 import { paymentGateway } from "../services/payment-gateway";
@@ -206,7 +207,7 @@ export const webhookRoutes = webhooks
       if (err instanceof PaymentWebhookError && err.reason === "unreadable_event") {
         // Stripe sent it: a 4xx would have it retried for days and the endpoint disabled.
         console.error(
-          JSON.stringify({
+          logLine({
             level: "error",
             msg: "unreadable Stripe event ignored",
             error: err.message,

@@ -2,6 +2,7 @@ import { buildAlert } from "../db/alerts";
 import { getDb } from "../db/client";
 import { findOrder, type OrderWithItems } from "../db/orders";
 import type { Tenant } from "../db/tenants";
+import { logLine } from "../log";
 import { withFreshOrder } from "./order-change";
 import { deliverEvents } from "./outbox";
 import { paymentGateway } from "./payment-gateway";
@@ -25,7 +26,7 @@ export async function releaseUnpaidIntent(
     ?.cancelPaymentIntent(order.paymentIntentId, { idempotencyKey: `cancel:${order.id}` })
     .catch((err: unknown) => {
       console.warn(
-        JSON.stringify({
+        logLine({
           level: "warn",
           msg: "could not cancel the payment intent of a given-up order",
           orderId: order.id,

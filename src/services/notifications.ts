@@ -5,6 +5,7 @@ import {
   markNotificationsSent,
   type NotificationRow,
 } from "../db/notifications";
+import { logLine } from "../log";
 
 /**
  * Hands stored notifications to the notifier and marks the ones it took.
@@ -30,7 +31,7 @@ export async function sendNotifications(
       sent.push(row);
     } catch (err) {
       console.error(
-        JSON.stringify({
+        logLine({
           level: "error",
           msg: "notification not sent; the cron pass tries again",
           notificationId: row.id,

@@ -27,6 +27,7 @@ import { orderView } from "../domain/order-view";
 import { type PricedOrder, type PricingError, priceOrder } from "../domain/pricing";
 import { ApiError } from "../http/errors";
 import { requireWithinLimit } from "../http/router";
+import { logLine } from "../log";
 import { releaseUnpaidIntent } from "./capture";
 import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
 import { paymentGateway } from "./payment-gateway";
@@ -286,7 +287,7 @@ async function createPayment(
     if (err instanceof PaymentError && err.kind === "retryable") {
       // Down, slow or rate limited: nothing was stored, so the same request can simply be sent again.
       console.error(
-        JSON.stringify({
+        logLine({
           level: "error",
           msg: "payment processor unavailable while placing an order",
           tenantId: tenant.id,

@@ -5,6 +5,7 @@ import {
   markOutboxDelivered,
   type OutboxRecord,
 } from "../db/outbox";
+import { logLine } from "../log";
 
 export type { OutboxRecord } from "../db/outbox";
 export { markOutboxDelivered as markDelivered } from "../db/outbox";
@@ -38,7 +39,7 @@ export async function deliverEvents(
     return true;
   } catch (err) {
     console.error(
-      JSON.stringify({
+      logLine({
         level: "warn",
         msg: "outbox publish failed; the cron pass will retry",
         tenantId: tenant.id,

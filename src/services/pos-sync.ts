@@ -31,6 +31,7 @@ import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { toPosOrder } from "../domain/pos-mapping";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
+import { logLine } from "../log";
 import type { PosSubmitMessage } from "../queues/messages";
 import { captureIfAuthorised, releaseUnpaidIntent } from "./capture";
 import { sendNotifications } from "./notifications";
@@ -513,7 +514,7 @@ async function connectionFor(env: Env, integration: PosIntegrationRow): Promise<
 function asPosError(err: unknown): PosError {
   if (err instanceof PosError) return err;
   console.error(
-    JSON.stringify({ level: "error", msg: "unexpected POS submission error", error: String(err) }),
+    logLine({ level: "error", msg: "unexpected POS submission error", error: String(err) }),
   );
   return new PosError("retryable", "internal_error", "unexpected error while submitting");
 }
@@ -568,7 +569,7 @@ export async function confirmOrderAndQueue(
   if (result.changed && result.order.posStatus === "queued") {
     await enqueuePosSubmission(env, tenant.id, orderId).catch((err: unknown) => {
       console.error(
-        JSON.stringify({
+        logLine({
           level: "warn",
           msg: "enqueue failed; the cron pass will queue the order again",
           orderId,

@@ -10,6 +10,7 @@ import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { decideRetry } from "../domain/retry-policy";
 import { ApiError } from "../http/errors";
+import { logLine } from "../log";
 import type { MessageOutcome, RefundMessage } from "../queues/messages";
 import { sendNotifications } from "./notifications";
 import { paymentChange, withFreshOrder } from "./order-change";
@@ -130,7 +131,7 @@ export async function enqueueRefund(env: Env, tenantId: string, orderId: string)
   const message: RefundMessage = { type: "refund", tenantId, orderId };
   await env.PAYMENTS.send(message, { contentType: "json" }).catch((err: unknown) => {
     console.error(
-      JSON.stringify({
+      logLine({
         level: "warn",
         msg: "refund enqueue failed; the cron pass will queue it again",
         orderId,
@@ -327,7 +328,7 @@ export async function settleOrFailRefund(
       // Stripe cannot say either: the refund may exist. It stays pending for the cron pass,
       // rather than asking staff to refund by hand what may already be refunded.
       console.error(
-        JSON.stringify({
+        logLine({
           level: "warn",
           msg: "could not look for the refund; left pending",
           orderId,

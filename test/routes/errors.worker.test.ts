@@ -76,7 +76,11 @@ describe("bad input never reaches the handlers", () => {
       );
       expect(res.status, `content-type ${contentType}`).toBe(400);
       expect(await res.json()).toEqual({
-        error: { code: "validation_failed", message: "Content-Type must be application/json" },
+        error: {
+          code: "validation_failed",
+          message: "Content-Type must be application/json",
+          requestId: res.headers.get("x-request-id"),
+        },
       });
     }
     expect(await tableCounts()).toEqual(before);

@@ -1382,7 +1382,12 @@ async function expectUnchanged(label: string, before: TableState, after: TableSt
   );
 }
 
-function expectEnvelope(label: string, status: number, text: string): string {
+function expectEnvelope(
+  label: string,
+  status: number,
+  text: string,
+  requestIdHeader: string | null,
+): string {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -1400,8 +1405,13 @@ function expectEnvelope(label: string, status: number, text: string): string {
     typeof error.code === "string" &&
     typeof error.message === "string" &&
     error.message.length > 0 &&
-    Object.keys(error).every((k) => ["code", "message", "details"].includes(k));
+    typeof error.requestId === "string" &&
+    error.requestId.length > 0 &&
+    Object.keys(error).every((k) => ["code", "message", "details", "requestId"].includes(k));
   expect(shape, `${label} → ${status}: not the error envelope: ${preview(text)}`).toBe(true);
+  expect(error?.requestId, `${label} → ${status}: requestId is not x-request-id`).toBe(
+    requestIdHeader,
+  );
   const code = String(error?.code);
   expect(
     CONTRACT_CODES[code]?.includes(status),
@@ -1458,7 +1468,7 @@ async function runCase(group: string, built: Built, expect4xx = false): Promise<
     );
   }
   if (rejected) {
-    expectEnvelope(label, res.status, text);
+    expectEnvelope(label, res.status, text, res.headers.get("x-request-id"));
     await expectUnchanged(label, before, after);
   }
   return res.status;

@@ -540,6 +540,7 @@ describe("every property, parameter and header says what it is", () => {
         code: "internal",
         message: expect.any(String),
         details: { reason: "payment_unavailable", retryable: true },
+        requestId: expect.any(String),
       },
     });
   });

@@ -3,6 +3,9 @@
  * log line (ids and the message, no contact details); an HTTP email provider
  * can implement the same interface where one is configured.
  */
+
+import { logLine } from "../../log";
+
 export interface Notification {
   audience: "staff" | "customer";
   kind: string;
@@ -17,7 +20,7 @@ export interface Notifier {
 
 export const logNotifier: Notifier = {
   async notify(notification) {
-    console.log(JSON.stringify({ level: "info", msg: "notification", ...notification }));
+    console.log(logLine({ level: "info", msg: "notification", ...notification }));
   },
 };
 
