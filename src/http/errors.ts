@@ -4,7 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { clipMessage } from "../domain/input-text";
 import { logLine } from "../log";
-import type { AppEnv } from "./router";
+import type { AppEnv } from "./app-env";
 
 /** The contract's error codes and the status each one is answered with. */
 export const ERROR_STATUS = {

@@ -1,9 +1,8 @@
 import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
-import type { ApiKey } from "../db/api-keys";
-import type { Db } from "../db/client";
 import type { Tenant } from "../db/tenants";
 import { PLATFORM_MAX_AMOUNT } from "../domain/pricing";
 import { isKeyRole, type KeyRole } from "../domain/roles";
+import type { AppEnv } from "./app-env";
 import {
   ApiError,
   ERROR_STATUS,
@@ -14,17 +13,7 @@ import {
   validationError,
 } from "./errors";
 
-/** What middleware puts on the context for handlers. */
-export interface AppEnv {
-  Bindings: Env;
-  Variables: {
-    db: Db;
-    tenant: Tenant;
-    apiKey: ApiKey;
-    /** Set first, for every request (`assignRequestId`). */
-    requestId: string;
-  };
-}
+export type { AppEnv };
 
 /**
  * Every route module is built on this, so every zod failure (params, query,
