@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { newId } from "../crypto";
-import type { Db } from "./client";
+import { type Db, insertIf } from "./client";
 import { guardedOutboxInsert, newOutboxRecord, type OutboxRecord, outboxInsert } from "./outbox";
 import { type AlertLevel, alerts, tenants } from "./schema";
 
@@ -34,6 +34,11 @@ export function alertEvent(alert: AlertRow, now: Date): OutboxRecord {
     },
     now,
   );
+}
+
+/** The alert row, written in the caller's batch only while `guard` holds (the change won). */
+export function guardedAlertInsert(db: Db, row: AlertRow, guard: SQL) {
+  return insertIf(db, alerts, row, guard);
 }
 
 /** A new open alert and its event, as statements for the caller's batch. */

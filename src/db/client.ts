@@ -49,3 +49,6 @@ export function insertIf<T extends SQLiteTable>(
   });
   return db.insert(table).select(sql`SELECT ${sql.join(selected, sql`, `)} WHERE ${guard}`);
 }
+
+/** A guard that always holds: for a statement built to take one, written unconditionally. */
+export const ALWAYS: SQL = sql`1`;

@@ -1,6 +1,6 @@
-import { and, asc, eq, inArray, isNull, lt } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, type SQL } from "drizzle-orm";
 import { newId } from "../crypto";
-import type { Db } from "./client";
+import { type Db, insertIf } from "./client";
 import { notifications } from "./schema";
 
 export type NotificationRow = typeof notifications.$inferSelect;
@@ -53,4 +53,9 @@ export function listUnsentNotifications(
     .where(and(isNull(notifications.sentAt), lt(notifications.createdAt, before.toISOString())))
     .orderBy(asc(notifications.createdAt))
     .limit(limit);
+}
+
+/** The notification, written in the caller's batch only while `guard` holds (the change won). */
+export function guardedNotificationInsert(db: Db, row: NotificationRow, guard: SQL) {
+  return insertIf(db, notifications, row, guard);
 }

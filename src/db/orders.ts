@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { newId, randomToken } from "../crypto";
 import type { OrderStatus, PaymentStatus, PosStatus, StatusSource } from "../domain/order-status";
@@ -287,5 +287,54 @@ export async function listStaleRefunds(db: Db, updatedBefore: string) {
     .select({ id: orders.id, tenantId: orders.tenantId })
     .from(orders)
     .where(and(eq(orders.paymentStatus, "refund_pending"), lt(orders.updatedAt, updatedBefore)))
+    .limit(100);
+}
+
+/**
+ * Claims a queued or retrying order for one POS submission until `until`:
+ * one conditional update, so of concurrent or repeated deliveries exactly one
+ * submits. The claim does not change the revision. Null when another holds it.
+ */
+export async function claimOrderForSubmission(
+  db: Db,
+  order: Pick<OrderRow, "id" | "tenantId">,
+  claim: string,
+  now: Date,
+  until: Date,
+): Promise<{ revision: string } | null> {
+  const [row] = await db
+    .update(orders)
+    .set({ posClaim: claim, posClaimedUntil: until.toISOString() })
+    .where(
+      and(
+        eq(orders.tenantId, order.tenantId),
+        eq(orders.id, order.id),
+        inArray(orders.posStatus, ["queued", "retrying"]),
+        or(isNull(orders.posClaimedUntil), lt(orders.posClaimedUntil, now.toISOString())),
+      ),
+    )
+    .returning({ revision: orders.revision });
+  return row ?? null;
+}
+
+/**
+ * Orders the POS queue seems to have lost: `queued` for two minutes, or
+ * `retrying` past any backoff (65 minutes), and not claimed now.
+ */
+export async function listStuckSubmissions(db: Db, now: Date) {
+  const queuedBefore = new Date(now.getTime() - 2 * 60_000).toISOString();
+  const retryingBefore = new Date(now.getTime() - 65 * 60_000).toISOString();
+  return db
+    .select({ id: orders.id, tenantId: orders.tenantId })
+    .from(orders)
+    .where(
+      and(
+        or(
+          and(eq(orders.posStatus, "queued"), lt(orders.updatedAt, queuedBefore)),
+          and(eq(orders.posStatus, "retrying"), lt(orders.updatedAt, retryingBefore)),
+        ),
+        or(isNull(orders.posClaimedUntil), lt(orders.posClaimedUntil, now.toISOString())),
+      ),
+    )
     .limit(100);
 }

@@ -1,5 +1,5 @@
-import { and, asc, eq } from "drizzle-orm";
-import type { Db } from "./client";
+import { and, asc, eq, type SQL } from "drizzle-orm";
+import { type Db, insertIf } from "./client";
 import { refunds } from "./schema";
 
 export type RefundRow = typeof refunds.$inferSelect;
@@ -65,4 +65,9 @@ export function manualRefundRow(
     createdAt: at,
     updatedAt: at,
   };
+}
+
+/** The refund record, written in the caller's batch only while `guard` holds (the change won). */
+export function guardedRefundInsert(db: Db, row: RefundRow, guard: SQL) {
+  return insertIf(db, refunds, row, guard);
 }

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { newId } from "../crypto";
-import type { Db } from "./client";
+import { type Db, insertIf } from "./client";
 import { orders, posSyncAttempts, type SyncAttemptStatus } from "./schema";
 
 export type SyncAttemptRow = typeof posSyncAttempts.$inferSelect;
@@ -124,4 +124,9 @@ async function successPercentile(
     .limit(1)
     .offset(rank - 1);
   return row?.ms ?? null;
+}
+
+/** The attempt row, written in the caller's batch only while `guard` holds (the change won). */
+export function guardedSyncAttemptInsert(db: Db, row: SyncAttemptRow, guard: SQL) {
+  return insertIf(db, posSyncAttempts, row, guard);
 }

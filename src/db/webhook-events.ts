@@ -1,5 +1,5 @@
-import { and, eq } from "drizzle-orm";
-import type { Db } from "./client";
+import { and, eq, type SQL } from "drizzle-orm";
+import { type Db, insertIf } from "./client";
 import { webhookEvents } from "./schema";
 
 /** Whether a vendor event was processed already. */
@@ -21,4 +21,14 @@ export function webhookEventInsert(
   now: Date,
 ) {
   return db.insert(webhookEvents).values({ ...event, receivedAt: now.toISOString() });
+}
+
+/** The dedupe row, written in the caller's batch only while `guard` holds (the change won). */
+export function guardedWebhookEventInsert(
+  db: Db,
+  event: { provider: string; eventId: string; tenantId: string | null },
+  now: Date,
+  guard: SQL,
+) {
+  return insertIf(db, webhookEvents, { ...event, receivedAt: now.toISOString() }, guard);
 }

@@ -11,12 +11,15 @@ import {
 import { statusEventSchema } from "../adapters/pos/webhook";
 import { readConfig } from "../config";
 import type { Db } from "../db/client";
-import { getDb, insertIf, isConstraintError } from "../db/client";
+import { getDb, isConstraintError } from "../db/client";
 import { findOrder, findOrderByExternalId } from "../db/orders";
 import { findPosIntegration, openWebhookSecret } from "../db/pos-integrations";
-import { webhookEvents } from "../db/schema";
 import { findTenantBySlug, type Tenant } from "../db/tenants";
-import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
+import {
+  guardedWebhookEventInsert,
+  webhookEventInsert,
+  webhookEventSeen,
+} from "../db/webhook-events";
 import { ApiError } from "../http/errors";
 import {
   createRouter,
@@ -294,7 +297,7 @@ async function applyReport(
       report.status,
       "pos_webhook",
       now,
-      (won) => [insertIf(db, webhookEvents, { ...event, receivedAt: now.toISOString() }, won)],
+      (won) => [guardedWebhookEventInsert(db, event, now, won)],
     );
     if (!result.changed) {
       await webhookEventInsert(db, event, now);

@@ -1,4 +1,3 @@
-import { and, eq, inArray, isNull, lt, or } from "drizzle-orm";
 import { getPosAdapter } from "../adapters/pos";
 import {
   type CreatedPosOrder,
@@ -10,11 +9,18 @@ import {
 } from "../adapters/pos/types";
 import { readConfig } from "../config";
 import { randomToken } from "../crypto";
-import { buildAlert, closeOrderAlerts, type NewAlert } from "../db/alerts";
-import { type Db, getDb, insertIf } from "../db/client";
+import { buildAlert, closeOrderAlerts, guardedAlertInsert, type NewAlert } from "../db/alerts";
+import { type Db, getDb } from "../db/client";
 import { loadPosMapping } from "../db/menu";
-import { newNotification } from "../db/notifications";
-import { applyOrderChange, findOrder, type OrderChange, type OrderWithItems } from "../db/orders";
+import { guardedNotificationInsert, newNotification } from "../db/notifications";
+import {
+  applyOrderChange,
+  claimOrderForSubmission,
+  findOrder,
+  listStuckSubmissions,
+  type OrderChange,
+  type OrderWithItems,
+} from "../db/orders";
 import type { OutboxRecord } from "../db/outbox";
 import {
   findPosIntegration,
@@ -25,8 +31,7 @@ import {
   type PosIntegrationRow,
   saveSession,
 } from "../db/pos-integrations";
-import { alerts, notifications, orders, posSyncAttempts } from "../db/schema";
-import { newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
+import { guardedSyncAttemptInsert, newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
 import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { toPosOrder } from "../domain/pos-mapping";
@@ -166,7 +171,7 @@ export async function submitOrderToPos(
       },
       clock(),
       (won) => [
-        insertIf(db, posSyncAttempts, attempt, won),
+        guardedSyncAttemptInsert(db, attempt, won),
         integrationSucceeded(db, tenant.id, clock()),
         // The POS has it now (a staff retry, or a late success): the failure alert is settled.
         closeOrderAlerts(
@@ -202,7 +207,7 @@ export async function submitOrderToPos(
       claimed,
       { posStatus: "retrying", posClaim: null, posClaimedUntil: null },
       clock(),
-      (won) => [insertIf(db, posSyncAttempts, attempt, won)],
+      (won) => [guardedSyncAttemptInsert(db, attempt, won)],
     );
     return { kind: "retry", delaySeconds: decision.delaySeconds };
   }
@@ -283,9 +288,9 @@ export async function handlePosFailure(
             current,
             { posStatus: "failed", posClaim: null, posClaimedUntil: null },
             (won) => [
-              insertIf(db, alerts, built.row, won),
-              ...notificationRows.map((row) => insertIf(db, notifications, row, won)),
-              ...(failure.attempt ? [insertIf(db, posSyncAttempts, failure.attempt, won)] : []),
+              guardedAlertInsert(db, built.row, won),
+              ...notificationRows.map((row) => guardedNotificationInsert(db, row, won)),
+              ...(failure.attempt ? [guardedSyncAttemptInsert(db, failure.attempt, won)] : []),
             ],
             [built.event],
           ),
@@ -336,22 +341,7 @@ export async function retryPosSubmission(
  * message harmless.
  */
 export async function requeueStuckSubmissions(env: Env, db: Db, now: Date): Promise<number> {
-  const nowIso = now.toISOString();
-  const queuedBefore = new Date(now.getTime() - 2 * 60_000).toISOString();
-  const retryingBefore = new Date(now.getTime() - 65 * 60_000).toISOString();
-  const stuck = await db
-    .select({ id: orders.id, tenantId: orders.tenantId })
-    .from(orders)
-    .where(
-      and(
-        or(
-          and(eq(orders.posStatus, "queued"), lt(orders.updatedAt, queuedBefore)),
-          and(eq(orders.posStatus, "retrying"), lt(orders.updatedAt, retryingBefore)),
-        ),
-        or(isNull(orders.posClaimedUntil), lt(orders.posClaimedUntil, nowIso)),
-      ),
-    )
-    .limit(100);
+  const stuck = await listStuckSubmissions(db, now);
   for (const row of stuck) await enqueuePosSubmission(env, row.tenantId, row.id);
   return stuck.length;
 }
@@ -383,23 +373,16 @@ async function claimOrder(
   now: Date,
 ): Promise<OrderWithItems | null> {
   const claim = randomToken(16);
-  const nowIso = now.toISOString();
-  const until = new Date(now.getTime() + CLAIM_MS).toISOString();
-  const [row] = await db
-    .update(orders)
-    .set({ posClaim: claim, posClaimedUntil: until })
-    .where(
-      and(
-        eq(orders.tenantId, order.tenantId),
-        eq(orders.id, order.id),
-        inArray(orders.posStatus, ["queued", "retrying"]),
-        or(isNull(orders.posClaimedUntil), lt(orders.posClaimedUntil, nowIso)),
-      ),
-    )
-    .returning({ revision: orders.revision, posStatus: orders.posStatus, status: orders.status });
+  const until = new Date(now.getTime() + CLAIM_MS);
+  const row = await claimOrderForSubmission(db, order, claim, now, until);
   if (!row) return null;
   // The claim does not change the revision; the order as read is still current.
-  return { ...order, posClaim: claim, posClaimedUntil: until, revision: row.revision };
+  return {
+    ...order,
+    posClaim: claim,
+    posClaimedUntil: until.toISOString(),
+    revision: row.revision,
+  };
 }
 
 function posChange(

@@ -1,11 +1,14 @@
 import { PaymentError, type RefundResult } from "../adapters/payments/types";
-import { buildAlert, closeOrderAlerts } from "../db/alerts";
-import { getDb, insertIf } from "../db/client";
-import { type NotificationRow, newNotification } from "../db/notifications";
+import { buildAlert, closeOrderAlerts, guardedAlertInsert } from "../db/alerts";
+import { getDb } from "../db/client";
+import {
+  guardedNotificationInsert,
+  type NotificationRow,
+  newNotification,
+} from "../db/notifications";
 import { findOrder, type OrderWithItems } from "../db/orders";
 import type { OutboxRecord } from "../db/outbox";
-import { listRefunds, manualRefundRow, recordRefund } from "../db/refunds";
-import { alerts, notifications, refunds } from "../db/schema";
+import { guardedRefundInsert, listRefunds, manualRefundRow, recordRefund } from "../db/refunds";
 import { findTenantById, type Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { decideRetry } from "../domain/retry-policy";
@@ -285,9 +288,9 @@ export async function refundSucceeded(
       );
       notification = row;
       const change = paymentChange(tenant, order, patch, (won) => [
-        insertIf(db, notifications, row, won),
+        guardedNotificationInsert(db, row, won),
         ...(manual
-          ? [insertIf(db, refunds, manualRefundRow(order, manual.by, manual.note, now), won)]
+          ? [guardedRefundInsert(db, manualRefundRow(order, manual.by, manual.note, now), won)]
           : []),
         // A refund given up on and then made after all: staff have nothing left to do.
         closeOrderAlerts(db, { tenantId: tenant.id, orderId, kind: "refund_failed" }, now, won),
@@ -389,7 +392,7 @@ export async function refundFailed(
         tenant,
         order,
         { paymentStatus: "refund_failed" },
-        (won) => [insertIf(db, alerts, alert.row, won), insertIf(db, notifications, row, won)],
+        (won) => [guardedAlertInsert(db, alert.row, won), guardedNotificationInsert(db, row, won)],
         [alert.event],
       );
     },

@@ -1,8 +1,8 @@
-import { type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { PaymentWebhookEvent, WebhookPaymentIntent } from "../adapters/payments/types";
 import { buildAlert } from "../db/alerts";
-import { type Db, getDb, insertIf, isConstraintError } from "../db/client";
+import { ALWAYS, type Db, getDb, isConstraintError } from "../db/client";
 import {
   applyOrderChange,
   findOrder,
@@ -10,9 +10,12 @@ import {
   type OrderWithItems,
 } from "../db/orders";
 import { recordRefund } from "../db/refunds";
-import { webhookEvents } from "../db/schema";
 import { findTenantById, type Tenant } from "../db/tenants";
-import { webhookEventInsert, webhookEventSeen } from "../db/webhook-events";
+import {
+  guardedWebhookEventInsert,
+  webhookEventInsert,
+  webhookEventSeen,
+} from "../db/webhook-events";
 import { releaseUnpaidIntent } from "./capture";
 import { paymentChange } from "./order-change";
 import { deliverEvents } from "./outbox";
@@ -49,9 +52,7 @@ export async function handleStripeEvent(
   const order =
     tenant && intent?.orderId ? await findOrder(db, tenant.id, intent.orderId) : undefined;
   const record = { provider: "stripe", eventId: event.id, tenantId: tenant?.id ?? null };
-  const recordIf = (won: SQL) => [
-    insertIf(db, webhookEvents, { ...record, receivedAt: now.toISOString() }, won),
-  ];
+  const recordIf = (won: SQL) => [guardedWebhookEventInsert(db, record, now, won)];
   const recordOnly = async () => {
     await webhookEventInsert(db, record, now).catch((err: unknown) => {
       if (!isConstraintError(err, "webhook_events")) throw err;
@@ -132,7 +133,7 @@ async function confirmPaid(
       },
       now,
     );
-    await db.batch([...alert.statements, ...recordIf(sql`1`)]);
+    await db.batch([...alert.statements, ...recordIf(ALWAYS)]);
     await deliverEvents(env, tenant, [alert.event]);
     return false;
   }
@@ -205,7 +206,7 @@ async function raisePaymentDuplicate(
     },
     now,
   );
-  await db.batch([...alert.statements, ...recordIf(sql`1`)]);
+  await db.batch([...alert.statements, ...recordIf(ALWAYS)]);
   await deliverEvents(env, tenant, [alert.event]);
   return false;
 }
