@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { newId } from "../crypto";
 import { type Db, insertIf } from "./client";
 import { guardedOutboxInsert, newOutboxRecord, type OutboxRecord, outboxInsert } from "./outbox";
@@ -39,6 +40,22 @@ export function alertEvent(alert: AlertRow, now: Date): OutboxRecord {
 /** The alert row, written in the caller's batch only while `guard` holds (the change won). */
 export function guardedAlertInsert(db: Db, row: AlertRow, guard: SQL) {
   return insertIf(db, alerts, row, guard);
+}
+
+/**
+ * Raises an alert on its own: the row and its `alert` event in one batch,
+ * with `also` (statements that belong with it, such as a webhook's dedupe
+ * row). Returns the event for the caller to deliver.
+ */
+export async function raiseAlert(
+  db: Db,
+  input: NewAlert,
+  now: Date,
+  also: BatchItem<"sqlite">[] = [],
+): Promise<OutboxRecord[]> {
+  const built = buildAlert(db, input, now);
+  await db.batch([...built.statements, ...also]);
+  return [built.event];
 }
 
 /** A new open alert and its event, as statements for the caller's batch. */

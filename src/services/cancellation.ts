@@ -1,4 +1,4 @@
-import { buildAlert } from "../db/alerts";
+import { raiseAlert } from "../db/alerts";
 import { getDb } from "../db/client";
 import { findOrder, type OrderWithItems } from "../db/orders";
 import type { OutboxRecord } from "../db/outbox";
@@ -41,7 +41,7 @@ export async function cancelOrder(
   }
   if (changed && order.posStatus === "synced") {
     // The kitchen's POS still has it: no vendor API voids an order for us, so staff must.
-    const alert = buildAlert(
+    const alert = await raiseAlert(
       db,
       {
         tenantId: tenant.id,
@@ -52,8 +52,7 @@ export async function cancelOrder(
       },
       now,
     );
-    await db.batch([...alert.statements]);
-    events = [...events, alert.event];
+    events = [...events, ...alert];
   }
   return { order: (await findOrder(db, tenant.id, order.id)) ?? order, changed, events };
 }

@@ -1,4 +1,4 @@
-import { buildAlert } from "../db/alerts";
+import { raiseAlert } from "../db/alerts";
 import { getDb } from "../db/client";
 import { findOrder, type OrderWithItems } from "../db/orders";
 import type { Tenant } from "../db/tenants";
@@ -64,7 +64,7 @@ export async function captureIfAuthorised(
       idempotencyKey: `capture:${order.id}`,
     });
   } catch (err) {
-    const alert = buildAlert(
+    const alert = await raiseAlert(
       db,
       {
         tenantId: tenant.id,
@@ -75,8 +75,7 @@ export async function captureIfAuthorised(
       },
       now,
     );
-    await db.batch([...alert.statements]);
-    await deliverEvents(env, tenant, [alert.event]);
+    await deliverEvents(env, tenant, alert);
     return;
   }
   await withFreshOrder(

@@ -9,7 +9,13 @@ import {
 } from "../adapters/pos/types";
 import { readConfig } from "../config";
 import { randomToken } from "../crypto";
-import { buildAlert, closeOrderAlerts, guardedAlertInsert, type NewAlert } from "../db/alerts";
+import {
+  buildAlert,
+  closeOrderAlerts,
+  guardedAlertInsert,
+  type NewAlert,
+  raiseAlert,
+} from "../db/alerts";
 import { type Db, getDb } from "../db/client";
 import { loadPosMapping } from "../db/menu";
 import { guardedNotificationInsert, newNotification } from "../db/notifications";
@@ -352,7 +358,7 @@ async function raiseIntegrationDegraded(
   tenant: Tenant,
   now: Date,
 ): Promise<OutboxRecord[]> {
-  const built = buildAlert(
+  return raiseAlert(
     db,
     {
       tenantId: tenant.id,
@@ -363,8 +369,6 @@ async function raiseIntegrationDegraded(
     },
     now,
   );
-  await db.batch([...built.statements]);
-  return [built.event];
 }
 
 async function claimOrder(
@@ -580,7 +584,7 @@ async function alertIfRefundStarted(
   if (!order) return;
   const refunding = order.paymentStatus === "refund_pending" || order.paymentStatus === "refunded";
   if (!refunding && order.status !== "cancelled") return;
-  const built = buildAlert(
+  const built = await raiseAlert(
     db,
     refunding
       ? {
@@ -599,6 +603,5 @@ async function alertIfRefundStarted(
         },
     now,
   );
-  await db.batch([...built.statements]);
-  await deliverEvents(env, tenant, [built.event]);
+  await deliverEvents(env, tenant, built);
 }

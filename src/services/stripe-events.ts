@@ -1,7 +1,7 @@
 import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { PaymentWebhookEvent, WebhookPaymentIntent } from "../adapters/payments/types";
-import { buildAlert } from "../db/alerts";
+import { raiseAlert } from "../db/alerts";
 import { ALWAYS, type Db, getDb, isConstraintError } from "../db/client";
 import {
   applyOrderChange,
@@ -122,7 +122,7 @@ async function confirmPaid(
   recordOnly: () => Promise<boolean>,
 ): Promise<boolean> {
   if (intent.amount !== order.total || intent.currency !== order.currency) {
-    const alert = buildAlert(
+    const alert = await raiseAlert(
       db,
       {
         tenantId: tenant.id,
@@ -132,9 +132,9 @@ async function confirmPaid(
         message: `Order #${order.number}: Stripe reports ${intent.amount} ${intent.currency} paid, the order is ${order.total} ${order.currency}; it was not confirmed.`,
       },
       now,
+      recordIf(ALWAYS),
     );
-    await db.batch([...alert.statements, ...recordIf(ALWAYS)]);
-    await deliverEvents(env, tenant, [alert.event]);
+    await deliverEvents(env, tenant, alert);
     return false;
   }
   if (
@@ -195,7 +195,7 @@ async function raisePaymentDuplicate(
   now: Date,
   recordIf: (won: SQL) => BatchItem<"sqlite">[],
 ): Promise<boolean> {
-  const alert = buildAlert(
+  const alert = await raiseAlert(
     db,
     {
       tenantId: tenant.id,
@@ -205,9 +205,9 @@ async function raisePaymentDuplicate(
       message: `Order #${order.number} was paid at the counter and its card payment ${intentId} went through as well: refund one of them.`,
     },
     now,
+    recordIf(ALWAYS),
   );
-  await db.batch([...alert.statements, ...recordIf(ALWAYS)]);
-  await deliverEvents(env, tenant, [alert.event]);
+  await deliverEvents(env, tenant, alert);
   return false;
 }
 

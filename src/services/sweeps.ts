@@ -1,4 +1,4 @@
-import { buildAlert } from "../db/alerts";
+import { raiseAlert } from "../db/alerts";
 import { getDb } from "../db/client";
 import {
   listCancelledUnrefunded,
@@ -29,7 +29,7 @@ export async function releaseExpiringAuthorisations(env: Env, now: Date): Promis
   for (const order of due) {
     const tenant = await findTenantById(db, order.tenantId);
     if (!tenant) continue;
-    const alert = buildAlert(
+    const alert = await raiseAlert(
       db,
       {
         tenantId: tenant.id,
@@ -40,8 +40,7 @@ export async function releaseExpiringAuthorisations(env: Env, now: Date): Promis
       },
       now,
     );
-    await db.batch([...alert.statements]);
-    await deliverEvents(env, tenant, [alert.event]);
+    await deliverEvents(env, tenant, alert);
     await startRefund(env, tenant, order.id, now, { cancelNow: true });
   }
   return due.length;
