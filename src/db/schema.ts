@@ -15,6 +15,7 @@ import type {
   PosStatus,
   StatusSource,
 } from "../domain/order-status";
+import type { DeliveryAddressView } from "../domain/order-view";
 import type { KeyRole } from "../domain/roles";
 
 export type { KeyRole } from "../domain/roles";
@@ -208,15 +209,8 @@ export const orders = sqliteTable(
   ],
 );
 
-export interface DeliveryAddress {
-  line1: string;
-  line2?: string | undefined;
-  city: string;
-  postalCode: string;
-  region?: string | undefined;
-  country: string;
-  instructions?: string | undefined;
-}
+/** A delivery order's address, stored as JSON; the order view shows it as it is. */
+export type DeliveryAddress = DeliveryAddressView;
 
 export interface OrderItemModifier {
   id: string;
