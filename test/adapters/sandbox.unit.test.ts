@@ -6,6 +6,7 @@ import {
   setSandboxHooks,
 } from "../../src/adapters/pos/sandbox";
 import { type PosConnection, PosError, type PosOrder } from "../../src/adapters/pos/types";
+import { caught } from "../caught";
 
 function connection(credentials: Record<string, string> = {}): PosConnection {
   return {
@@ -39,16 +40,6 @@ function order(orderId: string): PosOrder {
 }
 
 const OPTIONS = { timeoutMs: 5_000 };
-
-async function caught(promise: Promise<unknown>): Promise<PosError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof PosError) return err;
-    throw err;
-  }
-  throw new Error("expected a PosError, got success");
-}
 
 describe("sandboxAdapter", () => {
   let slept: number[];
@@ -93,6 +84,7 @@ describe("sandboxAdapter", () => {
       sandboxAdapter.createOrder(connection({ latencyMs: "2000" }), order("ord_slow"), {
         timeoutMs: 100,
       }),
+      PosError,
     );
     expect([error.kind, error.code]).toEqual(["retryable", "timeout"]);
     expect(slept).toEqual([100]);
@@ -102,6 +94,7 @@ describe("sandboxAdapter", () => {
     hook({ random: () => 0 });
     const error = await caught(
       sandboxAdapter.createOrder(connection({ failureRate: "1" }), order("ord_f"), OPTIONS),
+      PosError,
     );
     expect(error.kind).toBe("retryable");
     expect(error.code).toBe("server_error");
@@ -151,6 +144,7 @@ describe("sandboxAdapter", () => {
     for (const credentials of invalid) {
       const error = await caught(
         sandboxAdapter.createOrder(connection(credentials), order("ord_bad"), OPTIONS),
+        PosError,
       );
       expect([error.kind, error.code]).toEqual(["permanent", "invalid_credentials"]);
     }

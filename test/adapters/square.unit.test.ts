@@ -10,6 +10,7 @@ import {
 import { type PosConnection, PosError, type PosOrder } from "../../src/adapters/pos/types";
 import { startPosDouble } from "../../tools/pos-double/server.mjs";
 import squareDouble, { signWebhook } from "../../tools/pos-double/square.mjs";
+import { caught } from "../caught";
 import { until } from "../wait";
 import createOrderResponse from "./fixtures/square-create-order-response.json";
 import createPaymentResponse from "./fixtures/square-create-payment-response.json";
@@ -88,16 +89,6 @@ function connectionTo(baseUrl: string, overrides: Partial<PosConnection> = {}): 
     syncCustomerInfo: true,
     ...overrides,
   };
-}
-
-async function caught(promise: Promise<unknown>): Promise<PosError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof PosError) return err;
-    throw err;
-  }
-  throw new Error("expected a PosError, got success");
 }
 
 interface StubCall {
@@ -407,6 +398,7 @@ describe("squareAdapter against Square's documented answers", () => {
         sampleOrder({ total: 3484 }),
         { ...OPTIONS, fetch },
       ),
+      PosError,
     );
     expect(error.kind).toBe("permanent");
     expect(error.code).toBe("total_mismatch");
@@ -421,6 +413,7 @@ describe("squareAdapter against Square's documented answers", () => {
         ...OPTIONS,
         fetch,
       }),
+      PosError,
     );
     expect(error.kind).toBe("permanent");
     expect(error.code).toBe("rejected");
@@ -437,6 +430,7 @@ describe("squareAdapter against Square's documented answers", () => {
         ...OPTIONS,
         fetch,
       }),
+      PosError,
     );
     expect(error.kind).toBe("permanent");
     expect(error.code).toBe("idempotency_key_reused");
@@ -449,6 +443,7 @@ describe("squareAdapter against Square's documented answers", () => {
         ...OPTIONS,
         fetch,
       }),
+      PosError,
     );
     expect(error.kind).toBe("auth");
     expect(error.message).toContain("AUTHENTICATION_ERROR/UNAUTHORIZED");
@@ -458,7 +453,10 @@ describe("squareAdapter against Square's documented answers", () => {
     const connection = connectionTo("https://connect.squareup.com", {
       credentials: { clientId: "c", clientSecret: "s", refreshToken: "r" },
     });
-    const error = await caught(squareAdapter.createOrder(connection, sampleOrder(), OPTIONS));
+    const error = await caught(
+      squareAdapter.createOrder(connection, sampleOrder(), OPTIONS),
+      PosError,
+    );
     expect(error.kind).toBe("auth");
     expect(error.code).toBe("no_access_token");
   });
@@ -660,7 +658,10 @@ describe("squareAdapter against the Square double", () => {
   it("retries after accept_then_fail without a second order", async () => {
     const order = sampleOrder();
     double.inject("square", [{ kind: "accept_then_fail", status: 502 }]);
-    const error = await caught(squareAdapter.createOrder(connectionTo(baseUrl), order, OPTIONS));
+    const error = await caught(
+      squareAdapter.createOrder(connectionTo(baseUrl), order, OPTIONS),
+      PosError,
+    );
     expect(error.kind).toBe("retryable");
     expect(error.details.status).toBe(502);
     expect(ordersAtDouble()).toHaveLength(1);
@@ -676,6 +677,7 @@ describe("squareAdapter against the Square double", () => {
     double.inject("square", [{ kind: "status", status: 500 }]);
     const error = await caught(
       squareAdapter.createOrder(connectionTo(baseUrl), sampleOrder(), OPTIONS),
+      PosError,
     );
     expect(error.kind).toBe("retryable");
     expect(error.code).toBe("server_error");
@@ -687,6 +689,7 @@ describe("squareAdapter against the Square double", () => {
     double.inject("square", [{ kind: "status", status: 429, retryAfter: 7 }]);
     const error = await caught(
       squareAdapter.createOrder(connectionTo(baseUrl), sampleOrder(), OPTIONS),
+      PosError,
     );
     expect(error.kind).toBe("retryable");
     expect(error.code).toBe("rate_limited");
@@ -698,6 +701,7 @@ describe("squareAdapter against the Square double", () => {
     double.inject("square", [{ kind: "delay", ms: 400 }]);
     const error = await caught(
       squareAdapter.createOrder(connectionTo(baseUrl), order, { timeoutMs: 100 }),
+      PosError,
     );
     expect(error.kind).toBe("retryable");
     expect(error.code).toBe("timeout");
@@ -711,6 +715,7 @@ describe("squareAdapter against the Square double", () => {
   it("makes a 400 permanent, with Square's field in the message", async () => {
     const error = await caught(
       squareAdapter.createOrder(connectionTo(baseUrl, { locationId: "" }), sampleOrder(), OPTIONS),
+      PosError,
     );
     expect(error.kind).toBe("permanent");
     expect(error.details.status).toBe(400);
@@ -719,6 +724,7 @@ describe("squareAdapter against the Square double", () => {
     double.inject("square", [{ kind: "status", status: 400 }]);
     const injected = await caught(
       squareAdapter.createOrder(connectionTo(baseUrl), sampleOrder(), OPTIONS),
+      PosError,
     );
     expect(injected.kind).toBe("permanent");
   });
@@ -727,7 +733,10 @@ describe("squareAdapter against the Square double", () => {
     const order = sampleOrder();
     await squareAdapter.createOrder(connectionTo(baseUrl), order, OPTIONS);
     const changed = { ...order, specialInstructions: "Changed", total: order.total };
-    const error = await caught(squareAdapter.createOrder(connectionTo(baseUrl), changed, OPTIONS));
+    const error = await caught(
+      squareAdapter.createOrder(connectionTo(baseUrl), changed, OPTIONS),
+      PosError,
+    );
     expect(error.kind).toBe("permanent");
     expect(error.code).toBe("idempotency_key_reused");
     expect(ordersAtDouble()).toHaveLength(1);
@@ -737,12 +746,12 @@ describe("squareAdapter against the Square double", () => {
     const order = sampleOrder();
     double.inject("square", [{ kind: "unauthorized_once" }]);
     const connection = connectionTo(baseUrl);
-    const error = await caught(squareAdapter.createOrder(connection, order, OPTIONS));
+    const error = await caught(squareAdapter.createOrder(connection, order, OPTIONS), PosError);
     expect(error.kind).toBe("auth");
     expect(ordersAtDouble()).toHaveLength(0);
 
     // The old token stays refused until refreshed.
-    const again = await caught(squareAdapter.createOrder(connection, order, OPTIONS));
+    const again = await caught(squareAdapter.createOrder(connection, order, OPTIONS), PosError);
     expect(again.kind).toBe("auth");
 
     const session = await squareAdapter.refreshSession(connection, OPTIONS);
@@ -759,7 +768,10 @@ describe("squareAdapter against the Square double", () => {
 
   it("fails permanently when Square refuses the refresh token", async () => {
     double.state("square").refreshRefused = true;
-    const error = await caught(squareAdapter.refreshSession(connectionTo(baseUrl), OPTIONS));
+    const error = await caught(
+      squareAdapter.refreshSession(connectionTo(baseUrl), OPTIONS),
+      PosError,
+    );
     expect(error.kind).toBe("permanent");
     expect(error.code).toBe("refresh_failed");
     const missing = await caught(
@@ -767,6 +779,7 @@ describe("squareAdapter against the Square double", () => {
         connectionTo(baseUrl, { credentials: { accessToken: "x" } }),
         OPTIONS,
       ),
+      PosError,
     );
     expect(missing.code).toBe("refresh_unavailable");
   });
@@ -831,6 +844,7 @@ describe("squareAdapter against the Square double", () => {
     });
     const missing = await caught(
       squareAdapter.getOrderStatus(connectionTo(baseUrl), "NOPE", OPTIONS),
+      PosError,
     );
     expect(missing.kind).toBe("permanent");
     expect(missing.message).toContain("NOT_FOUND");

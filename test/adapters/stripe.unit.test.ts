@@ -15,6 +15,7 @@ import {
   refundIdempotencyKey,
 } from "../../src/adapters/payments/types";
 import { startStripeDouble } from "../../tools/stripe-double/server.mjs";
+import { caught } from "../caught";
 import { until } from "../wait";
 import errorCardDeclined from "./fixtures/stripe-error-card-declined.json";
 import errorIdempotency from "./fixtures/stripe-error-idempotency.json";
@@ -43,26 +44,6 @@ function gateway(overrides: { secretKey?: string; maxNetworkRetries?: number } =
     apiBase: double.url,
     maxNetworkRetries: overrides.maxNetworkRetries ?? 0,
   });
-}
-
-async function caught(promise: Promise<unknown>): Promise<PaymentError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof PaymentError) return err;
-    throw err;
-  }
-  throw new Error("expected a PaymentError, got success");
-}
-
-async function caughtWebhook(promise: Promise<unknown>): Promise<PaymentWebhookError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof PaymentWebhookError) return err;
-    throw err;
-  }
-  throw new Error("expected a PaymentWebhookError, got success");
 }
 
 /** Requests the double received for one method and path, oldest first. */
@@ -187,7 +168,7 @@ describe("createPaymentIntent", () => {
     const gw = gateway();
     const orderId = nextOrderId();
     await createIntent(gw, orderId, { amount: 1000 });
-    const err = await caught(createIntent(gw, orderId, { amount: 2000 }));
+    const err = await caught(createIntent(gw, orderId, { amount: 2000 }), PaymentError);
 
     expect(err.kind).toBe("permanent");
     expect(err.code).toBe("idempotency_mismatch");
@@ -207,7 +188,7 @@ describe("createPaymentIntent", () => {
       3000,
       "the first request",
     );
-    const err = await caught(createIntent(gw, orderId));
+    const err = await caught(createIntent(gw, orderId), PaymentError);
 
     expect(err.kind).toBe("retryable");
     expect(err.code).toBe("idempotency_in_progress");
@@ -236,7 +217,7 @@ describe("createPaymentIntent", () => {
       secretKey: SECRET_KEY,
       fetch: cannedFetch(200, { ...paymentIntentCreated, client_secret: null }),
     });
-    const err = await caught(createIntent(gw, "ord_01HZX3"));
+    const err = await caught(createIntent(gw, "ord_01HZX3"), PaymentError);
     expect(err.kind).toBe("permanent");
     expect(err.code).toBe("bad_response");
   });
@@ -264,7 +245,10 @@ describe("capturePaymentIntent and cancelPaymentIntent", () => {
   it("refuses to capture an intent that is not authorised, permanently", async () => {
     const gw = gateway();
     const pi = await createIntent(gw, nextOrderId(), { captureMethod: "manual" });
-    const err = await caught(gw.capturePaymentIntent(pi.id, { idempotencyKey: "capture:x" }));
+    const err = await caught(
+      gw.capturePaymentIntent(pi.id, { idempotencyKey: "capture:x" }),
+      PaymentError,
+    );
     expect(err.kind).toBe("permanent");
     expect(err.code).toBe("invalid_request");
     expect(err.details.processorCode).toBe("payment_intent_unexpected_state");
@@ -296,7 +280,10 @@ describe("capturePaymentIntent and cancelPaymentIntent", () => {
   });
 
   it("reports an unknown intent as a permanent invalid request", async () => {
-    const err = await caught(gateway().cancelPaymentIntent("pi_missing", { idempotencyKey: "k" }));
+    const err = await caught(
+      gateway().cancelPaymentIntent("pi_missing", { idempotencyKey: "k" }),
+      PaymentError,
+    );
     expect(err.kind).toBe("permanent");
     expect(err.details.status).toBe(404);
     expect(err.details.processorCode).toBe("resource_missing");
@@ -384,6 +371,7 @@ describe("refund", () => {
         orderId: "ord_01HZX3",
         idempotencyKey: refundIdempotencyKey("ord_01HZX3"),
       }),
+      PaymentError,
     );
     expect(err.kind).toBe("permanent");
     expect(err.code).toBe("idempotency_mismatch");
@@ -400,7 +388,7 @@ describe("error classification", () => {
     const input = { paymentIntentId: piId, orderId, idempotencyKey: refundIdempotencyKey(orderId) };
     double.inject([{ path: "/v1/refunds", status: 500 }]);
 
-    const err = await caught(gw.refund(input));
+    const err = await caught(gw.refund(input), PaymentError);
     expect(err.kind).toBe("retryable");
     expect(err.code).toBe("api_error");
     expect(err.details.status).toBe(500);
@@ -435,21 +423,21 @@ describe("error classification", () => {
     ]);
     // Another order's intent passes untouched; the fault waits for its own request.
     expect((await createIntent(gw, other)).status).toBe("requires_payment_method");
-    const err = await caught(createIntent(gw, mine));
+    const err = await caught(createIntent(gw, mine), PaymentError);
     expect(err.details.status).toBe(500);
     expect((await createIntent(gw, mine)).status).toBe("requires_payment_method");
   });
 
   it("a 429 is retryable", async () => {
     double.inject([{ path: "/v1/payment_intents", status: 429 }]);
-    const err = await caught(createIntent(gateway(), nextOrderId()));
+    const err = await caught(createIntent(gateway(), nextOrderId()), PaymentError);
     expect(err.kind).toBe("retryable");
     expect(err.code).toBe("rate_limited");
   });
 
   it("a 402 card error is permanent, with the decline code", async () => {
     double.inject([{ path: "/v1/payment_intents", status: 402 }]);
-    const err = await caught(createIntent(gateway(), nextOrderId()));
+    const err = await caught(createIntent(gateway(), nextOrderId()), PaymentError);
     expect(err.kind).toBe("permanent");
     expect(err.code).toBe("card_error");
     expect(err.details.processorCode).toBe("card_declined");
@@ -461,7 +449,7 @@ describe("error classification", () => {
       secretKey: SECRET_KEY,
       fetch: cannedFetch(402, errorCardDeclined),
     });
-    const err = await caught(createIntent(gw, "ord_01HZX3"));
+    const err = await caught(createIntent(gw, "ord_01HZX3"), PaymentError);
     expect(err.kind).toBe("permanent");
     expect(err.code).toBe("card_error");
     expect(err.details).toMatchObject({
@@ -474,7 +462,10 @@ describe("error classification", () => {
 
   it("a refused key is a permanent authentication error that never shows the key", async () => {
     const badKey = "sk_live_notAcceptedByTheDouble9876";
-    const err = await caught(createIntent(gateway({ secretKey: badKey }), nextOrderId()));
+    const err = await caught(
+      createIntent(gateway({ secretKey: badKey }), nextOrderId()),
+      PaymentError,
+    );
     expect(err.kind).toBe("permanent");
     expect(err.code).toBe("authentication");
     expect(err.details.status).toBe(401);
@@ -493,7 +484,7 @@ describe("error classification", () => {
       apiBase: `http://127.0.0.1:${port}`,
       maxNetworkRetries: 0,
     });
-    const err = await caught(createIntent(gw, nextOrderId()));
+    const err = await caught(createIntent(gw, nextOrderId()), PaymentError);
     expect(err.kind).toBe("retryable");
     expect(err.code).toBe("network_error");
   });
@@ -538,19 +529,28 @@ describe("verifyWebhook", () => {
     const header = await sign(payload, WEBHOOK_SECRET);
     const tampered = payload.replace('"amount": 2000', '"amount": 1');
     expect(tampered).not.toBe(payload);
-    const err = await caughtWebhook(gateway().verifyWebhook(tampered, header, WEBHOOK_SECRET));
+    const err = await caught(
+      gateway().verifyWebhook(tampered, header, WEBHOOK_SECRET),
+      PaymentWebhookError,
+    );
     expect(err.reason).toBe("signature_mismatch");
   });
 
   it("refuses a signature made with another secret", async () => {
     const header = await sign(payload, "whsec_someone_else");
-    const err = await caughtWebhook(gateway().verifyWebhook(payload, header, WEBHOOK_SECRET));
+    const err = await caught(
+      gateway().verifyWebhook(payload, header, WEBHOOK_SECRET),
+      PaymentWebhookError,
+    );
     expect(err.reason).toBe("signature_mismatch");
   });
 
   it("refuses a correctly signed event older than the tolerance", async () => {
     const header = await sign(payload, WEBHOOK_SECRET, now() - 301);
-    const err = await caughtWebhook(gateway().verifyWebhook(payload, header, WEBHOOK_SECRET));
+    const err = await caught(
+      gateway().verifyWebhook(payload, header, WEBHOOK_SECRET),
+      PaymentWebhookError,
+    );
     expect(err.reason).toBe("timestamp_outside_tolerance");
     // The same header is fine under a wider tolerance: only the age was wrong.
     const event = await gateway().verifyWebhook(payload, header, WEBHOOK_SECRET, 600);
@@ -559,23 +559,26 @@ describe("verifyWebhook", () => {
 
   it("refuses a missing or malformed header", async () => {
     const gw = gateway();
-    expect((await caughtWebhook(gw.verifyWebhook(payload, null, WEBHOOK_SECRET))).reason).toBe(
-      "missing_signature",
-    );
-    expect((await caughtWebhook(gw.verifyWebhook(payload, "v1=abc", WEBHOOK_SECRET))).reason).toBe(
-      "malformed_signature",
-    );
+    expect(
+      (await caught(gw.verifyWebhook(payload, null, WEBHOOK_SECRET), PaymentWebhookError)).reason,
+    ).toBe("missing_signature");
+    expect(
+      (await caught(gw.verifyWebhook(payload, "v1=abc", WEBHOOK_SECRET), PaymentWebhookError))
+        .reason,
+    ).toBe("malformed_signature");
   });
 
   it("refuses a signed body that is not a Stripe event, as unreadable rather than forged", async () => {
     const body = JSON.stringify({ hello: "world" });
-    const err = await caughtWebhook(
+    const err = await caught(
       gateway().verifyWebhook(body, await sign(body, WEBHOOK_SECRET), WEBHOOK_SECRET),
+      PaymentWebhookError,
     );
     expect(err.reason).toBe("unreadable_event");
     // The same body signed with another secret is forged, whatever it says.
-    const forged = await caughtWebhook(
+    const forged = await caught(
       gateway().verifyWebhook(body, await sign(body, "whsec_other"), WEBHOOK_SECRET),
+      PaymentWebhookError,
     );
     expect(forged.reason).toBe("signature_mismatch");
   });

@@ -9,6 +9,7 @@ import {
 } from "../../src/adapters/pos/webhook";
 import { startPosDouble } from "../../tools/pos-double/server.mjs";
 import receiver, { signWebhook } from "../../tools/pos-double/webhook-receiver.mjs";
+import { caught } from "../caught";
 import { until } from "../wait";
 
 let orderSeq = 0;
@@ -53,16 +54,6 @@ function sampleOrder(overrides: Partial<PosOrder> = {}): PosOrder {
 
 const SECRET = "whsec_double";
 const OPTIONS = { timeoutMs: 2_000 };
-
-async function caught(promise: Promise<unknown>): Promise<PosError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof PosError) return err;
-    throw err;
-  }
-  throw new Error("expected a PosError, got success");
-}
 
 describe("webhookAdapter.createOrder against the receiver double", () => {
   let double: Awaited<ReturnType<typeof startPosDouble>>;
@@ -121,7 +112,7 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
   it("delivers the order once across retries, with a new delivery id per attempt", async () => {
     const order = sampleOrder();
     double.inject("webhook", [{ kind: "accept_then_fail", status: 503 }]);
-    const error = await caught(webhookAdapter.createOrder(connection, order, OPTIONS));
+    const error = await caught(webhookAdapter.createOrder(connection, order, OPTIONS), PosError);
     expect(error.kind).toBe("retryable");
     expect(error.details.status).toBe(503);
 
@@ -145,9 +136,15 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
       { kind: "status", status: 429, retryAfter: 7 },
       { kind: "delay", ms: 300 },
     ]);
-    const server = await caught(webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS));
+    const server = await caught(
+      webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS),
+      PosError,
+    );
     expect([server.kind, server.code]).toEqual(["retryable", "server_error"]);
-    const limited = await caught(webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS));
+    const limited = await caught(
+      webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS),
+      PosError,
+    );
     expect([limited.kind, limited.code, limited.details.retryAfterSeconds]).toEqual([
       "retryable",
       "rate_limited",
@@ -155,6 +152,7 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
     ]);
     const slow = await caught(
       webhookAdapter.createOrder(connection, sampleOrder(), { timeoutMs: 50 }),
+      PosError,
     );
     expect([slow.kind, slow.code]).toEqual(["retryable", "timeout"]);
     // The slow delivery still lands; wait for it so it cannot leak into the next test.
@@ -168,7 +166,10 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
 
   it("answers a refused signature as auth (the receiver holds another secret)", async () => {
     double.state("webhook").secret = "whsec_other";
-    const error = await caught(webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS));
+    const error = await caught(
+      webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS),
+      PosError,
+    );
     expect(error.kind).toBe("auth");
     expect(double.orders("webhook").size).toBe(0);
   });
@@ -181,10 +182,16 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
 
   it("fails permanently on a 2xx without an id, or without a body", async () => {
     double.state("webhook").answerShape = "none";
-    const none = await caught(webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS));
+    const none = await caught(
+      webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS),
+      PosError,
+    );
     expect([none.kind, none.code]).toEqual(["permanent", "bad_response"]);
     double.state("webhook").answerShape = "empty";
-    const empty = await caught(webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS));
+    const empty = await caught(
+      webhookAdapter.createOrder(connection, sampleOrder(), OPTIONS),
+      PosError,
+    );
     expect([empty.kind, empty.code]).toEqual(["permanent", "bad_response"]);
   });
 
@@ -208,6 +215,7 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
         sampleOrder(),
         OPTIONS,
       ),
+      PosError,
     );
     expect([noSecret.kind, noSecret.code]).toEqual(["permanent", "invalid_credentials"]);
     const plain = await caught(
@@ -216,6 +224,7 @@ describe("webhookAdapter.createOrder against the receiver double", () => {
         sampleOrder(),
         OPTIONS,
       ),
+      PosError,
     );
     expect(plain.code).toBe("invalid_credentials");
     expect(received()).toHaveLength(0);
@@ -373,7 +382,10 @@ describe("webhookAdapter status webhooks", () => {
       expiresAt: null,
       refreshToken: null,
     });
-    const error = await caught(webhookAdapter.getOrderStatus(connection, "wh_1", OPTIONS));
+    const error = await caught(
+      webhookAdapter.getOrderStatus(connection, "wh_1", OPTIONS),
+      PosError,
+    );
     expect([error.kind, error.code]).toEqual(["permanent", "not_supported"]);
   });
 });
