@@ -58,6 +58,31 @@ export async function withFreshOrder(
   throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
 }
 
+/**
+ * A system change of one of the order's dimensions, with its `order_updated`
+ * (`change: payment` or `pos`). A POS change that only moves the claim is no
+ * news for terminals, so it has no event.
+ */
+export function dimensionChange(
+  dimension: "payment" | "pos",
+  tenant: Tenant,
+  order: OrderWithItems,
+  patch: OrderChange["patch"],
+  extra?: OrderChange["extra"],
+  extraEvents?: OutboxRecord[],
+): OrderChange {
+  const news =
+    dimension === "payment" ||
+    (patch.posStatus !== undefined && patch.posStatus !== order.posStatus);
+  return {
+    patch,
+    source: "system",
+    event: news ? orderUpdatedEvent(tenant, order, dimension) : null,
+    ...(extra ? { extra } : {}),
+    ...(extraEvents ? { extraEvents } : {}),
+  };
+}
+
 /** A change of the order's payment, with its `order_updated` (change: payment). */
 export function paymentChange(
   tenant: Tenant,
@@ -66,11 +91,5 @@ export function paymentChange(
   extra?: OrderChange["extra"],
   extraEvents?: OutboxRecord[],
 ): OrderChange {
-  return {
-    patch,
-    source: "system",
-    event: orderUpdatedEvent(tenant, order, "payment"),
-    ...(extra ? { extra } : {}),
-    ...(extraEvents ? { extraEvents } : {}),
-  };
+  return dimensionChange("payment", tenant, order, patch, extra, extraEvents);
 }

@@ -46,7 +46,7 @@ import { logLine } from "../log";
 import type { PosSubmitMessage } from "../queues/messages";
 import { captureIfAuthorised, releaseUnpaidIntent } from "./capture";
 import { sendNotifications } from "./notifications";
-import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
+import { dimensionChange, type OrderChangeResult, withFreshOrder } from "./order-change";
 import { confirmOrderPayment } from "./orders";
 import { deliverEvents } from "./outbox";
 import { startRefund } from "./refunds";
@@ -396,17 +396,7 @@ function posChange(
   extra?: OrderChange["extra"],
   extraEvents?: OutboxRecord[],
 ): OrderChange {
-  return {
-    patch,
-    source: "system",
-    // A claim alone is not news for terminals; a POS state change is.
-    event:
-      patch.posStatus !== undefined && patch.posStatus !== order.posStatus
-        ? orderUpdatedEvent(tenant, order, "pos")
-        : null,
-    ...(extra ? { extra } : {}),
-    ...(extraEvents ? { extraEvents } : {}),
-  };
+  return dimensionChange("pos", tenant, order, patch, extra, extraEvents);
 }
 
 /** Applies a POS-state change (re-reading on a lost race) and delivers its events. */
