@@ -1,12 +1,9 @@
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { randomUUID } from "node:crypto";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDocs } from "../../tools/build-docs.mjs";
-import { type DevServer, getFreePort, startDevServer } from "../../tools/dev-server.mjs";
 import { closeChromium, launchChromium } from "./chromium";
+import { type DevStack, startDevStack } from "./dev-stack";
 
 // The API reference page (/docs) with no network: a real `wrangler dev`, Chromium with every
 // request to a host other than this machine aborted. The page and everything it loads come
@@ -17,8 +14,7 @@ import { closeChromium, launchChromium } from "./chromium";
 const UI_TIMEOUT_MS = 30_000;
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
-let server: DevServer | undefined;
-let persistDir: string | undefined;
+let stack: DevStack | undefined;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
@@ -26,31 +22,20 @@ beforeAll(async () => {
   // wrangler dev copies the files too ([build] in wrangler.toml); copying here first means
   // the page never races that build.
   await buildDocs();
-  persistDir = await mkdtemp(path.join(tmpdir(), "orderlane-docs-"));
-  server = await startDevServer({
-    port: await getFreePort(),
-    persistTo: persistDir,
-    vars: {
-      ADMIN_TOKEN: `docs-admin-${randomUUID()}`,
-      CREDENTIALS_KEY: randomBytes(32).toString("base64"),
-      STRIPE_WEBHOOK_SECRET: "whsec_docs_local_secret",
-      STRIPE_SECRET_KEY: "",
-    },
-  });
+  stack = await startDevStack("docs", { ADMIN_TOKEN: `docs-admin-${randomUUID()}` });
 });
 
 afterAll(async () => {
   try {
     await closeChromium(browser);
   } finally {
-    await server?.stop();
-    if (persistDir) await rm(persistDir, { recursive: true, force: true });
+    await stack?.stop();
   }
 });
 
 function baseUrl(): string {
-  if (!server) throw new Error("the dev server is not running");
-  return server.url;
+  if (!stack) throw new Error("the dev server is not running");
+  return stack.url;
 }
 
 function isLoopback(url: URL): boolean {

@@ -1,14 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, getFreePort, startDevServer } from "../../tools/dev-server.mjs";
 import { until } from "../wait";
 import { closeChromium, launchChromium } from "./chromium";
+import { type DevStack, startDevStack } from "./dev-stack";
 
 // A storefront as a developer builds one from the docs: a page on its own origin (another
 // port, so another origin to the browser) that calls the storefront API with fetch, through
@@ -17,8 +14,7 @@ import { closeChromium, launchChromium } from "./chromium";
 const ADMIN_TOKEN = `storefront-admin-${randomUUID()}`;
 const UI_TIMEOUT_MS = 30_000;
 
-let server: DevServer | undefined;
-let persistDir: string | undefined;
+let stack: DevStack | undefined;
 let browser: Browser | undefined;
 let shop: Server | undefined;
 
@@ -82,18 +78,8 @@ try {
 
 beforeAll(async () => {
   ({ browser } = await launchChromium());
-  persistDir = await mkdtemp(path.join(tmpdir(), "orderlane-storefront-"));
-  server = await startDevServer({
-    port: await getFreePort(),
-    persistTo: persistDir,
-    vars: {
-      ADMIN_TOKEN,
-      CREDENTIALS_KEY: randomBytes(32).toString("base64"),
-      STRIPE_WEBHOOK_SECRET: "whsec_storefront_local_secret",
-      // Payments off: the order is paid at the counter, and the page sees that.
-      STRIPE_SECRET_KEY: "",
-    },
-  });
+  // Payments off: the order is paid at the counter, and the page sees that.
+  stack = await startDevStack("storefront", { ADMIN_TOKEN });
   shop = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     res.end(PAGE);
@@ -106,14 +92,13 @@ afterAll(async () => {
     await closeChromium(browser);
   } finally {
     shop?.close();
-    await server?.stop();
-    if (persistDir) await rm(persistDir, { recursive: true, force: true });
+    await stack?.stop();
   }
 });
 
 function api(): string {
-  if (!server) throw new Error("the dev server is not running");
-  return server.url;
+  if (!stack) throw new Error("the dev server is not running");
+  return stack.url;
 }
 
 function shopUrl(tenant: string): string {

@@ -1,12 +1,9 @@
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { randomUUID } from "node:crypto";
 import type { Browser, BrowserContext, Locator, Page, WebSocket } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildTerminal } from "../../tools/build-terminal.mjs";
-import { type DevServer, getFreePort, startDevServer } from "../../tools/dev-server.mjs";
 import { closeChromium, launchChromium } from "./chromium";
+import { type DevStack, startDevStack } from "./dev-stack";
 
 // The terminal screen (/terminal/) as a kitchen uses it: a real `wrangler dev` with its own
 // empty state, Chromium (./chromium.ts) driven by playwright-core, orders placed and paid over HTTP.
@@ -34,8 +31,7 @@ interface Store {
   fries: MenuItem;
 }
 
-let server: DevServer | undefined;
-let persistDir: string | undefined;
+let stack: DevStack | undefined;
 let browser: Browser | undefined;
 const contexts: BrowserContext[] = [];
 
@@ -44,18 +40,7 @@ beforeAll(async () => {
   // wrangler dev builds the bundle too ([build] in wrangler.toml); building here first means
   // the page never races that build.
   await buildTerminal();
-  persistDir = await mkdtemp(path.join(tmpdir(), "orderlane-browser-"));
-  server = await startDevServer({
-    port: await getFreePort(),
-    persistTo: persistDir,
-    // Explicit values, so the run does not depend on (or get overridden by) a .dev.vars.
-    vars: {
-      ADMIN_TOKEN,
-      CREDENTIALS_KEY: randomBytes(32).toString("base64"),
-      STRIPE_WEBHOOK_SECRET: "whsec_browser_local_secret",
-      STRIPE_SECRET_KEY: "",
-    },
-  });
+  stack = await startDevStack("browser", { ADMIN_TOKEN });
 });
 
 afterEach(async () => {
@@ -67,14 +52,13 @@ afterAll(async () => {
     // Nothing of Chromium may outlive the run.
     await closeChromium(browser);
   } finally {
-    await server?.stop();
-    if (persistDir) await rm(persistDir, { recursive: true, force: true });
+    await stack?.stop();
   }
 });
 
 function baseUrl(): string {
-  if (!server) throw new Error("the dev server is not running");
-  return server.url;
+  if (!stack) throw new Error("the dev server is not running");
+  return stack.url;
 }
 
 /** One JSON call to the API; fails the test on an unexpected status. */
