@@ -3,15 +3,18 @@ import { getDb } from "./db/client";
 import { pruneIdempotencyKeys } from "./db/idempotency";
 import { findTenantById } from "./db/tenants";
 import { pruneTerminalTickets } from "./db/terminal-tickets";
-import { resendUnsentNotifications } from "./services/notifications";
-import { deliverEvents, redeliverPendingEvents } from "./services/outbox";
+import { deliver, redeliverPendingEvents, resendUnsentNotifications } from "./delivery";
+import { type Effects, effectsOf, NO_EFFECTS } from "./services/effects";
 import { requeueStuckSubmissions } from "./services/pos-sync";
 import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/sweeps";
 
 /** An unacknowledged critical alert is raised again this often. */
 const REALERT_EVERY_MS = 5 * 60_000;
 
-/** The cron pass: work that must not depend on traffic. */
+/**
+ * The cron pass: work that must not depend on traffic. It is the one caller
+ * that delivers what its sweeps decided.
+ */
 export async function runScheduled(env: Env, now: Date): Promise<void> {
   const db = getDb(env);
   // Critical alerts (a failed sync, a failed refund, money taken twice…) stay loud until acknowledged.
@@ -21,28 +24,32 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     new Date(now.getTime() - REALERT_EVERY_MS),
     now,
   );
+  const decided: Effects[] = [];
   for (const event of reraised) {
     const tenant = await findTenantById(db, event.tenantId);
-    if (tenant) await deliverEvents(env, tenant, [event]);
+    if (tenant) decided.push(effectsOf(tenant, { events: [event] }));
   }
   const released = await releaseExpiringAuthorisations(env, now);
   // Every tenth minute: a refund pending at the card network can take days.
-  const refundsRequeued = now.getUTCMinutes() % 10 === 0 ? await requeueStaleRefunds(env, now) : 0;
-  const [redelivered, requeued, pruned, , notified] = await Promise.all([
+  const refundsRequeued = now.getUTCMinutes() % 10 === 0 ? await requeueStaleRefunds(env, now) : [];
+  const stuck = await requeueStuckSubmissions(db, now);
+  decided.push(...released, ...refundsRequeued, { ...NO_EFFECTS, messages: stuck });
+  for (const effects of decided) await deliver(env, effects);
+  const [redelivered, pruned, , notified] = await Promise.all([
     redeliverPendingEvents(env, db, now),
-    requeueStuckSubmissions(env, db, now),
     pruneIdempotencyKeys(db, now),
     pruneTerminalTickets(db, now),
     resendUnsentNotifications(env, db, now),
   ]);
+  const requeued = stuck.length;
   if (
     reraised.length > 0 ||
     redelivered > 0 ||
     requeued > 0 ||
     pruned > 0 ||
-    released > 0 ||
+    released.length > 0 ||
     notified > 0 ||
-    refundsRequeued > 0
+    refundsRequeued.length > 0
   ) {
     console.log(
       JSON.stringify({
@@ -52,9 +59,9 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
         redelivered,
         requeued,
         pruned,
-        released,
+        released: released.length,
         notified,
-        refundsRequeued,
+        refundsRequeued: refundsRequeued.length,
       }),
     );
   }

@@ -2,8 +2,9 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { findLiveApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
-import type { AccessRevoked } from "../db/outbox";
+import type { AccessRevoked, OutboxRecord } from "../db/outbox";
 import { findTenantById, type Tenant } from "../db/tenants";
+import { deliver } from "../delivery";
 import { isKeyRole, type KeyRole, roleCovers } from "../domain/roles";
 import {
   CLOSE_REVOKED,
@@ -21,8 +22,8 @@ import {
 import { ApiError } from "../http/errors";
 import { acknowledgeStaffAlert } from "../services/alerts";
 import { cancelOrder } from "../services/cancellation";
+import type { Effects } from "../services/effects";
 import { changeOrderStatus } from "../services/orders";
-import { markDelivered, type OutboxRecord } from "../services/outbox";
 
 /** Headers the Worker sets on the upgrade it forwards, after authenticating it. */
 export const HUB_HEADERS = {
@@ -279,7 +280,7 @@ export class TenantHub extends DurableObject<Env> {
     try {
       const tenant = await this.#loadTenant();
       // Cancelling is one path wherever it is asked for: a paid order is refunded.
-      const { events } =
+      const { effects } =
         message.status === "cancelled"
           ? await cancelOrder(this.env, tenant, message.orderId, "terminal", new Date())
           : await changeOrderStatus(
@@ -291,7 +292,7 @@ export class TenantHub extends DurableObject<Env> {
               new Date(),
             );
       // The change is committed with its outbox row; deliver it from here.
-      await this.#deliver(tenant, events);
+      await this.#deliver(effects);
       this.#send(ws, { type: "set_status_result", requestId, ok: true });
     } catch (err) {
       const error =
@@ -311,16 +312,16 @@ export class TenantHub extends DurableObject<Env> {
     try {
       const tenant = await this.#loadTenant();
       const { terminalId } = this.#attachment(ws);
-      const { events } = await acknowledgeStaffAlert(
+      const { effects } = await acknowledgeStaffAlert(
         getDb(this.env),
-        tenant.id,
+        tenant,
         alertId,
         `terminal:${terminalId}`,
         new Date(),
       );
       this.#send(ws, { type: "ack_alert_result", alertId, ok: true });
       // Committed with its outbox row: every terminal takes the alert down.
-      await this.#deliver(tenant, events);
+      await this.#deliver(effects);
     } catch (err) {
       const error =
         err instanceof ApiError
@@ -407,29 +408,13 @@ export class TenantHub extends DurableObject<Env> {
   }
 
   /**
-   * Publishes events a command committed, and marks their outbox rows
-   * delivered. Never throws: the change is committed, so the command
-   * succeeded; an undelivered row is published again by the cron pass.
+   * Delivers what a terminal's command decided: its events go into this
+   * object's own log (no RPC back into itself), notifications and queue
+   * messages as from any entry point. Never throws: the change is committed,
+   * so the command succeeded; an undelivered row is published by the cron pass.
    */
-  async #deliver(tenant: Tenant, events: OutboxRecord[]): Promise<void> {
-    if (events.length === 0) return;
-    try {
-      await this.publish(events, tenant.slug);
-      await markDelivered(
-        getDb(this.env),
-        tenant.id,
-        events.map((e) => e.id),
-        new Date(),
-      );
-    } catch (err) {
-      console.error(
-        JSON.stringify({
-          level: "warn",
-          msg: "hub could not deliver a command's events; the cron pass will",
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
-    }
+  async #deliver(effects: Effects): Promise<void> {
+    await deliver(this.env, effects, (events, slug) => this.publish(events, slug));
   }
 
   /** Whether the key this socket was opened with is still live in D1. */

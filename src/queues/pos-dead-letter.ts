@@ -1,6 +1,7 @@
 import { getDb } from "../db/client";
 import { findOrder } from "../db/orders";
 import { findTenantById } from "../db/tenants";
+import { deliver } from "../delivery";
 import { handlePosFailure } from "../services/pos-sync";
 import { consumeEach } from "./messages";
 
@@ -21,11 +22,12 @@ export function consumePosDeadLetters(batch: MessageBatch<unknown>, env: Env): P
       return { kind: "retry", delaySeconds: 60 };
     }
     if (tenant && order) {
-      await handlePosFailure(env, tenant, order, {
+      const effects = await handlePosFailure(env, tenant, order, {
         reason: "the submission could not be completed after repeated deliveries",
         attempt: null,
         now,
       });
+      await deliver(env, effects);
     }
     return { kind: "done" };
   });

@@ -1,3 +1,4 @@
+import { deliver } from "../delivery";
 import { submitOrderToPos } from "../services/pos-sync";
 import { consumeEach } from "./messages";
 
@@ -6,10 +7,16 @@ import { consumeEach } from "./messages";
  * are handled concurrently, so one tenant's slow POS does not hold up
  * another's orders; the per-order claim keeps duplicate deliveries to one POS
  * call. Retries carry the backoff the retry policy chose; a message that gave
- * up was handed to the failure handler before its ack.
+ * up was handed to the failure handler before its ack. What the submission
+ * decided (events, notifications, a refund) is delivered before the ack.
  */
 export function consumePosSubmissions(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  return consumeEach(batch, "pos_submit", 30, (body, message) =>
-    submitOrderToPos(env, body, { attempt: message.attempts, random: Math.random() }),
-  );
+  return consumeEach(batch, "pos_submit", 30, async (body, message) => {
+    const { outcome, effects } = await submitOrderToPos(env, body, {
+      attempt: message.attempts,
+      random: Math.random(),
+    });
+    await deliver(env, effects);
+    return outcome;
+  });
 }

@@ -20,6 +20,7 @@ import { findOrder, listOrderHistory, listOrders } from "../db/orders";
 import { listRefunds } from "../db/refunds";
 import { listSyncAttempts } from "../db/sync-attempts";
 import { type Tenant, updateTenantSettings } from "../db/tenants";
+import { deliverAfterResponse } from "../delivery";
 import { ORDER_STATUSES, PAYMENT_STATUSES, POS_STATUSES } from "../domain/order-status";
 import { orderView } from "../domain/order-view";
 import { PLATFORM_MAX_AMOUNT } from "../domain/pricing";
@@ -40,8 +41,8 @@ import {
   TenantParam,
 } from "../http/router";
 import { cancelOrder } from "../services/cancellation";
+import { effectsOf } from "../services/effects";
 import { changeOrderStatus } from "../services/orders";
-import { deliverEvents } from "../services/outbox";
 import { confirmOrderAndQueue } from "../services/pos-sync";
 import { retryRefund, settleRefundByHand } from "../services/refunds";
 import { SyncAttemptSchema, syncAttemptDto } from "./pos-sync";
@@ -855,28 +856,28 @@ export const adminRoutes = admin
     const id = c.req.valid("param").id;
     const status = c.req.valid("json").status;
     // Cancelling is one path wherever it is asked for: a paid order is refunded.
-    const { order, changed, events } =
+    const { order, changed, effects } =
       status === "cancelled"
         ? await cancelOrder(c.env, tenant, id, "staff", new Date())
         : await changeOrderStatus(c.get("db"), tenant, id, status, "staff", new Date());
-    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
+    deliverAfterResponse(c, effects);
     return c.json({ order: orderView(order, tenant.slug), changed }, 200);
   })
   .openapi(cancelRoute, async (c) => {
     const tenant = c.get("tenant");
-    const { order, events } = await cancelOrder(
+    const { order, effects } = await cancelOrder(
       c.env,
       tenant,
       c.req.valid("param").id,
       "staff",
       new Date(),
     );
-    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
+    deliverAfterResponse(c, effects);
     return c.json({ order: orderView(order, tenant.slug) }, 202);
   })
   .openapi(markPaidRoute, async (c) => {
     const tenant = c.get("tenant");
-    const { order, changed, events } = await confirmOrderAndQueue(
+    const { order, changed, effects } = await confirmOrderAndQueue(
       c.env,
       c.get("db"),
       tenant,
@@ -884,19 +885,24 @@ export const adminRoutes = admin
       "staff",
       new Date(),
     );
-    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
+    deliverAfterResponse(c, effects);
     return c.json({ order: orderView(order, tenant.slug), changed }, 200);
   })
   .openapi(refundRetryRoute, async (c) => {
     const tenant = c.get("tenant");
-    const { order, events } = await retryRefund(c.env, tenant, c.req.valid("param").id, new Date());
-    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
+    const { order, effects } = await retryRefund(
+      c.env,
+      tenant,
+      c.req.valid("param").id,
+      new Date(),
+    );
+    deliverAfterResponse(c, effects);
     return c.json({ order: orderView(order, tenant.slug) }, 202);
   })
   .openapi(refundSettledRoute, async (c) => {
     const tenant = c.get("tenant");
     const key = c.get("apiKey");
-    const order = await settleRefundByHand(
+    const { order, effects } = await settleRefundByHand(
       c.env,
       tenant,
       c.req.valid("param").id,
@@ -904,6 +910,7 @@ export const adminRoutes = admin
       c.req.valid("json").note,
       new Date(),
     );
+    deliverAfterResponse(c, effects);
     return c.json({ order: orderView(order, tenant.slug) }, 200);
   })
   .openapi(getSettingsRoute, (c) => {
@@ -944,7 +951,7 @@ export const adminRoutes = admin
     const revoked = await revokeApiKey(db, tenantId, key.id, new Date());
     if (!revoked) throw new ApiError("not_found", "unknown API key");
     // Closes the sockets opened with the key; the cron pass retries if this fails.
-    c.executionCtx.waitUntil(deliverEvents(c.env, c.get("tenant"), [revoked]));
+    deliverAfterResponse(c, effectsOf(c.get("tenant"), { events: [revoked] }));
     return c.body(null, 204);
   });
 

@@ -8,6 +8,7 @@ import {
   type Tenant,
   updateTenantLimits,
 } from "../db/tenants";
+import { deliverAfterResponse } from "../delivery";
 import { requireAdmin } from "../http/auth";
 import { ApiError } from "../http/errors";
 import {
@@ -18,7 +19,7 @@ import {
   jsonContent,
   TenantParam,
 } from "../http/router";
-import { deliverEvents } from "../services/outbox";
+import { effectsOf } from "../services/effects";
 import { TenantSchema } from "./schemas";
 
 /**
@@ -188,7 +189,7 @@ export const platformRoutes = createRouter()
     const tenant = await findTenantBySlug(db, c.req.valid("param").tenant);
     const event = tenant ? await deleteTenant(db, tenant.id, new Date()) : null;
     if (!tenant || !event) throw new ApiError("not_found", "unknown tenant");
-    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, [event]));
+    deliverAfterResponse(c, effectsOf(tenant, { events: [event] }));
     return c.body(null, 204);
   });
 

@@ -10,6 +10,7 @@ import {
   type PosIntegrationRow,
 } from "../db/pos-integrations";
 import { listSyncAttempts, type SyncAttemptRow, syncStats } from "../db/sync-attempts";
+import { deliverAfterResponse } from "../delivery";
 import { orderView } from "../domain/order-view";
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
@@ -25,7 +26,6 @@ import {
   TenantParam,
 } from "../http/router";
 import { acknowledgeStaffAlert } from "../services/alerts";
-import { deliverEvents } from "../services/outbox";
 import { retryPosSubmission } from "../services/pos-sync";
 import { OrderSchema, serverTime } from "./schemas";
 
@@ -583,10 +583,11 @@ export const posSyncRoutes = posSync
         { status: order.status, paymentStatus: order.paymentStatus },
       );
     }
-    const requeued = await retryPosSubmission(c.env, db, tenant, order, new Date());
+    const requeued = await retryPosSubmission(db, tenant, order, new Date());
     if (!requeued)
       throw new ApiError("conflict", "the order changed concurrently; read it again and retry");
-    return c.json({ order: orderView(requeued, tenant.slug) }, 202);
+    deliverAfterResponse(c, requeued.effects);
+    return c.json({ order: orderView(requeued.order, tenant.slug) }, 202);
   })
   .openapi(listAlertsRoute, async (c) => {
     const query = c.req.valid("query");
@@ -598,14 +599,14 @@ export const posSyncRoutes = posSync
   })
   .openapi(ackAlertRoute, async (c) => {
     const tenant = c.get("tenant");
-    const { alert, events } = await acknowledgeStaffAlert(
+    const { alert, effects } = await acknowledgeStaffAlert(
       c.get("db"),
-      tenant.id,
+      tenant,
       c.req.valid("param").id,
       `key:${c.get("apiKey").id}`,
       new Date(),
     );
-    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, events));
+    deliverAfterResponse(c, effects);
     return c.json({ alert: alertDto(alert) }, 200);
   })
   .openapi(disconnectRoute, async (c) => {

@@ -11,6 +11,7 @@ import {
 import { applyLoyaltyChange } from "../db/loyalty";
 import { newOutboxRecord } from "../db/outbox";
 import { issueTerminalTicket } from "../db/terminal-tickets";
+import { deliverAfterResponse } from "../delivery";
 import { requireRole } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { limitGiftCardLookups, limitTicketIssuing } from "../http/rate-limit";
@@ -26,7 +27,7 @@ import {
   requireWithinLimit,
   TenantParam,
 } from "../http/router";
-import { deliverEvents } from "../services/outbox";
+import { effectsOf } from "../services/effects";
 import { serverTime } from "./schemas";
 
 /** Gift cards stay valid this long (five years, the longest common statutory minimum). */
@@ -292,7 +293,7 @@ export const posRoutes = pos
       },
       event,
     );
-    c.executionCtx.waitUntil(deliverEvents(c.env, tenant, [event]));
+    deliverAfterResponse(c, effectsOf(tenant, { events: [event] }));
     return c.json({ giftCard: { code, balance: body.amount, expiresAt, expired: false } }, 201);
   })
   .openapi(getGiftCardRoute, async (c) => {
@@ -341,6 +342,6 @@ async function changePoints(
       { balance: result.balance },
     );
   }
-  c.executionCtx.waitUntil(deliverEvents(c.env, tenant, [result.event]));
+  deliverAfterResponse(c, effectsOf(tenant, { events: [result.event] }));
   return result.balance;
 }

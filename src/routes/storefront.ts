@@ -3,6 +3,7 @@ import { readConfig } from "../config";
 import { discountForPricing, findDiscount } from "../db/discounts";
 import { listMenuItems } from "../db/menu";
 import { findOrder } from "../db/orders";
+import { deliverAfterResponse } from "../delivery";
 import { ORDER_TYPES } from "../domain/order-status";
 import { orderView } from "../domain/order-view";
 import { checkDiscount } from "../domain/pricing";
@@ -18,8 +19,8 @@ import {
   registerComponents,
   TenantParam,
 } from "../http/router";
+import { effectsOf } from "../services/effects";
 import { placeOrder, priceDraft, verifyOrderAccessToken } from "../services/orders";
-import { deliverEvents } from "../services/outbox";
 import { ORDER_DRAFT_EXAMPLES, ORDER_PREVIEW_EXAMPLES, PLACED_ORDER_EXAMPLES } from "./examples";
 import {
   CustomerSchema,
@@ -527,7 +528,7 @@ export const storefrontRoutes = storefront
       new Date(),
     );
     if (placed.replayed) c.header("Idempotent-Replayed", "true");
-    c.executionCtx.waitUntil(deliverEvents(c.env, c.get("tenant"), placed.events));
+    deliverAfterResponse(c, effectsOf(c.get("tenant"), { events: placed.events }));
     return c.json(placed.body, 201);
   })
   .openapi(getOrderRoute, async (c) => {

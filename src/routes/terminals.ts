@@ -3,6 +3,7 @@ import { type ApiKey, findActiveApiKey, findLiveApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
 import { findTenantBySlug } from "../db/tenants";
 import { consumeTerminalTicket, findUsableTerminalTicket } from "../db/terminal-tickets";
+import { tenantHub } from "../delivery";
 import { HUB_HEADERS } from "../durable/tenant-hub";
 import { bearerToken } from "../http/auth";
 import { ApiError } from "../http/errors";
@@ -12,7 +13,6 @@ import {
   refuseLockedOutClient,
 } from "../http/rate-limit";
 import type { AppEnv } from "../http/router";
-import { tenantHub } from "../services/outbox";
 
 /**
  * `GET /ws/pos/:tenant`: the terminal socket. Authentication happens here,

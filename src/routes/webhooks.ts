@@ -2,24 +2,13 @@ import { z } from "@hono/zod-openapi";
 import { stripeEventSchema } from "../adapters/payments/stripe";
 import { PaymentWebhookError, type PaymentWebhookEvent } from "../adapters/payments/types";
 import { getPosAdapter } from "../adapters/pos";
-import {
-  POS_PROVIDERS,
-  type PosProvider,
-  type PosStatusReport,
-  type WebhookRequest,
-} from "../adapters/pos/types";
+import { POS_PROVIDERS, type PosStatusReport, type WebhookRequest } from "../adapters/pos/types";
 import { statusEventSchema } from "../adapters/pos/webhook";
 import { readConfig } from "../config";
-import type { Db } from "../db/client";
-import { getDb, isConstraintError } from "../db/client";
-import { findOrder, findOrderByExternalId } from "../db/orders";
+import { getDb } from "../db/client";
 import { findPosIntegration, openWebhookSecret } from "../db/pos-integrations";
-import { findTenantBySlug, type Tenant } from "../db/tenants";
-import {
-  guardedWebhookEventInsert,
-  webhookEventInsert,
-  webhookEventSeen,
-} from "../db/webhook-events";
+import { findTenantBySlug } from "../db/tenants";
+import { deliverAfterResponse } from "../delivery";
 import { ApiError } from "../http/errors";
 import {
   createRouter,
@@ -29,10 +18,9 @@ import {
   TenantParam,
 } from "../http/router";
 import { logLine } from "../log";
-import { changeOrderStatus } from "../services/orders";
-import { deliverEvents } from "../services/outbox";
+import { combine, type Effects } from "../services/effects";
 import { paymentGateway } from "../services/payment-gateway";
-import { startRefund } from "../services/refunds";
+import { applyPosReport } from "../services/pos-reports";
 import { handleStripeEvent } from "../services/stripe-events";
 import { POS_EVENT_EXAMPLES, STRIPE_EVENT_EXAMPLES, STRIPE_SIGNATURE_EXAMPLE } from "./examples";
 
@@ -223,8 +211,9 @@ export const webhookRoutes = webhooks
       }
       throw err;
     }
-    const applied = await handleStripeEvent(c.env, event, new Date());
-    return c.json({ received: true, applied }, 200);
+    const { changed, effects } = await handleStripeEvent(c.env, event, new Date());
+    deliverAfterResponse(c, effects);
+    return c.json({ received: true, applied: changed }, 200);
   })
   .post("/webhooks/pos/:provider/:tenant", async (c) => {
     const provider = ProviderParam.safeParse(c.req.param("provider"));
@@ -261,61 +250,12 @@ export const webhookRoutes = webhooks
       );
     }
     let applied = 0;
+    const decided: Effects[] = [];
     for (const report of reports) {
-      if (await applyReport(c.env, db, tenant, provider.data, report)) applied += 1;
+      const result = await applyPosReport(c.env, db, tenant, provider.data, report, new Date());
+      if (result.applied) applied += 1;
+      decided.push(result.effects);
     }
+    deliverAfterResponse(c, combine(...decided));
     return c.json({ received: true, events: reports.length, applied }, 200);
   });
-
-/**
- * Applies one status report through the state machine (forward only; late
- * reports are ignored), recording its event id in the same batch so a replay
- * is a no-op. An unknown order is acknowledged and ignored.
- */
-async function applyReport(
-  env: Env,
-  db: Db,
-  tenant: Tenant,
-  provider: PosProvider,
-  report: PosStatusReport,
-): Promise<boolean> {
-  const event = { provider, eventId: `${tenant.id}:${report.eventId}`, tenantId: tenant.id };
-  const now = new Date();
-  if (await webhookEventSeen(db, event.provider, event.eventId)) return false;
-  const order =
-    (report.orderId ? await findOrder(db, tenant.id, report.orderId) : undefined) ??
-    (report.posOrderId ? await findOrderByExternalId(db, tenant.id, report.posOrderId) : undefined);
-  try {
-    if (!order || !report.status) {
-      await webhookEventInsert(db, event, now);
-      return false;
-    }
-    const result = await changeOrderStatus(
-      db,
-      tenant,
-      order.id,
-      report.status,
-      "pos_webhook",
-      now,
-      (won) => [guardedWebhookEventInsert(db, event, now, won)],
-    );
-    if (!result.changed) {
-      await webhookEventInsert(db, event, now);
-      return false;
-    }
-    await deliverEvents(env, tenant, result.events);
-    // The restaurant cancelled a paid order in its POS: the customer gets the money back.
-    if (result.order.status === "cancelled" && result.order.paymentStatus === "paid") {
-      await startRefund(env, tenant, order.id, now);
-    }
-    return true;
-  } catch (err) {
-    // A concurrent delivery of the same event recorded it first.
-    if (isConstraintError(err, "webhook_events")) return false;
-    if (err instanceof ApiError && err.code === "conflict") {
-      await webhookEventInsert(db, event, now).catch(() => undefined);
-      return false;
-    }
-    throw err;
-  }
-}

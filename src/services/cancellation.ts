@@ -1,10 +1,10 @@
 import { raiseAlert } from "../db/alerts";
 import { getDb } from "../db/client";
 import { findOrder, type OrderWithItems } from "../db/orders";
-import type { OutboxRecord } from "../db/outbox";
 import type { Tenant } from "../db/tenants";
 import { ApiError } from "../http/errors";
 import { releaseUnpaidIntent } from "./capture";
+import { combine, type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { changeOrderStatus } from "./orders";
 import { startRefund } from "./refunds";
 
@@ -13,7 +13,8 @@ import { startRefund } from "./refunds";
  * an unpaid one is simply cancelled (and its PaymentIntent with it); a paid
  * one is cancelled and refunded (the refund follows on the payments queue).
  * A completed order cannot be cancelled (409); a cancelled one stays as it is.
- * Returns the order as it is now and whether this call changed it.
+ * Returns the order as it is now, whether this call changed it, and what the
+ * caller delivers (the route, or the hub for a terminal's cancel).
  */
 export async function cancelOrder(
   env: Env,
@@ -21,7 +22,7 @@ export async function cancelOrder(
   orderId: string,
   source: "staff" | "terminal",
   now: Date,
-): Promise<{ order: OrderWithItems; changed: boolean; events: OutboxRecord[] }> {
+): Promise<{ order: OrderWithItems; changed: boolean; effects: Effects }> {
   const db = getDb(env);
   const order = await findOrder(db, tenant.id, orderId);
   if (!order) throw new ApiError("not_found", "unknown order");
@@ -29,14 +30,21 @@ export async function cancelOrder(
     throw new ApiError("conflict", "a completed order cannot be cancelled");
   }
   let changed = false;
-  let events: OutboxRecord[] = [];
+  let effects = NO_EFFECTS;
   if (order.paymentStatus === "paid" && order.paymentIntentId) {
-    changed =
-      (await startRefund(env, tenant, order.id, now, { cancelNow: true, source })) === "started";
+    const refund = await startRefund(env, tenant, order.id, now, { cancelNow: true, source });
+    changed = refund.outcome === "started";
+    effects = refund.effects;
   } else if (order.status !== "cancelled") {
     // Unpaid, or paid at the counter (the money is in the till: staff give it back there).
-    const result = await changeOrderStatus(db, tenant, order.id, "cancelled", source, now);
-    ({ changed, events } = result);
+    ({ changed, effects } = await changeOrderStatus(
+      db,
+      tenant,
+      order.id,
+      "cancelled",
+      source,
+      now,
+    ));
     await releaseUnpaidIntent(env, order);
   }
   if (changed && order.posStatus === "synced") {
@@ -52,7 +60,7 @@ export async function cancelOrder(
       },
       now,
     );
-    events = [...events, ...alert];
+    effects = combine(effects, effectsOf(tenant, { events: alert }));
   }
-  return { order: (await findOrder(db, tenant.id, order.id)) ?? order, changed, events };
+  return { order: (await findOrder(db, tenant.id, order.id)) ?? order, changed, effects };
 }

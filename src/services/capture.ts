@@ -3,8 +3,8 @@ import { getDb } from "../db/client";
 import { findOrder, type OrderWithItems } from "../db/orders";
 import type { Tenant } from "../db/tenants";
 import { logLine } from "../log";
+import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { withFreshOrder } from "./order-change";
-import { deliverEvents } from "./outbox";
 import { paymentGateway } from "./payment-gateway";
 
 /**
@@ -40,16 +40,18 @@ export async function releaseUnpaidIntent(
  * Captures an authorised payment once the POS accepted the order
  * (`captureMode: on_pos_accept`). A capture that fails is left to staff
  * with an alert: the order is in the kitchen and the money only held.
+ * `known`, the order as the caller has just written it, saves the read.
  */
 export async function captureIfAuthorised(
   env: Env,
   tenant: Tenant,
   orderId: string,
   now: Date,
-): Promise<void> {
+  known?: OrderWithItems,
+): Promise<Effects> {
   const db = getDb(env);
   const gateway = paymentGateway(env);
-  const order = await findOrder(db, tenant.id, orderId);
+  const order = known ?? (await findOrder(db, tenant.id, orderId));
   if (
     !gateway ||
     !order?.paymentIntentId ||
@@ -57,7 +59,7 @@ export async function captureIfAuthorised(
     order.paymentCapturedAt ||
     order.paymentStatus !== "paid"
   ) {
-    return;
+    return NO_EFFECTS;
   }
   try {
     await gateway.capturePaymentIntent(order.paymentIntentId, {
@@ -75,8 +77,7 @@ export async function captureIfAuthorised(
       },
       now,
     );
-    await deliverEvents(env, tenant, alert);
-    return;
+    return effectsOf(tenant, { events: alert });
   }
   await withFreshOrder(
     db,
@@ -88,4 +89,5 @@ export async function captureIfAuthorised(
         : { patch: { paymentCapturedAt: now.toISOString() }, source: "system", event: null },
     now,
   );
+  return NO_EFFECTS;
 }

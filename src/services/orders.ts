@@ -29,6 +29,7 @@ import { ApiError } from "../http/errors";
 import { requireWithinLimit } from "../http/router";
 import { logLine } from "../log";
 import { releaseUnpaidIntent } from "./capture";
+import { type Effects, effectsOf } from "./effects";
 import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
 import { paymentGateway } from "./payment-gateway";
 
@@ -363,8 +364,8 @@ export async function changeOrderStatus(
   source: StatusSource,
   now: Date,
   extra?: OrderChange["extra"],
-): Promise<OrderChangeResult> {
-  return withFreshOrder(
+): Promise<{ order: OrderWithItems; changed: boolean; effects: Effects }> {
+  const result = await withFreshOrder(
     db,
     tenant,
     orderId,
@@ -388,6 +389,7 @@ export async function changeOrderStatus(
     },
     now,
   );
+  return { ...result, effects: effectsOf(tenant, { events: result.events }) };
 }
 
 /**

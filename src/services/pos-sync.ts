@@ -45,10 +45,9 @@ import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
 import { logLine } from "../log";
 import type { PosSubmitMessage } from "../queues/messages";
 import { captureIfAuthorised, releaseUnpaidIntent } from "./capture";
-import { sendNotifications } from "./notifications";
+import { combine, type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { dimensionChange, type OrderChangeResult, withFreshOrder } from "./order-change";
 import { confirmOrderPayment } from "./orders";
-import { deliverEvents } from "./outbox";
 import { startRefund } from "./refunds";
 
 /** What the consumer does with the message. */
@@ -66,13 +65,9 @@ export function posRequired(integration: PosIntegrationRow | undefined): boolean
   return integration?.status === "connected" && integration.autoSync;
 }
 
-export async function enqueuePosSubmission(
-  env: Env,
-  tenantId: string,
-  orderId: string,
-): Promise<void> {
-  const message: PosSubmitMessage = { type: "pos_submit", tenantId, orderId };
-  await env.POS_SUBMISSIONS.send(message, { contentType: "json" });
+/** The order's message for the `pos-submissions` queue, sent after its batch committed. */
+export function posSubmitMessage(tenantId: string, orderId: string): PosSubmitMessage {
+  return { type: "pos_submit", tenantId, orderId };
 }
 
 /**
@@ -80,13 +75,14 @@ export async function enqueuePosSubmission(
  * synced or failed, claims the order with a conditional update so concurrent
  * deliveries make one call, refreshes the session once on an auth failure,
  * and records every try in `pos_sync_attempts` in the same batch as the
- * order's new POS state and its `order_updated` event.
+ * order's new POS state and its `order_updated` event. Returns what the
+ * consumer does with the message and what it delivers.
  */
 export async function submitOrderToPos(
   env: Env,
   message: PosSubmitMessage,
   delivery: { attempt: number; random: number; now?: () => Date },
-): Promise<SubmissionOutcome> {
+): Promise<{ outcome: SubmissionOutcome; effects: Effects }> {
   const clock = delivery.now ?? (() => new Date());
   const db = getDb(env);
   const [tenant, integration] = await Promise.all([
@@ -94,34 +90,37 @@ export async function submitOrderToPos(
     findPosIntegration(db, message.tenantId),
   ]);
   const order = tenant ? await findOrder(db, tenant.id, message.orderId) : undefined;
-  if (!tenant || !order) return { kind: "done", result: "skipped" };
-  if (order.posStatus !== "queued" && order.posStatus !== "retrying") {
-    return { kind: "done", result: "skipped" };
-  }
+  const skipped = (effects: Effects = NO_EFFECTS) => ({
+    outcome: { kind: "done" as const, result: "skipped" as const },
+    effects,
+  });
+  if (!tenant || !order) return skipped();
+  if (order.posStatus !== "queued" && order.posStatus !== "retrying") return skipped();
   if (
     order.status === "cancelled" ||
     order.paymentStatus === "refund_pending" ||
     order.paymentStatus === "refunded"
   ) {
     // Cancelled, or the customer is being refunded: the POS must not get the order now.
-    await changePosState(env, db, tenant, order, { posStatus: "not_required" }, clock());
-    return { kind: "done", result: "skipped" };
+    return skipped(await changePosState(db, tenant, order, { posStatus: "not_required" }, clock()));
   }
   if (integration?.status !== "connected") {
     // Disconnected meanwhile: the POS is no longer part of this order's path, and a payment
     // held for its acceptance is taken now (the restaurant has the order).
-    await changePosState(env, db, tenant, order, { posStatus: "not_required" }, clock());
-    await captureIfAuthorised(env, tenant, order.id, clock());
-    return { kind: "done", result: "skipped" };
+    const changed = await changePosState(db, tenant, order, { posStatus: "not_required" }, clock());
+    return skipped(combine(changed, await captureIfAuthorised(env, tenant, order.id, clock())));
   }
 
   const claimed = await claimOrder(db, order, clock());
   if (!claimed) {
     const fresh = await findOrder(db, tenant.id, order.id);
     if (!fresh || (fresh.posStatus !== "queued" && fresh.posStatus !== "retrying")) {
-      return { kind: "done", result: "skipped" };
+      return skipped();
     }
-    return { kind: "retry", delaySeconds: CLAIMED_RETRY_SECONDS };
+    return {
+      outcome: { kind: "retry", delaySeconds: CLAIMED_RETRY_SECONDS },
+      effects: NO_EFFECTS,
+    };
   }
 
   const config = readConfig(env);
@@ -164,8 +163,7 @@ export async function submitOrderToPos(
 
   if (outcome.ok) {
     const attempt = attemptRow("success", { posOrderId: outcome.created.posOrderId });
-    await changePosState(
-      env,
+    const synced = await changePosState(
       db,
       tenant,
       claimed,
@@ -188,9 +186,12 @@ export async function submitOrderToPos(
         ),
       ],
     );
-    await alertIfRefundStarted(env, db, tenant, order.id, clock());
-    await captureIfAuthorised(env, tenant, order.id, clock());
-    return { kind: "done", result: "synced" };
+    const effects = combine(
+      synced,
+      await alertIfRefundStarted(db, tenant, order.id, clock()),
+      await captureIfAuthorised(env, tenant, order.id, clock()),
+    );
+    return { outcome: { kind: "done", result: "synced" }, effects };
   }
 
   const error = outcome.error;
@@ -206,8 +207,7 @@ export async function submitOrderToPos(
     errorMessage: describeError(error),
   });
   if (decision.action === "retry") {
-    await changePosState(
-      env,
+    const effects = await changePosState(
       db,
       tenant,
       claimed,
@@ -215,9 +215,9 @@ export async function submitOrderToPos(
       clock(),
       (won) => [guardedSyncAttemptInsert(db, attempt, won)],
     );
-    return { kind: "retry", delaySeconds: decision.delaySeconds };
+    return { outcome: { kind: "retry", delaySeconds: decision.delaySeconds }, effects };
   }
-  await handlePosFailure(env, tenant, claimed, {
+  const effects = await handlePosFailure(env, tenant, claimed, {
     reason:
       decision.reason === "permanent"
         ? describeError(error)
@@ -225,7 +225,7 @@ export async function submitOrderToPos(
     attempt,
     now: clock(),
   });
-  return { kind: "done", result: "failed" };
+  return { outcome: { kind: "done", result: "failed" }, effects };
 }
 
 /**
@@ -234,14 +234,14 @@ export async function submitOrderToPos(
  * notification, the integration's failure streak (degraded at three in a
  * row, alerted once), then the tenant's failure policy. Used for permanent
  * errors, exhausted retries and the dead-letter queue alike; an order that
- * is already synced or failed is left alone.
+ * is already synced or failed is left alone (no effects).
  */
 export async function handlePosFailure(
   env: Env,
   tenant: Tenant,
   order: OrderWithItems,
   failure: { reason: string; attempt: SyncAttemptRow | null; now: Date },
-): Promise<boolean> {
+): Promise<Effects> {
   const db = getDb(env);
   const integration = await findPosIntegration(db, tenant.id);
   const alert: NewAlert = {
@@ -303,31 +303,30 @@ export async function handlePosFailure(
     failure.now,
     order,
   );
-  if (!result.changed) return false;
+  if (!result.changed) return NO_EFFECTS;
   const events = [...result.events];
   if (await integrationFailed(db, tenant.id, failure.now)) {
     events.push(...(await raiseIntegrationDegraded(db, tenant, failure.now)));
   }
-  await deliverEvents(env, tenant, events);
+  const failed = effectsOf(tenant, { events, notifications: notificationRows });
   // An authorisation waiting for the POS is always released; a captured
   // payment is refunded only when the tenant's policy says so.
   const onlyAuthorised = order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt;
-  if (autoRefund || onlyAuthorised) await startRefund(env, tenant, order.id, failure.now);
-  await sendNotifications(env, db, notificationRows, failure.now);
-  return true;
+  if (!autoRefund && !onlyAuthorised) return failed;
+  return combine(failed, (await startRefund(env, tenant, order.id, failure.now)).effects);
 }
 
 /**
  * Staff's manual retry: only from `failed` (else 409), back to `queued`
- * with a new message, so the retry budget starts afresh.
+ * with a new message, so the retry budget starts afresh. Null when the
+ * order changed meanwhile.
  */
 export async function retryPosSubmission(
-  env: Env,
   db: Db,
   tenant: Tenant,
   order: OrderWithItems,
   now: Date,
-): Promise<OrderWithItems | null> {
+): Promise<{ order: OrderWithItems; effects: Effects } | null> {
   const applied = await applyOrderChange(
     db,
     order,
@@ -335,21 +334,24 @@ export async function retryPosSubmission(
     now,
   );
   if (!applied) return null;
-  await enqueuePosSubmission(env, tenant.id, order.id);
-  await deliverEvents(env, tenant, applied.events);
-  return applied.order;
+  return {
+    order: applied.order,
+    effects: effectsOf(tenant, {
+      events: applied.events,
+      messages: [posSubmitMessage(tenant.id, order.id)],
+    }),
+  };
 }
 
 /**
  * The cron pass's safety net: orders left `queued` (their message lost, or
  * never sent because the enqueue failed) or `retrying` far past any backoff
  * are queued again. Claims and the skip of synced orders make a duplicate
- * message harmless.
+ * message harmless. Returns the messages to send.
  */
-export async function requeueStuckSubmissions(env: Env, db: Db, now: Date): Promise<number> {
+export async function requeueStuckSubmissions(db: Db, now: Date): Promise<PosSubmitMessage[]> {
   const stuck = await listStuckSubmissions(db, now);
-  for (const row of stuck) await enqueuePosSubmission(env, row.tenantId, row.id);
-  return stuck.length;
+  return stuck.map((row) => posSubmitMessage(row.tenantId, row.id));
 }
 
 /** Raises the one-time `integration_degraded` alert. */
@@ -399,16 +401,15 @@ function posChange(
   return dimensionChange("pos", tenant, order, patch, extra, extraEvents);
 }
 
-/** Applies a POS-state change (re-reading on a lost race) and delivers its events. */
+/** Applies a POS-state change (re-reading on a lost race); returns its events. */
 async function changePosState(
-  env: Env,
   db: Db,
   tenant: Tenant,
   order: OrderWithItems,
   patch: OrderChange["patch"],
   now: Date,
   extra?: OrderChange["extra"],
-): Promise<void> {
+): Promise<Effects> {
   // Staff may move the order meanwhile; the POS outcome still has to be recorded.
   const result = await withFreshOrder(
     db,
@@ -418,7 +419,7 @@ async function changePosState(
     now,
     order,
   );
-  await deliverEvents(env, tenant, result.events);
+  return effectsOf(tenant, { events: result.events });
 }
 
 /** Creates the order; an `auth` failure gets one session refresh, then counts as permanent. */
@@ -508,7 +509,8 @@ function describeError(error: PosError): string {
  * Confirms a paid order and, when the tenant's POS takes orders
  * automatically, queues it for submission: `posStatus` is `queued` in the
  * same batch as the confirmation, and the message follows the commit (the
- * cron pass re-queues it should the send fail).
+ * cron pass re-queues it should the send fail). The result's `effects` hold
+ * the confirmation's events and that message.
  */
 export async function confirmOrderAndQueue(
   env: Env,
@@ -519,7 +521,7 @@ export async function confirmOrderAndQueue(
   now: Date,
   extra?: OrderChange["extra"],
   known?: OrderWithItems,
-): Promise<OrderChangeResult> {
+): Promise<OrderChangeResult & { effects: Effects }> {
   const [integration, before] = await Promise.all([
     findPosIntegration(db, tenant.id),
     known ?? findOrder(db, tenant.id, orderId),
@@ -534,28 +536,21 @@ export async function confirmOrderAndQueue(
     extra,
     before,
   );
+  if (!result.changed) return { ...result, effects: NO_EFFECTS };
   // Paid at the counter: the card can no longer be charged for it.
-  if (result.changed && source === "staff" && before?.paymentIntentId) {
-    await releaseUnpaidIntent(env, before);
-  }
+  if (source === "staff" && before?.paymentIntentId) await releaseUnpaidIntent(env, before);
+  const queued = result.order.posStatus === "queued";
+  const confirmed = effectsOf(tenant, {
+    events: result.events,
+    messages: queued ? [posSubmitMessage(tenant.id, orderId)] : [],
+  });
   // Authorised to be captured on POS acceptance, but no POS will be asked (it was
   // disconnected since the order was placed): the restaurant takes it, so capture now.
-  if (result.changed && result.order.posStatus === "not_required") {
-    await captureIfAuthorised(env, tenant, orderId, now);
-  }
-  if (result.changed && result.order.posStatus === "queued") {
-    await enqueuePosSubmission(env, tenant.id, orderId).catch((err: unknown) => {
-      console.error(
-        logLine({
-          level: "warn",
-          msg: "enqueue failed; the cron pass will queue the order again",
-          orderId,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
-    });
-  }
-  return result;
+  const captured =
+    result.order.posStatus === "not_required"
+      ? await captureIfAuthorised(env, tenant, orderId, now, result.order)
+      : NO_EFFECTS;
+  return { ...result, effects: combine(confirmed, captured) };
 }
 
 /**
@@ -564,16 +559,15 @@ export async function confirmOrderAndQueue(
  * after the submission did), staff get an alert to settle it by hand.
  */
 async function alertIfRefundStarted(
-  env: Env,
   db: Db,
   tenant: Tenant,
   orderId: string,
   now: Date,
-): Promise<void> {
+): Promise<Effects> {
   const order = await findOrder(db, tenant.id, orderId);
-  if (!order) return;
+  if (!order) return NO_EFFECTS;
   const refunding = order.paymentStatus === "refund_pending" || order.paymentStatus === "refunded";
-  if (!refunding && order.status !== "cancelled") return;
+  if (!refunding && order.status !== "cancelled") return NO_EFFECTS;
   const built = await raiseAlert(
     db,
     refunding
@@ -593,5 +587,5 @@ async function alertIfRefundStarted(
         },
     now,
   );
-  await deliverEvents(env, tenant, built);
+  return effectsOf(tenant, { events: built });
 }

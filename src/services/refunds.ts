@@ -7,17 +7,15 @@ import {
   newNotification,
 } from "../db/notifications";
 import { findOrder, type OrderWithItems } from "../db/orders";
-import type { OutboxRecord } from "../db/outbox";
 import { guardedRefundInsert, listRefunds, manualRefundRow, recordRefund } from "../db/refunds";
-import { findTenantById, type Tenant } from "../db/tenants";
+import type { Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { decideRetry } from "../domain/retry-policy";
 import { ApiError } from "../http/errors";
 import { logLine } from "../log";
 import type { MessageOutcome, RefundMessage } from "../queues/messages";
-import { sendNotifications } from "./notifications";
+import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { paymentChange, withFreshOrder } from "./order-change";
-import { deliverEvents } from "./outbox";
 import { paymentGateway } from "./payment-gateway";
 
 /**
@@ -29,9 +27,9 @@ import { paymentGateway } from "./payment-gateway";
 /**
  * Starts the refund of a paid order: `paymentStatus: refund_pending` (with
  * its `order_updated`) in one batch, then the refund goes on the `payments`
- * queue. Returns `started` when this call started it, `under_way` when it
- * already was (the message is sent again), null when there is nothing to
- * refund (not paid by card, or, for a cancel, completed meanwhile).
+ * queue. `started` when this call started it, `under_way` when it already
+ * was (the message is sent again), null when there is nothing to refund
+ * (not paid by card, or, for a cancel, completed meanwhile).
  */
 export async function startRefund(
   env: Env,
@@ -39,7 +37,7 @@ export async function startRefund(
   orderId: string,
   now: Date,
   options: { cancelNow?: boolean; source?: StatusSource } = {},
-): Promise<"started" | "under_way" | null> {
+): Promise<{ outcome: "started" | "under_way" | null; effects: Effects }> {
   let underWay = false;
   const result = await withFreshOrder(
     getDb(env),
@@ -57,11 +55,15 @@ export async function startRefund(
     },
     now,
   );
-  if (!result.changed && !underWay) return null;
-  // Sent again when already under way: a lost message must not strand the refund.
-  await enqueueRefund(env, tenant.id, orderId);
-  await deliverEvents(env, tenant, result.events);
-  return result.changed ? "started" : "under_way";
+  if (!result.changed && !underWay) return { outcome: null, effects: NO_EFFECTS };
+  return {
+    outcome: result.changed ? "started" : "under_way",
+    // Sent again when already under way: a lost message must not strand the refund.
+    effects: effectsOf(tenant, {
+      events: result.events,
+      messages: [refundMessage(tenant.id, orderId)],
+    }),
+  };
 }
 
 /**
@@ -76,7 +78,7 @@ export async function retryRefund(
   tenant: Tenant,
   orderId: string,
   now: Date,
-): Promise<{ order: OrderWithItems; events: OutboxRecord[] }> {
+): Promise<{ order: OrderWithItems; effects: Effects }> {
   const result = await withFreshOrder(
     getDb(env),
     tenant,
@@ -95,8 +97,13 @@ export async function retryRefund(
     },
     now,
   );
-  await enqueueRefund(env, tenant.id, orderId);
-  return { order: result.order, events: result.events };
+  return {
+    order: result.order,
+    effects: effectsOf(tenant, {
+      events: result.events,
+      messages: [refundMessage(tenant.id, orderId)],
+    }),
+  };
 }
 
 /**
@@ -111,7 +118,7 @@ export async function settleRefundByHand(
   by: { keyId: string; label: string },
   note: string,
   now: Date,
-): Promise<OrderWithItems> {
+): Promise<{ order: OrderWithItems; effects: Effects }> {
   const db = getDb(env);
   const order = await findOrder(db, tenant.id, orderId);
   if (!order) throw new ApiError("not_found", "unknown order");
@@ -121,27 +128,14 @@ export async function settleRefundByHand(
       `only a refund_failed order can be settled by hand; this one is ${order.paymentStatus}`,
     );
   }
-  if (!(await refundSucceeded(env, tenant, orderId, now, { note, by }))) {
-    throw new ApiError("conflict", "the order changed meanwhile; read it again");
-  }
-  const settled = await findOrder(db, tenant.id, orderId);
-  if (!settled) throw new ApiError("not_found", "unknown order");
+  const settled = await refundSucceeded(env, tenant, orderId, now, { note, by });
+  if (!settled) throw new ApiError("conflict", "the order changed meanwhile; read it again");
   return settled;
 }
 
-/** Puts the refund on the queue after its batch; a failed send is healed by the cron pass. */
-export async function enqueueRefund(env: Env, tenantId: string, orderId: string): Promise<void> {
-  const message: RefundMessage = { type: "refund", tenantId, orderId };
-  await env.PAYMENTS.send(message, { contentType: "json" }).catch((err: unknown) => {
-    console.error(
-      logLine({
-        level: "warn",
-        msg: "refund enqueue failed; the cron pass will queue it again",
-        orderId,
-        error: err instanceof Error ? err.message : String(err),
-      }),
-    );
-  });
+/** The refund's message for the `payments` queue, sent after its batch committed. */
+export function refundMessage(tenantId: string, orderId: string): RefundMessage {
+  return { type: "refund", tenantId, orderId };
 }
 
 /**
@@ -153,35 +147,43 @@ export async function enqueueRefund(env: Env, tenantId: string, orderId: string)
  */
 export async function processRefund(
   env: Env,
+  tenant: Tenant,
   message: RefundMessage,
   delivery: { attempt: number; random: number },
   now: Date,
-): Promise<MessageOutcome> {
+): Promise<{ outcome: MessageOutcome; effects: Effects }> {
   const db = getDb(env);
   const gateway = paymentGateway(env);
-  const tenant = await findTenantById(db, message.tenantId);
-  const order = tenant ? await findOrder(db, tenant.id, message.orderId) : undefined;
-  if (!gateway || !tenant || !order?.paymentIntentId) return { kind: "done" };
-  if (order.paymentStatus !== "refund_pending") return { kind: "done" };
+  const order = await findOrder(db, tenant.id, message.orderId);
+  const done = (effects: Effects = NO_EFFECTS) => ({ outcome: { kind: "done" as const }, effects });
+  if (!gateway || !order?.paymentIntentId) return done();
+  if (order.paymentStatus !== "refund_pending") return done();
   /** Retry a passing failure with backoff; anything else leaves the refund to staff. */
-  const afterFailure = async (err: unknown): Promise<MessageOutcome> => {
+  const afterFailure = async (
+    err: unknown,
+  ): Promise<{ outcome: MessageOutcome; effects: Effects }> => {
     if (err instanceof PaymentError && err.kind === "retryable") {
       const decision = decideRetry({
         attempt: delivery.attempt,
         kind: "retryable",
         random: delivery.random,
       });
-      if (decision.action === "retry")
-        return { kind: "retry", delaySeconds: decision.delaySeconds };
+      if (decision.action === "retry") {
+        return {
+          outcome: { kind: "retry", delaySeconds: decision.delaySeconds },
+          effects: NO_EFFECTS,
+        };
+      }
     }
-    await settleOrFailRefund(
-      env,
-      tenant,
-      order.id,
-      err instanceof Error ? err.message : String(err),
-      now,
+    return done(
+      await settleOrFailRefund(
+        env,
+        tenant,
+        order.id,
+        err instanceof Error ? err.message : String(err),
+        now,
+      ),
     );
-    return { kind: "done" };
   };
   if (order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt) {
     // Only authorised: releasing the hold returns the money, no refund needed.
@@ -192,14 +194,12 @@ export async function processRefund(
     } catch (err) {
       return afterFailure(err);
     }
-    await refundSucceeded(env, tenant, order.id, now);
-    return { kind: "done" };
+    return done((await refundSucceeded(env, tenant, order.id, now))?.effects);
   }
   // D1 first: a refund recorded as succeeded (its order's change lost) settles without Stripe.
   const known = await listRefunds(db, tenant.id, order.id);
   if (known.some((r) => r.status === "succeeded")) {
-    await refundSucceeded(env, tenant, order.id, now);
-    return { kind: "done" };
+    return done((await refundSucceeded(env, tenant, order.id, now))?.effects);
   }
   // Stripe replays an idempotency key's first answer for a day: after a refund that failed
   // (staff retry it), the next one needs a key of its own, or it would get that failure back.
@@ -218,16 +218,16 @@ export async function processRefund(
   }
   await recordRefund(db, refundRow(order, refund), now);
   if (refund.status === "failed" || refund.status === "canceled") {
-    await refundFailed(env, tenant, order.id, `Stripe reports the refund ${refund.status}`, now);
-    return { kind: "done" };
+    return done(
+      await refundFailed(env, tenant, order.id, `Stripe reports the refund ${refund.status}`, now),
+    );
   }
   if (refund.status !== "succeeded") {
     // Pending at the card network (days, for some): `refund.updated` settles it, and the cron
     // pass looks again meanwhile. Retrying here would only run the message into the DLQ.
-    return { kind: "done" };
+    return done();
   }
-  await refundSucceeded(env, tenant, order.id, now);
-  return { kind: "done" };
+  return done((await refundSucceeded(env, tenant, order.id, now))?.effects);
 }
 
 /** The D1 record of a refund the processor reported for an order. */
@@ -247,9 +247,9 @@ export function refundRow(
 }
 
 /**
- * `refunded` and `cancelled`, with the customer told; a no-op unless a refund
- * was pending (or given to staff). `manual` records a refund staff made
- * outside the platform, in the same batch.
+ * `refunded` and `cancelled`, with the customer told; null (nothing changed)
+ * unless a refund was pending (or given to staff). `manual` records a refund
+ * staff made outside the platform, in the same batch.
  */
 export async function refundSucceeded(
   env: Env,
@@ -257,7 +257,7 @@ export async function refundSucceeded(
   orderId: string,
   now: Date,
   manual?: { note: string; by: { keyId: string; label: string } },
-): Promise<boolean> {
+): Promise<{ order: OrderWithItems; effects: Effects } | null> {
   const db = getDb(env);
   let notification: NotificationRow | undefined;
   const result = await withFreshOrder(
@@ -299,10 +299,11 @@ export async function refundSucceeded(
     },
     now,
   );
-  if (!result.changed || !notification) return false;
-  await deliverEvents(env, tenant, result.events);
-  await sendNotifications(env, db, [notification], now);
-  return true;
+  if (!result.changed || !notification) return null;
+  return {
+    order: result.order,
+    effects: effectsOf(tenant, { events: result.events, notifications: [notification] }),
+  };
 }
 
 /**
@@ -318,9 +319,9 @@ export async function settleOrFailRefund(
   orderId: string,
   reason: string,
   now: Date,
-): Promise<boolean> {
+): Promise<Effects> {
   const order = await findOrder(getDb(env), tenant.id, orderId);
-  if (order?.paymentStatus !== "refund_pending" || !order.paymentIntentId) return false;
+  if (order?.paymentStatus !== "refund_pending" || !order.paymentIntentId) return NO_EFFECTS;
   const gateway = paymentGateway(env);
   const manual = order.paymentCaptureMethod === "manual" && !order.paymentCapturedAt;
   let existing: RefundResult | null = null;
@@ -338,23 +339,28 @@ export async function settleOrFailRefund(
           error: err instanceof Error ? err.message : String(err),
         }),
       );
-      return false;
+      return NO_EFFECTS;
     }
   }
   if (existing) await recordRefund(getDb(env), refundRow(order, existing), now);
-  if (existing?.status === "succeeded") return refundSucceeded(env, tenant, orderId, now);
-  if (existing?.status === "pending" || existing?.status === "requires_action") return false;
+  if (existing?.status === "succeeded") {
+    return (await refundSucceeded(env, tenant, orderId, now))?.effects ?? NO_EFFECTS;
+  }
+  if (existing?.status === "pending" || existing?.status === "requires_action") return NO_EFFECTS;
   return refundFailed(env, tenant, orderId, reason, now);
 }
 
-/** `refund_failed`, an alert for staff, and the order listed for manual review. */
+/**
+ * `refund_failed`, an alert for staff, and the order listed for manual review;
+ * no effects when no refund was pending (or reported done).
+ */
 export async function refundFailed(
   env: Env,
   tenant: Tenant,
   orderId: string,
   reason: string,
   now: Date,
-): Promise<boolean> {
+): Promise<Effects> {
   const db = getDb(env);
   let notification: NotificationRow | undefined;
   const result = await withFreshOrder(
@@ -398,8 +404,6 @@ export async function refundFailed(
     },
     now,
   );
-  if (!result.changed || !notification) return false;
-  await deliverEvents(env, tenant, result.events);
-  await sendNotifications(env, db, [notification], now);
-  return true;
+  if (!result.changed || !notification) return NO_EFFECTS;
+  return effectsOf(tenant, { events: result.events, notifications: [notification] });
 }

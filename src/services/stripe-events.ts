@@ -17,10 +17,18 @@ import {
   webhookEventSeen,
 } from "../db/webhook-events";
 import { releaseUnpaidIntent } from "./capture";
+import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { paymentChange } from "./order-change";
-import { deliverEvents } from "./outbox";
 import { confirmOrderAndQueue } from "./pos-sync";
-import { enqueueRefund, refundFailed, refundRow, refundSucceeded } from "./refunds";
+import { refundFailed, refundMessage, refundRow, refundSucceeded } from "./refunds";
+
+/** Whether an event changed an order, and what to deliver. */
+export interface StripeEventResult {
+  changed: boolean;
+  effects: Effects;
+}
+
+const UNCHANGED: StripeEventResult = { changed: false, effects: NO_EFFECTS };
 
 /**
  * Stripe's webhook events, verified by the route: payments confirm orders (and queue them
@@ -31,15 +39,15 @@ import { enqueueRefund, refundFailed, refundRow, refundSucceeded } from "./refun
  * Applies one verified Stripe event. An event id seen before changes
  * nothing; every other event is recorded in the same batch as the change it
  * causes (or alone, when it causes none), so a replay is always a no-op.
- * Returns whether something changed.
+ * Returns whether something changed and what to deliver.
  */
 export async function handleStripeEvent(
   env: Env,
   event: PaymentWebhookEvent,
   now: Date,
-): Promise<boolean> {
+): Promise<StripeEventResult> {
   const db = getDb(env);
-  if (await webhookEventSeen(db, "stripe", event.id)) return false;
+  if (await webhookEventSeen(db, "stripe", event.id)) return UNCHANGED;
   if (
     event.type === "refund.updated" ||
     event.type === "refund.created" ||
@@ -53,11 +61,11 @@ export async function handleStripeEvent(
     tenant && intent?.orderId ? await findOrder(db, tenant.id, intent.orderId) : undefined;
   const record = { provider: "stripe", eventId: event.id, tenantId: tenant?.id ?? null };
   const recordIf = (won: SQL) => [guardedWebhookEventInsert(db, record, now, won)];
-  const recordOnly = async () => {
+  const recordOnly = async (): Promise<StripeEventResult> => {
     await webhookEventInsert(db, record, now).catch((err: unknown) => {
       if (!isConstraintError(err, "webhook_events")) throw err;
     });
-    return false;
+    return UNCHANGED;
   };
   if (intent && tenant && order && order.paymentIntentId === null) {
     if (event.type === "payment_intent.amount_capturable_updated") {
@@ -66,7 +74,7 @@ export async function handleStripeEvent(
       return recordOnly();
     }
     if (event.type === "payment_intent.succeeded") {
-      return raisePaymentDuplicate(env, db, tenant, order, intent.id, now, recordIf);
+      return raisePaymentDuplicate(db, tenant, order, intent.id, now, recordIf);
     }
   }
   // Only intents Orderlane made for an order it has, and that order's own intent.
@@ -99,11 +107,10 @@ export async function handleStripeEvent(
       // A concurrent change won; Stripe sends the event again if we do not answer 2xx.
       if (!applied)
         throw new Error(`order ${order.id} changed while its payment failure was recorded`);
-      await deliverEvents(env, tenant, applied.events);
       // Stripe would let the customer retry a declined card on the same intent; the
       // order is cancelled, so the intent is too (a payment that still races this is refunded).
       if (event.type === "payment_intent.payment_failed") await releaseUnpaidIntent(env, order);
-      return true;
+      return { changed: true, effects: effectsOf(tenant, { events: applied.events }) };
     }
     default:
       return recordOnly();
@@ -119,8 +126,8 @@ async function confirmPaid(
   intent: WebhookPaymentIntent,
   now: Date,
   recordIf: (won: SQL) => BatchItem<"sqlite">[],
-  recordOnly: () => Promise<boolean>,
-): Promise<boolean> {
+  recordOnly: () => Promise<StripeEventResult>,
+): Promise<StripeEventResult> {
   if (intent.amount !== order.total || intent.currency !== order.currency) {
     const alert = await raiseAlert(
       db,
@@ -134,8 +141,7 @@ async function confirmPaid(
       now,
       recordIf(ALWAYS),
     );
-    await deliverEvents(env, tenant, alert);
-    return false;
+    return { changed: false, effects: effectsOf(tenant, { events: alert }) };
   }
   if (
     order.status === "cancelled" &&
@@ -153,9 +159,13 @@ async function confirmPaid(
       now,
     );
     if (!applied) throw new Error(`order ${order.id} changed while its late payment was recorded`);
-    await enqueueRefund(env, tenant.id, order.id);
-    await deliverEvents(env, tenant, applied.events);
-    return true;
+    return {
+      changed: true,
+      effects: effectsOf(tenant, {
+        events: applied.events,
+        messages: [refundMessage(tenant.id, order.id)],
+      }),
+    };
   }
   // Already paid, refunding or refunded: nothing to confirm (an error would make Stripe retry for days).
   if (
@@ -177,24 +187,22 @@ async function confirmPaid(
   if (!result.changed) {
     // Marked paid at the counter between our read and the confirmation.
     if (result.order.paymentIntentId === null && intent.status === "succeeded") {
-      return raisePaymentDuplicate(env, db, tenant, result.order, intent.id, now, recordIf);
+      return raisePaymentDuplicate(db, tenant, result.order, intent.id, now, recordIf);
     }
     return recordOnly();
   }
-  await deliverEvents(env, tenant, result.events);
-  return true;
+  return { changed: true, effects: result.effects };
 }
 
 /** A card payment that went through for an order paid at the counter: money taken twice. */
 async function raisePaymentDuplicate(
-  env: Env,
   db: Db,
   tenant: Tenant,
   order: OrderWithItems,
   intentId: string,
   now: Date,
   recordIf: (won: SQL) => BatchItem<"sqlite">[],
-): Promise<boolean> {
+): Promise<StripeEventResult> {
   const alert = await raiseAlert(
     db,
     {
@@ -207,20 +215,23 @@ async function raisePaymentDuplicate(
     now,
     recordIf(ALWAYS),
   );
-  await deliverEvents(env, tenant, alert);
-  return false;
+  return { changed: false, effects: effectsOf(tenant, { events: alert }) };
 }
 
 /**
  * `refund.updated` (and `refund.created`): settles a refund that Stripe
  * finished after our call returned `pending`, or reports one that failed.
  */
-async function reconcileRefund(env: Env, event: PaymentWebhookEvent, now: Date): Promise<boolean> {
+async function reconcileRefund(
+  env: Env,
+  event: PaymentWebhookEvent,
+  now: Date,
+): Promise<StripeEventResult> {
   const db = getDb(env);
   const intentId = event.refund?.paymentIntentId ?? event.charge?.paymentIntentId ?? null;
   const order = intentId ? await findOrderByPaymentIntent(db, intentId) : undefined;
   const tenant = order ? await findTenantById(db, order.tenantId) : undefined;
-  let changed = false;
+  let effects = NO_EFFECTS;
   // Only the platform's own refund of the whole amount settles the order: a partial refund made
   // in the Stripe dashboard does not (`charge.refunded` means refunded in full).
   const ours =
@@ -228,9 +239,11 @@ async function reconcileRefund(env: Env, event: PaymentWebhookEvent, now: Date):
   if (order && tenant && ours) {
     if (event.refund) await recordRefund(db, refundRow(order, event.refund), now);
     const status = event.refund?.status ?? (event.charge?.refunded ? "succeeded" : null);
-    if (status === "succeeded") changed = await refundSucceeded(env, tenant, order.id, now);
+    if (status === "succeeded") {
+      effects = (await refundSucceeded(env, tenant, order.id, now))?.effects ?? NO_EFFECTS;
+    }
     if (status === "failed" || status === "canceled") {
-      changed = await refundFailed(
+      effects = await refundFailed(
         env,
         tenant,
         order.id,
@@ -246,5 +259,5 @@ async function reconcileRefund(env: Env, event: PaymentWebhookEvent, now: Date):
   ).catch((err: unknown) => {
     if (!isConstraintError(err, "webhook_events")) throw err;
   });
-  return changed;
+  return { changed: effects.tenant !== null, effects };
 }

@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { tenantHub } from "../../src/delivery";
 import { RETENTION_EVENTS, RETENTION_MS, type TenantHub } from "../../src/durable/tenant-hub";
-import { tenantHub } from "../../src/services/outbox";
 
 /** Fills a hub's log with `count` events stored `ageMs` ago, as if published then. */
 async function fillLog(hubName: string, count: number, ageMs: number) {

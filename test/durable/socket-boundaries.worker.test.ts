@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { tenantHub } from "../../src/services/outbox";
+import { tenantHub } from "../../src/delivery";
 import {
   ADMIN_TOKEN,
   call,

@@ -6,8 +6,8 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { tenantHub } from "../../src/delivery";
 import worker from "../../src/index";
-import { tenantHub } from "../../src/services/outbox";
 import {
   call,
   callJson,
