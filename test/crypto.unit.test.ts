@@ -24,7 +24,8 @@ describe("encryptJson / decryptJson", () => {
     await expect(
       decryptJson(crypto.getRandomValues(new Uint8Array(32)), "pos-credentials:ten_1", sealed),
     ).rejects.toThrow();
-    const tampered = `${sealed.slice(0, -2)}${sealed.endsWith("A") ? "B" : "A"}${sealed.slice(-1)}`;
+    // The second-to-last character always carries ciphertext bits; it is swapped for another.
+    const tampered = `${sealed.slice(0, -2)}${sealed.at(-2) === "A" ? "B" : "A"}${sealed.slice(-1)}`;
     await expect(decryptJson(key, "pos-credentials:ten_1", tampered)).rejects.toThrow();
     await expect(decryptJson(key, "pos-credentials:ten_1", "v2.x.y")).rejects.toThrow(
       "unknown ciphertext format",

@@ -175,8 +175,18 @@ export async function loadPosMapping(
   db: Db,
   tenantId: string,
   ids: readonly string[],
-): Promise<Map<string, { posItemId: string | null; modifiers: Map<string, string | null> }>> {
-  const rows = await findMenuItemsByIds(db, tenantId, ids);
+): Promise<PosMapping> {
+  return toPosMapping(await findMenuItemsByIds(db, tenantId, ids));
+}
+
+/** The vendor ids of menu items (and their modifiers), by item id. */
+export type PosMapping = Map<
+  string,
+  { posItemId: string | null; modifiers: Map<string, string | null> }
+>;
+
+/** The POS mapping of menu rows already read. */
+export function toPosMapping(rows: readonly MenuItemWithModifiers[]): PosMapping {
   return new Map(
     rows.map((row) => [
       row.id,
