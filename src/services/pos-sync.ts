@@ -17,8 +17,9 @@ import {
   raiseAlert,
 } from "../db/alerts";
 import { type Db, getDb } from "../db/client";
-import { loadPosMapping } from "../db/menu";
+import { toPosMapping } from "../db/menu";
 import { guardedNotificationInsert, newNotification } from "../db/notifications";
+import { findOrderAndIntegration, findSubmissionContext } from "../db/order-context";
 import {
   applyOrderChange,
   claimOrderForSubmission,
@@ -38,7 +39,7 @@ import {
   saveSession,
 } from "../db/pos-integrations";
 import { guardedSyncAttemptInsert, newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
-import { findTenantById, type Tenant } from "../db/tenants";
+import type { Tenant } from "../db/tenants";
 import type { StatusSource } from "../domain/order-status";
 import { toPosOrder } from "../domain/pos-mapping";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
@@ -85,11 +86,12 @@ export async function submitOrderToPos(
 ): Promise<{ outcome: SubmissionOutcome; effects: Effects }> {
   const clock = delivery.now ?? (() => new Date());
   const db = getDb(env);
-  const [tenant, integration] = await Promise.all([
-    findTenantById(db, message.tenantId),
-    findPosIntegration(db, message.tenantId),
-  ]);
-  const order = tenant ? await findOrder(db, tenant.id, message.orderId) : undefined;
+  // One read: the tenant, the order, its POS and the vendor ids of its lines.
+  const { tenant, order, integration, menu } = await findSubmissionContext(
+    db,
+    message.tenantId,
+    message.orderId,
+  );
   const skipped = (effects: Effects = NO_EFFECTS) => ({
     outcome: { kind: "done" as const, result: "skipped" as const },
     effects,
@@ -102,13 +104,19 @@ export async function submitOrderToPos(
     order.paymentStatus === "refunded"
   ) {
     // Cancelled, or the customer is being refunded: the POS must not get the order now.
-    return skipped(await changePosState(db, tenant, order, { posStatus: "not_required" }, clock()));
+    const changed = await changePosState(db, tenant, order, { posStatus: "not_required" }, clock());
+    return skipped(changed.effects);
   }
   if (integration?.status !== "connected") {
     // Disconnected meanwhile: the POS is no longer part of this order's path, and a payment
     // held for its acceptance is taken now (the restaurant has the order).
     const changed = await changePosState(db, tenant, order, { posStatus: "not_required" }, clock());
-    return skipped(combine(changed, await captureIfAuthorised(env, tenant, order.id, clock())));
+    return skipped(
+      combine(
+        changed.effects,
+        await captureIfAuthorised(env, tenant, order.id, clock(), changed.order),
+      ),
+    );
   }
 
   const claimed = await claimOrder(db, order, clock());
@@ -129,12 +137,7 @@ export async function submitOrderToPos(
   let outcome: { ok: true; created: CreatedPosOrder } | { ok: false; error: PosError };
   try {
     const connection = await connectionFor(env, integration);
-    const mapping = await loadPosMapping(
-      db,
-      claimed.tenantId,
-      claimed.items.map((i) => i.menuItemId),
-    );
-    const posOrder = toPosOrder(claimed, mapping, connection.syncCustomerInfo);
+    const posOrder = toPosOrder(claimed, toPosMapping(menu), connection.syncCustomerInfo);
     outcome = {
       ok: true,
       created: await createWithOneRefresh(env, db, tenant.id, adapter, connection, posOrder, {
@@ -187,9 +190,9 @@ export async function submitOrderToPos(
       ],
     );
     const effects = combine(
-      synced,
-      await alertIfRefundStarted(db, tenant, order.id, clock()),
-      await captureIfAuthorised(env, tenant, order.id, clock()),
+      synced.effects,
+      await alertIfRefundStarted(db, tenant, synced.order, clock()),
+      await captureIfAuthorised(env, tenant, order.id, clock(), synced.order),
     );
     return { outcome: { kind: "done", result: "synced" }, effects };
   }
@@ -207,7 +210,7 @@ export async function submitOrderToPos(
     errorMessage: describeError(error),
   });
   if (decision.action === "retry") {
-    const effects = await changePosState(
+    const { effects } = await changePosState(
       db,
       tenant,
       claimed,
@@ -401,7 +404,7 @@ function posChange(
   return dimensionChange("pos", tenant, order, patch, extra, extraEvents);
 }
 
-/** Applies a POS-state change (re-reading on a lost race); returns its events. */
+/** Applies a POS-state change (re-reading on a lost race); returns the order as written and its events. */
 async function changePosState(
   db: Db,
   tenant: Tenant,
@@ -409,7 +412,7 @@ async function changePosState(
   patch: OrderChange["patch"],
   now: Date,
   extra?: OrderChange["extra"],
-): Promise<Effects> {
+): Promise<{ order: OrderWithItems; effects: Effects }> {
   // Staff may move the order meanwhile; the POS outcome still has to be recorded.
   const result = await withFreshOrder(
     db,
@@ -419,7 +422,7 @@ async function changePosState(
     now,
     order,
   );
-  return effectsOf(tenant, { events: result.events });
+  return { order: result.order, effects: effectsOf(tenant, { events: result.events }) };
 }
 
 /** Creates the order; an `auth` failure gets one session refresh, then counts as permanent. */
@@ -510,7 +513,8 @@ function describeError(error: PosError): string {
  * automatically, queues it for submission: `posStatus` is `queued` in the
  * same batch as the confirmation, and the message follows the commit (the
  * cron pass re-queues it should the send fail). The result's `effects` hold
- * the confirmation's events and that message.
+ * the confirmation's events and that message. `known` holds what the
+ * caller has just read (the order, and the POS integration, absent or not).
  */
 export async function confirmOrderAndQueue(
   env: Env,
@@ -520,12 +524,11 @@ export async function confirmOrderAndQueue(
   source: StatusSource,
   now: Date,
   extra?: OrderChange["extra"],
-  known?: OrderWithItems,
+  known?: { order: OrderWithItems; integration: PosIntegrationRow | undefined },
 ): Promise<OrderChangeResult & { effects: Effects }> {
-  const [integration, before] = await Promise.all([
-    findPosIntegration(db, tenant.id),
-    known ?? findOrder(db, tenant.id, orderId),
-  ]);
+  const context = known ?? (await findOrderAndIntegration(db, tenant.id, orderId));
+  const integration = context.integration;
+  const before = context.order;
   const result = await confirmOrderPayment(
     db,
     tenant,
@@ -561,11 +564,10 @@ export async function confirmOrderAndQueue(
 async function alertIfRefundStarted(
   db: Db,
   tenant: Tenant,
-  orderId: string,
+  order: OrderWithItems,
   now: Date,
 ): Promise<Effects> {
-  const order = await findOrder(db, tenant.id, orderId);
-  if (!order) return NO_EFFECTS;
+  const orderId = order.id;
   const refunding = order.paymentStatus === "refund_pending" || order.paymentStatus === "refunded";
   if (!refunding && order.status !== "cancelled") return NO_EFFECTS;
   const built = await raiseAlert(

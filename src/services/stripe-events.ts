@@ -3,12 +3,9 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { PaymentWebhookEvent, WebhookPaymentIntent } from "../adapters/payments/types";
 import { raiseAlert } from "../db/alerts";
 import { ALWAYS, type Db, getDb, isConstraintError } from "../db/client";
-import {
-  applyOrderChange,
-  findOrder,
-  findOrderByPaymentIntent,
-  type OrderWithItems,
-} from "../db/orders";
+import { findPaymentEventContext } from "../db/order-context";
+import { applyOrderChange, findOrderByPaymentIntent, type OrderWithItems } from "../db/orders";
+import type { PosIntegrationRow } from "../db/pos-integrations";
 import { recordRefund } from "../db/refunds";
 import { findTenantById, type Tenant } from "../db/tenants";
 import {
@@ -47,18 +44,30 @@ export async function handleStripeEvent(
   now: Date,
 ): Promise<StripeEventResult> {
   const db = getDb(env);
-  if (await webhookEventSeen(db, "stripe", event.id)) return UNCHANGED;
-  if (
+  const refundEvent =
     event.type === "refund.updated" ||
     event.type === "refund.created" ||
-    event.type === "charge.refunded"
-  ) {
-    return reconcileRefund(env, event, now);
-  }
-  const intent = event.paymentIntent;
-  const tenant = intent?.tenantId ? await findTenantById(db, intent.tenantId) : undefined;
-  const order =
-    tenant && intent?.orderId ? await findOrder(db, tenant.id, intent.orderId) : undefined;
+    event.type === "charge.refunded";
+  const intent = refundEvent ? null : event.paymentIntent;
+  // A payment event names its tenant and order: one read finds the event, both, and the POS.
+  const context =
+    intent?.tenantId && intent.orderId
+      ? await findPaymentEventContext(
+          db,
+          { provider: "stripe", eventId: event.id },
+          intent.tenantId,
+          intent.orderId,
+        )
+      : {
+          seen: await webhookEventSeen(db, "stripe", event.id),
+          tenant: undefined,
+          order: undefined,
+          integration: undefined,
+        };
+  if (context.seen) return UNCHANGED;
+  if (refundEvent) return reconcileRefund(env, event, now);
+  const { tenant, integration } = context;
+  const order = tenant ? context.order : undefined;
   const record = { provider: "stripe", eventId: event.id, tenantId: tenant?.id ?? null };
   const recordIf = (won: SQL) => [guardedWebhookEventInsert(db, record, now, won)];
   const recordOnly = async (): Promise<StripeEventResult> => {
@@ -84,9 +93,9 @@ export async function handleStripeEvent(
     case "payment_intent.amount_capturable_updated":
       // Authorised, to be captured when the POS accepts: confirm it now.
       if (order.paymentCaptureMethod !== "manual") return recordOnly();
-      return confirmPaid(env, db, tenant, order, intent, now, recordIf, recordOnly);
+      return confirmPaid(env, db, tenant, order, integration, intent, now, recordIf, recordOnly);
     case "payment_intent.succeeded":
-      return confirmPaid(env, db, tenant, order, intent, now, recordIf, recordOnly);
+      return confirmPaid(env, db, tenant, order, integration, intent, now, recordIf, recordOnly);
     case "payment_intent.payment_failed":
     case "payment_intent.canceled": {
       if (order.status !== "pending_payment" || order.paymentStatus === "paid") return recordOnly();
@@ -123,6 +132,7 @@ async function confirmPaid(
   db: Db,
   tenant: Tenant,
   order: OrderWithItems,
+  integration: PosIntegrationRow | undefined,
   intent: WebhookPaymentIntent,
   now: Date,
   recordIf: (won: SQL) => BatchItem<"sqlite">[],
@@ -174,16 +184,10 @@ async function confirmPaid(
   ) {
     return recordOnly();
   }
-  const result = await confirmOrderAndQueue(
-    env,
-    db,
-    tenant,
-    order.id,
-    "stripe",
-    now,
-    recordIf,
+  const result = await confirmOrderAndQueue(env, db, tenant, order.id, "stripe", now, recordIf, {
     order,
-  );
+    integration,
+  });
   if (!result.changed) {
     // Marked paid at the counter between our read and the confirmation.
     if (result.order.paymentIntentId === null && intent.status === "succeeded") {
