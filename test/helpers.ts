@@ -18,8 +18,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** Calls the Worker's own fetch handler as a client would. */
-export async function call(path: string, options: CallOptions = {}): Promise<Response> {
+/** The request a client would send to the Worker. */
+export function clientRequest(path: string, options: CallOptions = {}): Request {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined = options.rawBody;
@@ -29,13 +29,16 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   } else if (body !== undefined) {
     headers["content-type"] ??= "application/json";
   }
-  return exports.default.fetch(
-    new Request(`http://orderlane.test${path}`, {
-      method: options.method ?? (body === undefined ? "GET" : "POST"),
-      headers,
-      body,
-    }),
-  );
+  return new Request(`http://orderlane.test${path}`, {
+    method: options.method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    body,
+  });
+}
+
+/** Calls the Worker's own fetch handler as a client would. */
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
+  return exports.default.fetch(clientRequest(path, options));
 }
 
 /** Calls and parses JSON, asserting the status first (with the body in the failure message). */

@@ -1,7 +1,14 @@
 import { env } from "cloudflare:workers";
 import Stripe from "stripe";
 import { expect } from "vitest";
-import { call, callJson, createMenuItem, createTenant, type TestTenant } from "./helpers";
+import {
+  type CallOptions,
+  call,
+  callJson,
+  createMenuItem,
+  createTenant,
+  type TestTenant,
+} from "./helpers";
 
 /** The endpoint secret the Worker tests run with (vitest.config.ts). */
 export const STRIPE_TEST_WEBHOOK_SECRET = "whsec_test_secret";
@@ -21,6 +28,20 @@ export function stripeEvent(type: string, object: Record<string, unknown>, id?: 
   });
 }
 
+/** The options of Stripe's webhook request for `payload`, signed with the stripe package's own helper. */
+export async function stripeWebhookOptions(
+  payload: string,
+  options: { secret?: string; timestamp?: number; body?: string } = {},
+): Promise<CallOptions> {
+  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: options.secret ?? STRIPE_TEST_WEBHOOK_SECRET,
+    cryptoProvider: Stripe.createSubtleCryptoProvider(),
+    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+  });
+  return { rawBody: options.body ?? payload, headers: { "stripe-signature": header } };
+}
+
 /**
  * POSTs `payload` to /webhooks/stripe with a `Stripe-Signature` made by the
  * stripe package's own helper; `body` sends other bytes than were signed.
@@ -29,16 +50,7 @@ export async function sendStripeWebhook(
   payload: string,
   options: { secret?: string; timestamp?: number; body?: string } = {},
 ): Promise<Response> {
-  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
-    payload,
-    secret: options.secret ?? STRIPE_TEST_WEBHOOK_SECRET,
-    cryptoProvider: Stripe.createSubtleCryptoProvider(),
-    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
-  });
-  return call("/webhooks/stripe", {
-    rawBody: options.body ?? payload,
-    headers: { "stripe-signature": header },
-  });
+  return call("/webhooks/stripe", await stripeWebhookOptions(payload, options));
 }
 
 /** A PaymentIntent as the Stripe double (or Stripe) holds it now. */
@@ -119,6 +131,30 @@ export async function placeCardOrder(
   };
 }
 
+/** Stripe's event for a card order paid (`succeed`) or only authorised (`authorize`). */
+export function paymentEvent(order: CardOrder, how: "succeed" | "authorize" = "succeed"): string {
+  const common = {
+    id: order.intentId,
+    object: "payment_intent",
+    amount: order.total,
+    currency: "usd",
+    metadata: { tenant_id: order.tenantId, order_id: order.orderId },
+  };
+  return how === "succeed"
+    ? stripeEvent("payment_intent.succeeded", {
+        ...common,
+        amount_received: order.total,
+        status: "succeeded",
+      })
+    : stripeEvent("payment_intent.amount_capturable_updated", {
+        ...common,
+        amount_capturable: order.total,
+        amount_received: 0,
+        status: "requires_capture",
+        capture_method: "manual",
+      });
+}
+
 /**
  * The customer's card at the double (`succeed` charges it, `authorize` only holds the amount),
  * then Stripe's signed webhook for it; the Worker must take it.
@@ -128,28 +164,7 @@ export async function payAtStripe(
   how: "succeed" | "authorize" = "succeed",
 ): Promise<void> {
   await stripeDouble.control(`payment_intents/${order.intentId}/${how}`, {});
-  const common = {
-    id: order.intentId,
-    object: "payment_intent",
-    amount: order.total,
-    currency: "usd",
-    metadata: { tenant_id: order.tenantId, order_id: order.orderId },
-  };
-  const res = await sendStripeWebhook(
-    how === "succeed"
-      ? stripeEvent("payment_intent.succeeded", {
-          ...common,
-          amount_received: order.total,
-          status: "succeeded",
-        })
-      : stripeEvent("payment_intent.amount_capturable_updated", {
-          ...common,
-          amount_capturable: order.total,
-          amount_received: 0,
-          status: "requires_capture",
-          capture_method: "manual",
-        }),
-  );
+  const res = await sendStripeWebhook(paymentEvent(order, how));
   expect(res.status).toBe(200);
 }
 

@@ -50,8 +50,15 @@ export async function findDiscount(
   tenantId: string,
   code: string,
 ): Promise<DiscountRow | undefined> {
-  return db.query.discountCodes.findFirst({
+  const [row] = await discountQuery(db, tenantId, code);
+  return row;
+}
+
+/** The tenant's discount with this code, as a list of at most one row (so it batches). */
+export function discountQuery(db: Db, tenantId: string, code: string) {
+  return db.query.discountCodes.findMany({
     where: and(eq(discountCodes.tenantId, tenantId), eq(discountCodes.code, normalizeCode(code))),
+    limit: 1,
   });
 }
 

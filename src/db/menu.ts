@@ -135,18 +135,21 @@ export async function deleteMenuItem(db: Db, tenantId: string, id: string): Prom
   return deleted.length === 1;
 }
 
-/** The tenant's menu items among `ids`, with their modifiers in order. */
+/** The tenant's menu items among `ids`, with their modifiers in order (a query, so it batches). */
+export function menuItemsByIdsQuery(db: Db, tenantId: string, ids: readonly string[]) {
+  return db.query.menuItems.findMany({
+    where: and(eq(menuItems.tenantId, tenantId), inArray(menuItems.id, [...new Set(ids)])),
+    with: { modifiers: { orderBy: [asc(menuModifiers.position)] } },
+  });
+}
+
 async function findMenuItemsByIds(
   db: Db,
   tenantId: string,
   ids: readonly string[],
 ): Promise<MenuItemWithModifiers[]> {
-  const unique = [...new Set(ids)];
-  if (unique.length === 0) return [];
-  return db.query.menuItems.findMany({
-    where: and(eq(menuItems.tenantId, tenantId), inArray(menuItems.id, unique)),
-    with: { modifiers: { orderBy: [asc(menuModifiers.position)] } },
-  });
+  if (ids.length === 0) return [];
+  return menuItemsByIdsQuery(db, tenantId, ids);
 }
 
 /** The menu entries an order draft names, keyed by id, in the pricing module's shape. */
@@ -155,7 +158,13 @@ export async function loadMenuForPricing(
   tenantId: string,
   ids: readonly string[],
 ): Promise<Map<string, MenuItemForPricing>> {
-  const rows = await findMenuItemsByIds(db, tenantId, ids);
+  return toPricingMenu(await findMenuItemsByIds(db, tenantId, ids));
+}
+
+/** Menu rows, keyed by id, in the pricing module's shape. */
+export function toPricingMenu(
+  rows: readonly MenuItemWithModifiers[],
+): Map<string, MenuItemForPricing> {
   return new Map(
     rows.map((row) => [
       row.id,

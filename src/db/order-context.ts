@@ -1,9 +1,13 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "./client";
-import type { MenuItemWithModifiers } from "./menu";
+import { type DiscountRow, discountQuery } from "./discounts";
+import type { IdempotencyRecord } from "./idempotency";
+import { type MenuItemWithModifiers, menuItemsByIdsQuery } from "./menu";
 import type { OrderWithItems } from "./orders";
 import type { PosIntegrationRow } from "./pos-integrations";
 import {
+  apiKeys,
+  idempotencyKeys,
   menuItems,
   menuModifiers,
   orderItems,
@@ -12,7 +16,7 @@ import {
   tenants,
   webhookEvents,
 } from "./schema";
-import type { Tenant } from "./tenants";
+import { type Tenant, tenantByIdQuery } from "./tenants";
 
 /**
  * What a flow about one order reads before it decides, in one D1 round trip
@@ -93,4 +97,70 @@ export async function findSubmissionContext(
     }),
   ]);
   return { tenant: tenant[0], order: order[0], integration: integration[0], menu };
+}
+
+/**
+ * What placing an order reads, in one round trip: the live tenant (by the id
+ * its slug names), an earlier request with the same idempotency key, the menu
+ * entries the draft names, the discount it names and the POS integration.
+ */
+export async function findPlacementContext(
+  db: Db,
+  tenantId: string,
+  draft: {
+    idempotencyKey: string;
+    menuItemIds: readonly string[];
+    discountCode?: string | undefined;
+  },
+): Promise<{
+  tenant: Tenant | undefined;
+  earlier: IdempotencyRecord | undefined;
+  menu: MenuItemWithModifiers[];
+  discount: DiscountRow | undefined;
+  integration: PosIntegrationRow | undefined;
+}> {
+  const [tenant, earlier, menu, integration, discount] = await db.batch([
+    tenantByIdQuery(db, tenantId),
+    db.query.idempotencyKeys.findMany({
+      where: and(
+        eq(idempotencyKeys.tenantId, tenantId),
+        eq(idempotencyKeys.key, draft.idempotencyKey),
+      ),
+      limit: 1,
+    }),
+    menuItemsByIdsQuery(db, tenantId, draft.menuItemIds),
+    db.query.posIntegrations.findMany({ where: eq(posIntegrations.tenantId, tenantId), limit: 1 }),
+    // Without a code this reads nothing (the empty code matches no discount).
+    discountQuery(db, tenantId, draft.discountCode ?? ""),
+  ]);
+  return {
+    tenant: tenant[0],
+    earlier: earlier[0],
+    menu,
+    discount: draft.discountCode ? discount[0] : undefined,
+    integration: integration[0],
+  };
+}
+
+/**
+ * A terminal command's context in one round trip: its tenant as it is now,
+ * whether the socket's key is still live, and the order the command names.
+ */
+export async function findOrderForKey(
+  db: Db,
+  tenantId: string,
+  keyId: string,
+  orderId: string,
+): Promise<{ tenant: Tenant | undefined; keyLive: boolean; order: OrderWithItems | undefined }> {
+  const [tenant, order] = contextStatements(db, tenantId, orderId);
+  const [tenantRows, key, orderRows] = await db.batch([
+    tenant,
+    db.query.apiKeys.findMany({
+      columns: { id: true },
+      where: and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)),
+      limit: 1,
+    }),
+    order,
+  ]);
+  return { tenant: tenantRows[0], keyLive: key.length > 0, order: orderRows[0] };
 }

@@ -1,7 +1,7 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
-import { newId } from "../crypto";
+import { newId, sha256Hex } from "../crypto";
 import { PLATFORM_MAX_AMOUNT } from "../domain/pricing";
-import { apiKeyInsert, generateApiKey } from "./api-keys";
+import { type ApiKey, apiKeyInsert, generateApiKey } from "./api-keys";
 import type { Db } from "./client";
 import {
   type AccessRevoked,
@@ -23,9 +23,65 @@ export interface NewTenant {
 }
 
 /** The live tenant with this slug: a deleted one is unknown to every route. */
-export async function findTenantBySlug(db: Db, slug: string): Promise<Tenant | undefined> {
-  return db.query.tenants.findFirst({
+/** The live tenant with this slug, as a list of at most one row (so it batches). */
+export function tenantBySlugQuery(db: Db, slug: string) {
+  return db.query.tenants.findMany({
     where: and(eq(tenants.slug, slug), isNull(tenants.deletedAt)),
+    limit: 1,
+  });
+}
+
+export async function findTenantBySlug(db: Db, slug: string): Promise<Tenant | undefined> {
+  const [tenant] = await tenantBySlugQuery(db, slug);
+  if (tenant) rememberTenantId(tenant);
+  return tenant;
+}
+
+/**
+ * A live key by its clear text and the tenant its route names by slug, in one
+ * D1 round trip: what every tenant route checks before it runs.
+ */
+export async function findActiveApiKeyAndTenant(
+  db: Db,
+  clear: string,
+  slug: string,
+): Promise<{ key: ApiKey | undefined; tenant: Tenant | undefined }> {
+  const hash = await sha256Hex(clear);
+  // Lists of at most one row: drizzle's findFirst cannot map a missing row inside a batch.
+  const [keys, found] = await db.batch([
+    db.query.apiKeys.findMany({
+      where: and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)),
+      limit: 1,
+    }),
+    tenantBySlugQuery(db, slug),
+  ]);
+  return { key: keys[0], tenant: found[0] };
+}
+
+/**
+ * Slug → id for the tenants this isolate has served. Safe to keep: a slug is
+ * taken for good once used, even after its tenant is deleted (platform
+ * routes), so a slug never names another tenant. Whoever uses an id from
+ * here still reads the tenant row (by id, live only) in its own batch.
+ */
+const tenantIds = new Map<string, string>();
+const MAX_REMEMBERED_SLUGS = 10_000;
+
+function rememberTenantId(tenant: Pick<Tenant, "id" | "slug">): void {
+  if (tenantIds.size >= MAX_REMEMBERED_SLUGS) tenantIds.clear();
+  tenantIds.set(tenant.slug, tenant.id);
+}
+
+/** The id of the tenant with this slug, when this isolate has read it before. */
+export function rememberedTenantId(slug: string): string | undefined {
+  return tenantIds.get(slug);
+}
+
+/** The live tenant with this id, as a list of at most one row (so it batches). */
+export function tenantByIdQuery(db: Db, id: string) {
+  return db.query.tenants.findMany({
+    where: and(eq(tenants.id, id), isNull(tenants.deletedAt)),
+    limit: 1,
   });
 }
 

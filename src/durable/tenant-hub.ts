@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { findLiveApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
+import { findOrderForKey } from "../db/order-context";
 import type { AccessRevoked, OutboxRecord } from "../db/outbox";
 import { findTenantById, type Tenant } from "../db/tenants";
 import { deliver } from "../delivery";
@@ -195,19 +196,13 @@ export class TenantHub extends DurableObject<Env> {
     }
     // Commands that change or reveal anything check the key in D1 first, so a
     // revoked key is refused from the moment it is revoked, before its socket is closed.
+    // (set_status reads the key together with its order: #setStatus.)
     if (
-      message.type === "set_status" ||
-      message.type === "ack_alert" ||
-      message.type === "resume"
+      (message.type === "ack_alert" || message.type === "resume") &&
+      !(await this.#keyIsLive(ws))
     ) {
-      if (!(await this.#keyIsLive(ws))) {
-        this.#refuse(ws, message, {
-          code: "unauthorized",
-          message: "this socket's key was revoked",
-        });
-        this.#close(ws, "key revoked");
-        return;
-      }
+      this.#refuseRevoked(ws, message);
+      return;
     }
     await this.#handle(ws, message);
   }
@@ -278,22 +273,40 @@ export class TenantHub extends DurableObject<Env> {
   ): Promise<void> {
     const requestId = message.requestId ?? null;
     try {
-      const tenant = await this.#loadTenant();
-      // Cancelling is one path wherever it is asked for: a paid order is refunded.
-      const { effects } =
-        message.status === "cancelled"
-          ? await cancelOrder(this.env, tenant, message.orderId, "terminal", new Date())
-          : await changeOrderStatus(
-              getDb(this.env),
-              tenant,
-              message.orderId,
-              message.status,
-              "terminal",
-              new Date(),
-            );
-      // The change is committed with its outbox row; deliver it from here.
-      await this.#deliver(effects);
-      this.#send(ws, { type: "set_status_result", requestId, ok: true });
+      const db = getDb(this.env);
+      const now = new Date();
+      let effects: Effects;
+      if (message.status === "cancelled") {
+        if (!(await this.#keyIsLive(ws))) return this.#refuseRevoked(ws, message);
+        const tenant = await this.#loadTenant();
+        // Cancelling is one path wherever it is asked for: a paid order is refunded.
+        ({ effects } = await cancelOrder(this.env, tenant, message.orderId, "terminal", now));
+      } else {
+        // The tenant as it is now, the socket's key and the order in one round trip;
+        // the change in one more.
+        const { tenant, keyLive, order } = await findOrderForKey(
+          db,
+          this.#tenantId(),
+          this.#attachment(ws).keyId,
+          message.orderId,
+        );
+        if (!tenant) throw new ApiError("not_found", "unknown tenant");
+        if (!keyLive) return this.#refuseRevoked(ws, message);
+        ({ effects } = await changeOrderStatus(
+          db,
+          tenant,
+          message.orderId,
+          message.status,
+          "terminal",
+          now,
+          undefined,
+          order,
+        ));
+      }
+      // Committed with its outbox row: the answer goes out once the event is in the log.
+      await this.#deliver(effects, () =>
+        this.#send(ws, { type: "set_status_result", requestId, ok: true }),
+      );
     } catch (err) {
       const error =
         err instanceof ApiError
@@ -413,8 +426,25 @@ export class TenantHub extends DurableObject<Env> {
    * messages as from any entry point. Never throws: the change is committed,
    * so the command succeeded; an undelivered row is published by the cron pass.
    */
-  async #deliver(effects: Effects): Promise<void> {
-    await deliver(this.env, effects, (events, slug) => this.publish(events, slug));
+  /**
+   * Delivers a terminal command's effects into this hub's own log. `answer`
+   * runs as soon as the events are in the log (before D1 marks their outbox
+   * rows delivered), or after delivery when there are none.
+   */
+  async #deliver(effects: Effects, answer?: () => void): Promise<void> {
+    let answered = false;
+    await deliver(this.env, effects, async (events, slug) => {
+      const stored = await this.publish(events, slug);
+      answer?.();
+      answered = true;
+      return stored;
+    });
+    if (!answered) answer?.();
+  }
+
+  #refuseRevoked(ws: WebSocket, message: TerminalMessage): void {
+    this.#refuse(ws, message, { code: "unauthorized", message: "this socket's key was revoked" });
+    this.#close(ws, "key revoked");
   }
 
   /** Whether the key this socket was opened with is still live in D1. */
@@ -537,12 +567,18 @@ export class TenantHub extends DurableObject<Env> {
     );
   }
 
-  async #loadTenant(): Promise<Tenant> {
-    if (this.#tenant) return this.#tenant;
+  /** The tenant id this hub was opened for (stored in `meta` by the first socket). */
+  #tenantId(): string {
     const row = this.#sql
       .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'tenant_id'")
       .toArray()[0];
-    const tenant = row ? await findTenantById(getDb(this.env), row.value) : undefined;
+    if (!row) throw new Error("this hub does not know its tenant yet");
+    return row.value;
+  }
+
+  async #loadTenant(): Promise<Tenant> {
+    if (this.#tenant) return this.#tenant;
+    const tenant = await findTenantById(getDb(this.env), this.#tenantId());
     if (!tenant) throw new Error("this hub does not know its tenant yet");
     this.#tenant = tenant;
     return tenant;

@@ -8,6 +8,8 @@ export interface AppEnv {
   Variables: {
     db: Db;
     tenant: Tenant;
+    /** The route's tenant id, where the route reads the tenant row itself (resolveTenantId). */
+    tenantId: string;
     apiKey: ApiKey;
     /** Set first, for every request (`assignRequestId`). */
     requestId: string;

@@ -1,9 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { readConfig } from "../config";
 import { timingSafeEqual } from "../crypto";
-import { findActiveApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
-import { findTenantBySlug } from "../db/tenants";
+import { findActiveApiKeyAndTenant, findTenantBySlug, rememberedTenantId } from "../db/tenants";
 import { type KeyRole, roleCovers } from "../domain/roles";
 import { ApiError } from "./errors";
 import { countRefusedCredential, refuseLockedOutClient } from "./rate-limit";
@@ -30,11 +29,32 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** Public storefront routes: resolves `:tenant` or answers 404. */
 export const loadTenant: MiddlewareHandler<AppEnv> = async (c, next) => {
+  // resolveTenantId ran: the route reads the tenant itself.
+  if (c.get("tenantId")) return next();
   const db = getDb(c.env);
   const tenant = await findTenantBySlug(db, c.req.param("tenant") ?? "");
   if (!tenant) throw new ApiError("not_found", "unknown tenant");
   c.set("db", db);
   c.set("tenant", tenant);
+  await next();
+};
+
+/**
+ * For a route that reads its tenant row in its own first batch (placing an
+ * order): only the slug's tenant id, from this isolate's memory when it has
+ * served the slug before (slugs are never reused, db/tenants.ts), else read.
+ */
+export const resolveTenantId: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const db = getDb(c.env);
+  const slug = c.req.param("tenant") ?? "";
+  let id = rememberedTenantId(slug);
+  if (!id) {
+    const tenant = await findTenantBySlug(db, slug);
+    if (!tenant) throw new ApiError("not_found", "unknown tenant");
+    id = tenant.id;
+  }
+  c.set("db", db);
+  c.set("tenantId", id);
   await next();
 };
 
@@ -50,10 +70,11 @@ export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
       if (!token) throw new ApiError("unauthorized", "missing bearer token");
       refuseLockedOutClient(c);
       const db = getDb(c.env);
-      const [found, tenant] = await Promise.all([
-        findActiveApiKey(db, token),
-        findTenantBySlug(db, c.req.param("tenant") ?? ""),
-      ]);
+      const { key: found, tenant } = await findActiveApiKeyAndTenant(
+        db,
+        token,
+        c.req.param("tenant") ?? "",
+      );
       if (!found) {
         await countRefusedCredential(c);
         throw new ApiError("unauthorized", "invalid or revoked API key");

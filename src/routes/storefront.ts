@@ -7,7 +7,7 @@ import { deliverAfterResponse } from "../delivery";
 import { ORDER_TYPES } from "../domain/order-status";
 import { orderView } from "../domain/order-view";
 import { checkDiscount } from "../domain/pricing";
-import { loadTenant } from "../http/auth";
+import { loadTenant, resolveTenantId } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { limitDiscountLookups, limitOrderCreation, limitOrderPreviews } from "../http/rate-limit";
 import {
@@ -19,7 +19,6 @@ import {
   registerComponents,
   TenantParam,
 } from "../http/router";
-import { effectsOf } from "../services/effects";
 import { placeOrder, priceDraft, verifyOrderAccessToken } from "../services/orders";
 import { ORDER_DRAFT_EXAMPLES, ORDER_PREVIEW_EXAMPLES, PLACED_ORDER_EXAMPLES } from "./examples";
 import {
@@ -443,6 +442,8 @@ registerComponents(storefront.openAPIRegistry, { Store: StoreSchema });
 storefront.on("POST", "/v1/stores/:tenant/orders", limitOrderCreation);
 storefront.on("POST", "/v1/stores/:tenant/orders/preview", limitOrderPreviews);
 storefront.on("GET", "/v1/stores/:tenant/discounts/:code", limitDiscountLookups);
+// Placing an order reads its tenant in its own first batch: only the id is resolved here.
+storefront.on("POST", "/v1/stores/:tenant/orders", resolveTenantId);
 storefront.use("/v1/stores/:tenant/*", loadTenant);
 storefront.use("/v1/stores/:tenant", loadTenant);
 
@@ -522,13 +523,15 @@ export const storefrontRoutes = storefront
     const placed = await placeOrder(
       c.env,
       c.get("db"),
-      c.get("tenant"),
+      c.get("tenantId"),
       c.req.valid("json"),
       c.req.valid("header")["idempotency-key"],
       new Date(),
     );
+    // The tenant as the order's own batch read it (for CORS after the route).
+    c.set("tenant", placed.tenant);
     if (placed.replayed) c.header("Idempotent-Replayed", "true");
-    deliverAfterResponse(c, effectsOf(c.get("tenant"), { events: placed.events }));
+    deliverAfterResponse(c, placed.effects);
     return c.json(placed.body, 201);
   })
   .openapi(getOrderRoute, async (c) => {

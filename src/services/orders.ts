@@ -2,9 +2,15 @@ import { type CreatedPaymentIntent, PaymentError } from "../adapters/payments/ty
 import { readConfig } from "../config";
 import { canonicalJson, hmacSha256, sha256Hex, timingSafeEqual, toBase64Url } from "../crypto";
 import { type Db, isConstraintError } from "../db/client";
-import { discountForPricing, discountUseIncrement, findDiscount } from "../db/discounts";
-import { findIdempotencyRecord } from "../db/idempotency";
-import { loadMenuForPricing } from "../db/menu";
+import {
+  type DiscountRow,
+  discountForPricing,
+  discountUseIncrement,
+  findDiscount,
+} from "../db/discounts";
+import { findIdempotencyRecord, type IdempotencyRecord } from "../db/idempotency";
+import { loadMenuForPricing, toPricingMenu } from "../db/menu";
+import { findPlacementContext } from "../db/order-context";
 import {
   insertOrder,
   newOrderId,
@@ -13,8 +19,7 @@ import {
   type OrderChange,
   type OrderWithItems,
 } from "../db/orders";
-import { newOutboxRecord, type OutboxRecord } from "../db/outbox";
-import { findPosIntegration } from "../db/pos-integrations";
+import { newOutboxRecord } from "../db/outbox";
 import type { DeliveryAddress } from "../db/schema";
 import type { Tenant } from "../db/tenants";
 import {
@@ -24,12 +29,17 @@ import {
   type StatusSource,
 } from "../domain/order-status";
 import { orderView } from "../domain/order-view";
-import { type PricedOrder, type PricingError, priceOrder } from "../domain/pricing";
+import {
+  type MenuItemForPricing,
+  type PricedOrder,
+  type PricingError,
+  priceOrder,
+} from "../domain/pricing";
 import { ApiError } from "../http/errors";
 import { requireWithinLimit } from "../http/router";
 import { logLine } from "../log";
 import { releaseUnpaidIntent } from "./capture";
-import { type Effects, effectsOf } from "./effects";
+import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
 import { paymentGateway } from "./payment-gateway";
 
@@ -61,8 +71,10 @@ export interface PlacedOrder {
   };
   /** Whether this is a replay of an earlier request with the same key. */
   replayed: boolean;
-  /** Outbox rows this call committed, to deliver after the response. */
-  events: OutboxRecord[];
+  /** The tenant as read with the order's context. */
+  tenant: Tenant;
+  /** The committed `order_updated`, to deliver after the response (none for a replay). */
+  effects: Effects;
 }
 
 /**
@@ -75,11 +87,7 @@ export async function priceDraft(
   draft: Pick<OrderDraft, "items" | "tip" | "discountCode">,
   now: Date,
 ): Promise<{ priced: PricedOrder; discountId: string | null }> {
-  if (draft.tip && draft.tip.currency !== tenant.currency) {
-    throw new ApiError("validation_failed", `tip.currency: must be ${tenant.currency}`, {
-      issues: [{ path: "tip.currency", message: `must be ${tenant.currency}` }],
-    });
-  }
+  checkTipCurrency(tenant, draft);
   const [menu, discount] = await Promise.all([
     loadMenuForPricing(
       db,
@@ -88,6 +96,26 @@ export async function priceDraft(
     ),
     draft.discountCode ? findDiscount(db, tenant.id, draft.discountCode) : undefined,
   ]);
+  return priceWith(tenant, draft, menu, discount, now);
+}
+
+function checkTipCurrency(tenant: Tenant, draft: Pick<OrderDraft, "tip">): void {
+  if (draft.tip && draft.tip.currency !== tenant.currency) {
+    throw new ApiError("validation_failed", `tip.currency: must be ${tenant.currency}`, {
+      issues: [{ path: "tip.currency", message: `must be ${tenant.currency}` }],
+    });
+  }
+}
+
+/** Prices a draft against menu entries and a discount already read. */
+function priceWith(
+  tenant: Tenant,
+  draft: Pick<OrderDraft, "items" | "tip" | "discountCode">,
+  menu: ReadonlyMap<string, MenuItemForPricing>,
+  discount: DiscountRow | undefined,
+  now: Date,
+): { priced: PricedOrder; discountId: string | null } {
+  checkTipCurrency(tenant, draft);
   if (draft.discountCode && !discount) {
     throw pricingError({
       code: "unknown_discount",
@@ -126,20 +154,33 @@ function pricingError(
 export async function placeOrder(
   env: Env,
   db: Db,
-  tenant: Tenant,
+  tenantId: string,
   draft: OrderDraft,
   idempotencyKey: string,
   now: Date,
 ): Promise<PlacedOrder> {
   const requestHash = await sha256Hex(canonicalJson(draft));
-  const earlier = await replayIfKnown(env, db, tenant, idempotencyKey, requestHash);
-  if (earlier) return earlier;
+  // Everything the decision needs in one round trip; the writes in one more (insertOrder).
+  const context = await findPlacementContext(db, tenantId, {
+    idempotencyKey,
+    menuItemIds: draft.items.map((i) => i.menuItemId),
+    discountCode: draft.discountCode,
+  });
+  const tenant = context.tenant;
+  if (!tenant) throw new ApiError("not_found", "unknown tenant");
+  if (context.earlier) return replay(env, tenant, context.earlier, requestHash);
 
-  const { priced, discountId } = await priceDraft(db, tenant, draft, now);
+  const { priced, discountId } = priceWith(
+    tenant,
+    draft,
+    toPricingMenu(context.menu),
+    context.discount,
+    now,
+  );
   const at = now.toISOString();
   const id = newOrderId(now);
   // Capture on POS acceptance only makes sense when a POS will be asked.
-  const integration = await findPosIntegration(db, tenant.id);
+  const integration = context.integration;
   const captureMethod =
     integration?.status === "connected" &&
     integration.autoSync &&
@@ -248,7 +289,10 @@ export async function placeOrder(
     status: 201,
     body: { ...storedBody, order: numbered, accessToken: await orderAccessToken(env, id) },
     replayed: false,
-    events: [{ ...event, payload: { order: numbered, previousStatus: null, change: "status" } }],
+    tenant,
+    effects: effectsOf(tenant, {
+      events: [{ ...event, payload: { order: numbered, previousStatus: null, change: "status" } }],
+    }),
   };
 }
 
@@ -314,7 +358,16 @@ async function replayIfKnown(
   requestHash: string,
 ): Promise<PlacedOrder | null> {
   const record = await findIdempotencyRecord(db, tenant.id, key);
-  if (!record) return null;
+  return record ? replay(env, tenant, record, requestHash) : null;
+}
+
+/** The first response again, for the same key and body; another body is a mismatch. */
+async function replay(
+  env: Env,
+  tenant: Tenant,
+  record: IdempotencyRecord,
+  requestHash: string,
+): Promise<PlacedOrder> {
   if (record.requestHash !== requestHash) {
     throw new ApiError(
       "idempotency_mismatch",
@@ -329,7 +382,8 @@ async function replayIfKnown(
       accessToken: record.orderId ? await orderAccessToken(env, record.orderId) : "",
     },
     replayed: true,
-    events: [],
+    tenant,
+    effects: NO_EFFECTS,
   };
 }
 
@@ -364,6 +418,7 @@ export async function changeOrderStatus(
   source: StatusSource,
   now: Date,
   extra?: OrderChange["extra"],
+  known?: OrderWithItems,
 ): Promise<{ order: OrderWithItems; changed: boolean; effects: Effects }> {
   const result = await withFreshOrder(
     db,
@@ -388,6 +443,7 @@ export async function changeOrderStatus(
       };
     },
     now,
+    known,
   );
   return { ...result, effects: effectsOf(tenant, { events: result.events }) };
 }
