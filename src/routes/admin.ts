@@ -41,9 +41,9 @@ import {
   TenantParam,
 } from "../http/router";
 import { cancelOrder } from "../services/cancellation";
+import { confirmOrderAndQueue } from "../services/confirmation";
 import { effectsOf } from "../services/effects";
 import { changeOrderStatus } from "../services/orders";
-import { confirmOrderAndQueue } from "../services/pos-sync";
 import { retryRefund, settleRefundByHand } from "../services/refunds";
 import { SyncAttemptSchema, syncAttemptDto } from "./pos-sync";
 import {

@@ -40,7 +40,7 @@ import { requireWithinLimit } from "../http/router";
 import { logLine } from "../log";
 import { releaseUnpaidIntent } from "./capture";
 import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
-import { type OrderChangeResult, orderUpdatedEvent, withFreshOrder } from "./order-change";
+import { orderUpdatedEvent, withFreshOrder } from "./order-change";
 import { paymentGateway } from "./payment-gateway";
 
 /** An order draft after zod validation, amounts in minor units. */
@@ -446,58 +446,4 @@ export async function changeOrderStatus(
     known,
   );
   return { ...result, effects: effectsOf(tenant, { events: result.events }) };
-}
-
-/**
- * Records an order as paid and confirms it, announcing it to terminals as
- * `new_order`: what the payment webhook does for card payments, and what
- * staff do for an order paid at the counter. Only an unpaid, pending order
- * can be confirmed; one already paid is returned unchanged.
- */
-export async function confirmOrderPayment(
-  db: Db,
-  tenant: Tenant,
-  orderId: string,
-  source: StatusSource,
-  posRequired: boolean,
-  now: Date,
-  extra?: OrderChange["extra"],
-  known?: OrderWithItems,
-): Promise<OrderChangeResult> {
-  return withFreshOrder(
-    db,
-    tenant,
-    orderId,
-    async (order) => {
-      if (order.paymentStatus === "paid" && order.status !== "pending_payment") return "unchanged";
-      // "failed" too: a declined card can be retried on the same PaymentIntent.
-      if (
-        order.status !== "pending_payment" ||
-        (order.paymentStatus !== "unpaid" && order.paymentStatus !== "failed")
-      ) {
-        throw new ApiError(
-          "conflict",
-          `order is ${order.status} and ${order.paymentStatus}; it cannot be confirmed`,
-          {
-            status: order.status,
-            paymentStatus: order.paymentStatus,
-          },
-        );
-      }
-      return {
-        patch: {
-          status: "confirmed",
-          paymentStatus: "paid",
-          posStatus: posRequired ? "queued" : "not_required",
-          // Paid at the counter: the card payment is no longer this order's (its intent is cancelled).
-          ...(source === "staff" ? { paymentIntentId: null } : {}),
-        },
-        ...(extra ? { extra } : {}),
-        source,
-        event: (next) => ({ type: "new_order", payload: orderView(next, tenant.slug) }),
-      };
-    },
-    now,
-    known,
-  );
 }

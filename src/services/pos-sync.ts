@@ -19,7 +19,7 @@ import {
 import { type Db, getDb } from "../db/client";
 import { toPosMapping } from "../db/menu";
 import { guardedNotificationInsert, newNotification } from "../db/notifications";
-import { findOrderAndIntegration, findSubmissionContext } from "../db/order-context";
+import { findSubmissionContext } from "../db/order-context";
 import {
   applyOrderChange,
   claimOrderForSubmission,
@@ -40,15 +40,13 @@ import {
 } from "../db/pos-integrations";
 import { guardedSyncAttemptInsert, newSyncAttempt, type SyncAttemptRow } from "../db/sync-attempts";
 import type { Tenant } from "../db/tenants";
-import type { StatusSource } from "../domain/order-status";
 import { toPosOrder } from "../domain/pos-mapping";
 import { DEFAULT_RETRY_POLICY, decideRetry } from "../domain/retry-policy";
 import { logLine } from "../log";
 import type { PosSubmitMessage } from "../queues/messages";
-import { captureIfAuthorised, releaseUnpaidIntent } from "./capture";
+import { captureIfAuthorised } from "./capture";
 import { combine, type Effects, effectsOf, NO_EFFECTS } from "./effects";
-import { dimensionChange, type OrderChangeResult, withFreshOrder } from "./order-change";
-import { confirmOrderPayment } from "./orders";
+import { dimensionChange, withFreshOrder } from "./order-change";
 import { startRefund } from "./refunds";
 
 /** What the consumer does with the message. */
@@ -506,54 +504,6 @@ function describeError(error: PosError): string {
     ? `: ${error.details.vendorMessage.slice(0, 200)}`
     : "";
   return `${error.message}${status}${vendor}`.slice(0, 500);
-}
-
-/**
- * Confirms a paid order and, when the tenant's POS takes orders
- * automatically, queues it for submission: `posStatus` is `queued` in the
- * same batch as the confirmation, and the message follows the commit (the
- * cron pass re-queues it should the send fail). The result's `effects` hold
- * the confirmation's events and that message. `known` holds what the
- * caller has just read (the order, and the POS integration, absent or not).
- */
-export async function confirmOrderAndQueue(
-  env: Env,
-  db: Db,
-  tenant: Tenant,
-  orderId: string,
-  source: StatusSource,
-  now: Date,
-  extra?: OrderChange["extra"],
-  known?: { order: OrderWithItems; integration: PosIntegrationRow | undefined },
-): Promise<OrderChangeResult & { effects: Effects }> {
-  const context = known ?? (await findOrderAndIntegration(db, tenant.id, orderId));
-  const integration = context.integration;
-  const before = context.order;
-  const result = await confirmOrderPayment(
-    db,
-    tenant,
-    orderId,
-    source,
-    posRequired(integration),
-    now,
-    extra,
-    before,
-  );
-  if (!result.changed) return { ...result, effects: NO_EFFECTS };
-  // Paid at the counter: the card can no longer be charged for it.
-  if (source === "staff" && before?.paymentIntentId) await releaseUnpaidIntent(env, before);
-  const queued = result.order.posStatus === "queued";
-  const confirmed = effectsOf(tenant, {
-    events: result.events,
-    messages: queued ? [posSubmitMessage(tenant.id, orderId)] : [],
-  });
-  // Authorised to be captured on POS acceptance, but no POS will be asked (it was
-  // disconnected since the order was placed): the restaurant takes it, so capture now.
-  const captured =
-    result.order.posStatus === "not_required"
-      ? await captureIfAuthorised(env, tenant, orderId, now, result.order)
-      : NO_EFFECTS;
-  return { ...result, effects: combine(confirmed, captured) };
 }
 
 /**

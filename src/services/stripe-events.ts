@@ -14,9 +14,9 @@ import {
   webhookEventSeen,
 } from "../db/webhook-events";
 import { releaseUnpaidIntent } from "./capture";
+import { confirmOrderAndQueue } from "./confirmation";
 import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { paymentChange } from "./order-change";
-import { confirmOrderAndQueue } from "./pos-sync";
 import { refundFailed, refundMessage, refundRow, refundSucceeded } from "./refunds";
 
 /** Whether an event changed an order, and what to deliver. */
