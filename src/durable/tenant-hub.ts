@@ -64,7 +64,6 @@ interface Attachment {
  */
 export class TenantHub extends DurableObject<Env> {
   readonly #sql: SqlStorage;
-  #tenant: Tenant | null = null;
   /** What this instance last wrote to `meta`, so repeated values are not written again. */
   readonly #meta = new Map<string, string>();
   /** Replays asked for per socket in the current window (reset by hibernation, which needs idleness). */
@@ -449,9 +448,9 @@ export class TenantHub extends DurableObject<Env> {
 
   /** Whether the key this socket was opened with is still live in D1. */
   async #keyIsLive(ws: WebSocket): Promise<boolean> {
-    const tenant = await this.#loadTenant();
     return (
-      (await findLiveApiKey(getDb(this.env), tenant.id, this.#attachment(ws).keyId)) !== undefined
+      (await findLiveApiKey(getDb(this.env), this.#tenantId(), this.#attachment(ws).keyId)) !==
+      undefined
     );
   }
 
@@ -576,11 +575,10 @@ export class TenantHub extends DurableObject<Env> {
     return row.value;
   }
 
+  /** The tenant as it is now: read for each command that needs it, never kept. */
   async #loadTenant(): Promise<Tenant> {
-    if (this.#tenant) return this.#tenant;
     const tenant = await findTenantById(getDb(this.env), this.#tenantId());
-    if (!tenant) throw new Error("this hub does not know its tenant yet");
-    this.#tenant = tenant;
+    if (!tenant) throw new Error("this hub's tenant is gone");
     return tenant;
   }
 }
