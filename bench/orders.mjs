@@ -24,6 +24,7 @@ import {
   placeOrder,
   startPosStack,
 } from "../test/e2e/pos-harness.ts";
+import { benchCli } from "./cli.mjs";
 
 const HELP = `Usage: npm run bench:orders -- [options]
 
@@ -34,27 +35,7 @@ const HELP = `Usage: npm run bench:orders -- [options]
   --verbose           show wrangler's output
   --help              this text`;
 
-/** @param {string} message @returns {never} */
-function fail(message) {
-  console.error(`bench:orders: ${message}`);
-  process.exit(2);
-}
-
-/**
- * @param {string | undefined} raw
- * @param {number} fallback
- * @param {number} min
- * @param {number} max
- * @param {string} name
- */
-function intOption(raw, fallback, min, max, name) {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    fail(`--${name} must be an integer from ${min} to ${max} (got ${raw})`);
-  }
-  return value;
-}
+const { fail, numberOption: intOption, guardRun } = benchCli("orders");
 
 function readOptions() {
   const { values } = parseArgs({
@@ -93,25 +74,7 @@ async function main() {
   const options = readOptions();
   /** @type {import("../test/e2e/pos-harness.ts").PosStack | undefined} */
   let stack;
-  let cleaning = false;
-  const cleanup = async () => {
-    if (cleaning) return;
-    cleaning = true;
-    await stack?.stop();
-  };
-  /** @param {NodeJS.Signals} signal */
-  const onSignal = (signal) => {
-    if (cleaning) process.exit(130);
-    console.error(`\nbench:orders: ${signal}, stopping…`);
-    cleanup().finally(() => process.exit(130));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  const watchdog = setTimeout(() => {
-    console.error(`bench:orders: still running after ${options.maxMinutes} min; giving up`);
-    cleanup().finally(() => process.exit(1));
-  }, options.maxMinutes * 60_000);
-  watchdog.unref();
+  const cleanup = guardRun(options.maxMinutes, async () => stack?.stop());
 
   console.error(
     `Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), ` +
@@ -145,7 +108,9 @@ async function main() {
         p99: percentile(latencies, 99),
         max: latencies.at(-1) ?? 0,
       });
-      console.error(`concurrency ${concurrency}: ${(options.orders / seconds).toFixed(1)} orders/s`);
+      console.error(
+        `concurrency ${concurrency}: ${(options.orders / seconds).toFixed(1)} orders/s`,
+      );
     }
     if (stack.reloads() > 0) fail("wrangler reloaded the Worker during the run: it is void");
     console.log("| Concurrency | Orders | Orders/s | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) |");

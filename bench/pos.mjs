@@ -39,6 +39,7 @@ import {
   syncHistory,
   waitForFinalPosStatus,
 } from "../test/e2e/pos-harness.ts";
+import { benchCli } from "./cli.mjs";
 
 const HELP = `Usage: npm run bench:pos -- [options]
 
@@ -53,35 +54,7 @@ const HELP = `Usage: npm run bench:pos -- [options]
 
 const PLACE_CONCURRENCY = 8;
 
-/** @param {string} message */
-function fail(message) {
-  console.error(`bench:pos: ${message}`);
-  process.exit(2);
-}
-
-/**
- * @param {string | undefined} raw
- * @param {number} fallback
- * @param {number} min
- * @param {number} max
- * @param {string} name
- * @param {boolean} [integer]
- */
-function numberOption(raw, fallback, min, max, name, integer = true) {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (
-    !Number.isFinite(value) ||
-    (integer && !Number.isInteger(value)) ||
-    value < min ||
-    value > max
-  ) {
-    fail(
-      `--${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max} (got ${raw})`,
-    );
-  }
-  return value;
-}
+const { numberOption } = benchCli("pos");
 
 function readOptions() {
   const { values } = parseArgs({
