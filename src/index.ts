@@ -5,10 +5,15 @@ import { assignRequestId, limitBody, logRequest, requireJsonBody } from "./http/
 import { documentCredentialLimit } from "./http/rate-limit";
 import { API_OVERVIEW, createRouter, documentConventions, registerComponents } from "./http/router";
 import { handleQueueBatch } from "./queues";
-import { adminRoutes } from "./routes/admin";
+import { alertRoutes } from "./routes/admin/alerts";
+import { discountRoutes } from "./routes/admin/discounts";
+import { keyRoutes } from "./routes/admin/keys";
+import { menuRoutes } from "./routes/admin/menu";
+import { orderRoutes } from "./routes/admin/orders";
+import { posIntegrationRoutes } from "./routes/admin/pos";
+import { settingsRoutes } from "./routes/admin/settings";
 import { platformRoutes } from "./routes/platform";
 import { posRoutes } from "./routes/pos";
-import { posSyncRoutes } from "./routes/pos-sync";
 import { SHARED_COMPONENTS } from "./routes/schemas";
 import { storefrontRoutes } from "./routes/storefront";
 import { terminalRoutes } from "./routes/terminals";
@@ -29,8 +34,14 @@ app.use("/v1/*", requireJsonBody);
 
 app.route("/", platformRoutes);
 app.route("/", storefrontRoutes);
-app.route("/", adminRoutes);
-app.route("/", posSyncRoutes);
+// The staff and owner API, by resource.
+app.route("/", menuRoutes);
+app.route("/", discountRoutes);
+app.route("/", orderRoutes);
+app.route("/", settingsRoutes);
+app.route("/", keyRoutes);
+app.route("/", posIntegrationRoutes);
+app.route("/", alertRoutes);
 app.route("/", posRoutes);
 app.route("/", terminalRoutes);
 app.route("/", webhookRoutes);

@@ -1,12 +1,14 @@
+import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { readConfig } from "../config";
 import { timingSafeEqual } from "../crypto";
 import { getDb } from "../db/client";
 import { findActiveApiKeyAndTenant, findTenantBySlug, rememberedTenantId } from "../db/tenants";
 import { type KeyRole, roleCovers } from "../domain/roles";
+import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 import { countRefusedCredential, refuseLockedOutClient } from "./rate-limit";
-import type { AppEnv } from "./router";
+import { adminSecurity, createRouter, keySecurity } from "./router";
 
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
@@ -93,4 +95,35 @@ export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
     }
     await next();
   };
+}
+
+/**
+ * A router whose every operation needs a key of the path's tenant with a role covering `role`
+ * (owner ⊃ staff ⊃ terminal). The role is declared here, once per router: each operation gets
+ * the guard (`requireRole`, before its own middleware and validators) and the `security` its
+ * OpenAPI entry shows, so the two cannot disagree. A resource whose operations need different
+ * roles has one router per role.
+ */
+export function keyRouter(role: KeyRole): OpenAPIHono<AppEnv> {
+  return guardedRouter(keySecurity(role), requireRole(role));
+}
+
+/** A router whose every operation needs the platform admin token, declared the same way. */
+export function adminRouter(): OpenAPIHono<AppEnv> {
+  return guardedRouter(adminSecurity, requireAdmin);
+}
+
+function guardedRouter(
+  security: RouteConfig["security"],
+  guard: MiddlewareHandler<AppEnv>,
+): OpenAPIHono<AppEnv> {
+  const router = createRouter();
+  const register = router.openapi;
+  router.openapi = ((route: RouteConfig, handler: never, hook?: never) =>
+    register(
+      { ...route, security, middleware: [guard, ...[route.middleware ?? []].flat()] },
+      handler,
+      hook,
+    )) as typeof register;
+  return router;
 }

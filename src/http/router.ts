@@ -301,6 +301,23 @@ export const TenantParam = z.object({
     }),
 });
 
+/**
+ * `{tenant}` and `{id}`: the path of one object of the tenant. `what` names the object's kind
+ * and id prefix for the document.
+ */
+export function IdParam(what: string) {
+  return TenantParam.extend({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ param: { name: "id", in: "path" }, description: what }),
+  });
+}
+
+/** The 404 of a route whose only path object is the tenant. */
+export const NO_TENANT = { code: "not_found", when: "no tenant has this slug" } as const;
+
 export const MoneySchema = z
   .object({
     amount: z

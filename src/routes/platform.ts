@@ -9,16 +9,9 @@ import {
   updateTenantLimits,
 } from "../db/tenants";
 import { deliverAfterResponse } from "../delivery";
-import { requireAdmin } from "../http/auth";
+import { adminRouter } from "../http/auth";
 import { ApiError } from "../http/errors";
-import {
-  adminSecurity,
-  createRouter,
-  errorResponses,
-  jsonBody,
-  jsonContent,
-  TenantParam,
-} from "../http/router";
+import { errorResponses, jsonBody, jsonContent, TenantParam } from "../http/router";
 import { effectsOf } from "../services/effects";
 import { TenantSchema } from "./schemas";
 
@@ -81,8 +74,6 @@ const createTenantRoute = createRoute({
   summary: "Create a tenant; its owner key is returned once",
   description:
     "Creates a restaurant and its first API key, with role `owner`. The key is shown only in this answer: store it, then create staff and terminal keys with it.",
-  security: adminSecurity,
-  middleware: requireAdmin,
   request: { body: jsonBody(CreateTenantBody) },
   responses: {
     201: jsonContent(
@@ -107,8 +98,6 @@ const getTenantRoute = createRoute({
   tags: ["platform"],
   summary: "Read a tenant",
   description: "The tenant's settings and limits.",
-  security: adminSecurity,
-  middleware: requireAdmin,
   request: { params: TenantParam },
   responses: {
     200: jsonContent(z.object({ tenant: TenantOut }), "The tenant."),
@@ -126,8 +115,6 @@ const updateTenantRoute = createRoute({
   summary: "Change a tenant's limits (maxAmount, minor units)",
   description:
     "Sets the tenant's money ceiling. It applies to requests from now on; existing menu prices and orders are not changed.",
-  security: adminSecurity,
-  middleware: requireAdmin,
   request: { params: TenantParam, body: jsonBody(UpdateTenantBody) },
   responses: {
     200: jsonContent(z.object({ tenant: TenantOut }), "The tenant after the change."),
@@ -145,8 +132,6 @@ const deleteTenantRoute = createRoute({
   summary: "Delete a tenant",
   description:
     "Deletes a tenant: every key and ticket is revoked, the POS disconnected, every terminal socket closed with code 4401; from then on its routes answer 404. Its orders stay for the books and its slug stays taken.",
-  security: adminSecurity,
-  middleware: requireAdmin,
   request: { params: TenantParam },
   responses: {
     204: { description: "Deleted." },
@@ -157,7 +142,7 @@ const deleteTenantRoute = createRoute({
   },
 });
 
-export const platformRoutes = createRouter()
+export const platformRoutes = adminRouter()
   .openapi(createTenantRoute, async (c) => {
     const input = c.req.valid("json");
     const db = c.get("db");

@@ -12,17 +12,16 @@ import { applyLoyaltyChange } from "../db/loyalty";
 import { newOutboxRecord } from "../db/outbox";
 import { issueTerminalTicket } from "../db/terminal-tickets";
 import { deliverAfterResponse } from "../delivery";
-import { requireRole } from "../http/auth";
+import { keyRouter } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { limitGiftCardLookups, limitTicketIssuing } from "../http/rate-limit";
 import {
   type AppEnv,
-  createRouter,
   errorResponses,
   jsonBody,
   jsonContent,
-  keySecurity,
   MoneySchema,
+  NO_TENANT,
   registerComponents,
   requireWithinLimit,
   TenantParam,
@@ -74,8 +73,6 @@ const PointsBody = z
   })
   .strict();
 
-const NO_TENANT = { code: "not_found", when: "no tenant has this slug" } as const;
-
 const ticketRoute = createRoute({
   method: "post",
   path: "/v1/pos/{tenant}/terminals/ticket",
@@ -83,7 +80,8 @@ const ticketRoute = createRoute({
   summary: "A single-use, 60-second ticket for `?ticket=` on the terminal socket",
   description:
     "A ticket lets a browser open the terminal socket (`GET /ws/pos/{tenant}?ticket=…`) without putting a key in its URL. It works once, within 60 seconds, and acts with this key's role; revoking the key revokes its unused tickets.",
-  security: keySecurity("terminal"),
+  // After the key check: tickets are counted per key.
+  middleware: limitTicketIssuing,
   request: { params: TenantParam },
   responses: {
     201: jsonContent(
@@ -107,7 +105,6 @@ const createGiftCardRoute = createRoute({
   summary: "Issue a gift card; its code is returned once",
   description:
     "Issues a gift card worth `amount`, valid for five years, and tells every terminal (`gift_card_purchased`). Only a hash of the code is stored: this answer is the only place it appears in full.",
-  security: keySecurity("terminal"),
   request: {
     params: TenantParam,
     body: jsonBody(
@@ -163,7 +160,6 @@ const getGiftCardRoute = createRoute({
   tags: ["pos"],
   summary: "A gift card's balance",
   description: "The card's balance and expiry, looked up by its code.",
-  security: keySecurity("terminal"),
   request: {
     params: TenantParam.extend({
       code: z
@@ -204,7 +200,6 @@ const loyaltyRoute = (kind: "add" | "redeem") =>
       kind === "add"
         ? "Adds points to the account of this phone number (opened by its first points) and tells every terminal (`loyalty_updated`)."
         : "Takes points from the account of this phone number, never below zero, and tells every terminal (`loyalty_updated`).",
-    security: keySecurity("terminal"),
     request: { params: PhoneParams, body: jsonBody(PointsBody) },
     responses: {
       200: jsonContent(
@@ -229,11 +224,9 @@ const loyaltyRoute = (kind: "add" | "redeem") =>
     },
   });
 
-const pos = createRouter();
+const pos = keyRouter("terminal");
 registerComponents(pos.openAPIRegistry, { GiftCard: GiftCardSchema });
 pos.on("GET", "/v1/pos/:tenant/gift-cards/:code", limitGiftCardLookups);
-pos.use("/v1/pos/:tenant/*", requireRole("terminal"));
-pos.on("POST", "/v1/pos/:tenant/terminals/ticket", limitTicketIssuing);
 
 export const posRoutes = pos
   .openapi(ticketRoute, async (c) => {

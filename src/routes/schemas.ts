@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { MenuItemWithModifiers } from "../db/menu";
 import type { RefundRow } from "../db/refunds";
+import type { SyncAttemptRow } from "../db/sync-attempts";
 import {
   ORDER_STATUSES,
   ORDER_TYPES,
@@ -282,6 +283,31 @@ export const RefundSchema = z
   })
   .openapi("Refund", { description: "A refund the payment processor made for the order." });
 
+export const SyncAttemptSchema = z
+  .object({
+    id: z.string().describe("The attempt's id: `att_` and 26 characters, sorting by time."),
+    orderId: z.string().describe("The order sent (`ord_…`)."),
+    provider: z.string().describe("The POS provider it was sent to."),
+    attempt: z.number().int().describe("Which try this was for the order, from 1."),
+    status: z
+      .enum(["success", "retryable_error", "permanent_error"])
+      .describe(
+        "`success`; `retryable_error` (network, timeout, 5xx, 429: tried again later); `permanent_error` (refused: not tried again).",
+      ),
+    errorCode: z
+      .string()
+      .nullable()
+      .describe("Our classification of the failure (`timeout`, `rejected`, …); null on success."),
+    errorMessage: z.string().nullable().describe("What the POS said, cut short; null on success."),
+    durationMs: z.number().int().describe("How long the attempt took, in milliseconds."),
+    posOrderId: z
+      .string()
+      .nullable()
+      .describe("The order's id in the POS when the attempt succeeded, else null."),
+    startedAt: serverTime("When the attempt started"),
+  })
+  .openapi("SyncAttempt", { description: "One try at sending an order to the POS." });
+
 /** Named schemas more than one route module uses; see `registerComponents`. */
 export const SHARED_COMPONENTS = {
   Money: MoneySchema,
@@ -306,17 +332,6 @@ export function refundDto(row: RefundRow) {
   };
 }
 
-export const IdParam = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({
-      param: { name: "id", in: "path" },
-      description: "The object's id, as the API returned it; 1–64 characters.",
-    }),
-});
-
 type Money = z.infer<typeof MoneySchema>;
 const money = (amount: number, currency: string): Money => ({ amount, currency });
 
@@ -338,5 +353,20 @@ export function menuItemDto(
       price: money(m.price, currency),
       posModifierId: m.posModifierId,
     })),
+  };
+}
+
+export function syncAttemptDto(row: SyncAttemptRow): z.infer<typeof SyncAttemptSchema> {
+  return {
+    id: row.id,
+    orderId: row.orderId,
+    provider: row.provider,
+    attempt: row.attempt,
+    status: row.status,
+    errorCode: row.errorCode,
+    errorMessage: row.errorMessage,
+    durationMs: row.durationMs,
+    posOrderId: row.posOrderId,
+    startedAt: row.startedAt,
   };
 }

@@ -11,21 +11,33 @@ import {
 } from "../helpers";
 
 interface OpenApiDoc {
-  paths: Record<string, Record<string, { security?: unknown[] }>>;
+  paths: Record<string, Record<string, { security?: { bearer?: string[] }[] }>>;
 }
 
-/** Every authenticated tenant route, read from the generated OpenAPI document. */
-async function tenantRoutes(): Promise<{ method: string; path: string }[]> {
+/**
+ * Every authenticated tenant route, read from the generated OpenAPI document, with the least
+ * role its `security` names.
+ */
+async function tenantRoutes(): Promise<{ method: string; path: string; role?: string }[]> {
   const doc = await callJson<OpenApiDoc>("/openapi.json", {}, 200);
-  const out: { method: string; path: string }[] = [];
+  const out: { method: string; path: string; role?: string }[] = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
     if (!path.includes("{tenant}") || /^\/v1\/(stores|platform)\//.test(path)) continue;
     for (const [method, op] of Object.entries(methods)) {
-      if (op.security?.length) out.push({ method: method.toUpperCase(), path });
+      if (op.security?.length) {
+        out.push({ method: method.toUpperCase(), path, role: op.security[0]?.bearer?.[0] });
+      }
     }
   }
   return out;
 }
+
+/** The roles below each role (owner ⊃ staff ⊃ terminal). */
+const ROLES_BELOW: Record<string, ("staff" | "terminal")[]> = {
+  owner: ["staff", "terminal"],
+  staff: ["terminal"],
+  terminal: [],
+};
 
 function fill(path: string, tenant: string): string {
   return path.replace("{tenant}", tenant).replace(/\{[^}]+\}/g, "some-id");
@@ -39,7 +51,33 @@ describe("tenant isolation", () => {
     expect(routes).toContainEqual({
       method: "POST",
       path: "/v1/admin/{tenant}/orders/{id}/status",
+      role: "staff",
     });
+    for (const route of routes) {
+      expect(Object.keys(ROLES_BELOW), `${route.method} ${route.path}`).toContain(route.role);
+    }
+  });
+
+  it("a key of a role below the one a route documents is 403 on it and writes nothing", async () => {
+    const t = await createTenant();
+    const keys = { staff: await createKey(t, "staff"), terminal: await createKey(t, "terminal") };
+    const before = await tableCounts();
+    let tried = 0;
+    for (const { method, path, role } of await tenantRoutes()) {
+      for (const below of ROLES_BELOW[role ?? ""] ?? []) {
+        const res = await call(fill(path, t.slug), {
+          method,
+          token: keys[below],
+          ...(["POST", "PATCH", "PUT"].includes(method) ? { body: {} } : {}),
+        });
+        expect(res.status, `${method} ${path} with a ${below} key`).toBe(403);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden");
+        tried++;
+      }
+    }
+    // Owner-only and staff routes both exist, so the walk tried something of each.
+    expect(tried).toBeGreaterThanOrEqual(20);
+    expect(await tableCounts()).toEqual(before);
   });
 
   it("a key of tenant A on every tenant-B route is 403 and writes nothing", async () => {
