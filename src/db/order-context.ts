@@ -143,24 +143,33 @@ export async function findPlacementContext(
 }
 
 /**
- * A terminal command's context in one round trip: its tenant as it is now,
- * whether the socket's key is still live, and the order the command names.
+ * A key's command on one order, in one round trip: its tenant as it is now
+ * (live only), whether the key is still live, the order it names and the
+ * tenant's POS integration. A terminal's commands (the hub) and a route whose
+ * key check is part of its own read (`keyRouter(role, { keyCheckInRead })`)
+ * use it.
  */
 export async function findOrderForKey(
   db: Db,
   tenantId: string,
   keyId: string,
   orderId: string,
-): Promise<{ tenant: Tenant | undefined; keyLive: boolean; order: OrderWithItems | undefined }> {
-  const [tenant, order] = contextStatements(db, tenantId, orderId);
-  const [tenantRows, key, orderRows] = await db.batch([
-    tenant,
+): Promise<{ keyLive: boolean } & OrderContext> {
+  const [, order, integration] = contextStatements(db, tenantId, orderId);
+  const [tenantRows, key, orderRows, integrationRows] = await db.batch([
+    tenantByIdQuery(db, tenantId),
     db.query.apiKeys.findMany({
       columns: { id: true },
       where: and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)),
       limit: 1,
     }),
     order,
+    integration,
   ]);
-  return { tenant: tenantRows[0], keyLive: key.length > 0, order: orderRows[0] };
+  return {
+    tenant: tenantRows[0],
+    keyLive: key.length > 0,
+    order: orderRows[0],
+    integration: integrationRows[0],
+  };
 }

@@ -1,5 +1,5 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
-import { newId, sha256Hex } from "../crypto";
+import { newId } from "../crypto";
 import { PLATFORM_MAX_AMOUNT } from "../domain/pricing";
 import { type ApiKey, apiKeyInsert, generateApiKey } from "./api-keys";
 import type { Db } from "./client";
@@ -38,15 +38,15 @@ export async function findTenantBySlug(db: Db, slug: string): Promise<Tenant | u
 }
 
 /**
- * A live key by its clear text and the tenant its route names by slug, in one
- * D1 round trip: what every tenant route checks before it runs.
+ * A live key by the hash of its clear text (`sha256Hex`) and the tenant its
+ * route names by slug, in one D1 round trip: what every tenant route checks
+ * before it runs.
  */
 export async function findActiveApiKeyAndTenant(
   db: Db,
-  clear: string,
+  hash: string,
   slug: string,
 ): Promise<{ key: ApiKey | undefined; tenant: Tenant | undefined }> {
-  const hash = await sha256Hex(clear);
   // Lists of at most one row: drizzle's findFirst cannot map a missing row inside a batch.
   const [keys, found] = await db.batch([
     db.query.apiKeys.findMany({
@@ -55,6 +55,7 @@ export async function findActiveApiKeyAndTenant(
     }),
     tenantBySlugQuery(db, slug),
   ]);
+  if (found[0]) rememberTenantId(found[0]);
   return { key: keys[0], tenant: found[0] };
 }
 

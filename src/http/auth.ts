@@ -1,9 +1,18 @@
 import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { readConfig } from "../config";
-import { timingSafeEqual } from "../crypto";
+import { sha256Hex, timingSafeEqual } from "../crypto";
+import type { ApiKey } from "../db/api-keys";
 import { getDb } from "../db/client";
-import { findActiveApiKeyAndTenant, findTenantBySlug, rememberedTenantId } from "../db/tenants";
+import { findOrderAndIntegration, findOrderForKey, type OrderContext } from "../db/order-context";
+import type { OrderWithItems } from "../db/orders";
+import type { PosIntegrationRow } from "../db/pos-integrations";
+import {
+  findActiveApiKeyAndTenant,
+  findTenantBySlug,
+  rememberedTenantId,
+  type Tenant,
+} from "../db/tenants";
 import { type KeyRole, roleCovers } from "../domain/roles";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
@@ -66,35 +75,118 @@ export const resolveTenantId: MiddlewareHandler<AppEnv> = async (c, next) => {
  */
 export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    let key = c.get("apiKey");
-    if (!key) {
-      const token = bearerToken(c.req.header("authorization"));
-      if (!token) throw new ApiError("unauthorized", "missing bearer token");
-      refuseLockedOutClient(c);
+    if (!c.get("apiKey")) {
+      const { hash } = await presentedKey(c);
       const db = getDb(c.env);
-      const { key: found, tenant } = await findActiveApiKeyAndTenant(
+      const { key, tenant } = await findActiveApiKeyAndTenant(
         db,
-        token,
+        hash,
         c.req.param("tenant") ?? "",
       );
-      if (!found) {
+      if (!key) {
+        forgetKey(hash);
         await countRefusedCredential(c);
         throw new ApiError("unauthorized", "invalid or revoked API key");
       }
       if (!tenant) throw new ApiError("not_found", "unknown tenant");
-      if (found.tenantId !== tenant.id) {
+      if (key.tenantId !== tenant.id) {
         throw new ApiError("forbidden", "this key belongs to another tenant");
       }
+      rememberKey(hash, key);
       c.set("db", db);
       c.set("tenant", tenant);
-      c.set("apiKey", found);
-      key = found;
+      c.set("apiKey", key);
     }
-    if (!roleCovers(key.role, role)) {
-      throw new ApiError("forbidden", `this route needs the ${role} role`);
-    }
+    refuseBelow(c.get("apiKey"), role);
     await next();
   };
+}
+
+/**
+ * The guard of a route that checks its key in its own first read
+ * (`readOrderForKey`): when this isolate has accepted the key before for the
+ * path's tenant, its remembered row stands in for the key check and the
+ * route's batch reads whether the key is still live and the tenant still
+ * there. Otherwise the key is checked as `requireRole` does.
+ */
+function requireRoleInRead(role: KeyRole): MiddlewareHandler<AppEnv> {
+  const checked = requireRole(role);
+  return async (c, next) => {
+    const { hash } = await presentedKey(c);
+    const known = knownKeys.get(hash);
+    const tenantId = rememberedTenantId(c.req.param("tenant") ?? "");
+    if (!known || known.tenantId !== tenantId || !roleCovers(known.role, role)) {
+      return checked(c, next);
+    }
+    c.set("db", getDb(c.env));
+    c.set("apiKey", known);
+    await next();
+  };
+}
+
+/**
+ * The order the path names, its tenant and the tenant's POS integration, for
+ * a route on `keyRouter(role, { keyCheckInRead: true })`: one batch that also
+ * proves the remembered key live (401 when revoked, as the guard answers) and
+ * the tenant there (404), or, when the guard checked the key itself, one
+ * batch for the order and integration.
+ */
+export async function readOrderForKey(
+  c: Context<AppEnv>,
+  orderId: string,
+): Promise<{ tenant: Tenant; order: OrderWithItems; integration: PosIntegrationRow | undefined }> {
+  const db = c.get("db");
+  const key = c.get("apiKey");
+  let tenant: Tenant | undefined = c.get("tenant");
+  let context: Omit<OrderContext, "tenant">;
+  if (tenant) {
+    context = await findOrderAndIntegration(db, tenant.id, orderId);
+  } else {
+    const read = await findOrderForKey(db, key.tenantId, key.id, orderId);
+    if (!read.keyLive) {
+      forgetKey(key.keyHash);
+      await countRefusedCredential(c);
+      throw new ApiError("unauthorized", "invalid or revoked API key");
+    }
+    if (!read.tenant) throw new ApiError("not_found", "unknown tenant");
+    tenant = read.tenant;
+    c.set("tenant", tenant);
+    context = read;
+  }
+  if (!context.order) throw new ApiError("not_found", "unknown order");
+  return { tenant, order: context.order, integration: context.integration };
+}
+
+/** The bearer key of the request and its hash; 401 without one, 429 for a locked-out client. */
+async function presentedKey(c: Context<AppEnv>): Promise<{ hash: string }> {
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token) throw new ApiError("unauthorized", "missing bearer token");
+  refuseLockedOutClient(c);
+  return { hash: await sha256Hex(token) };
+}
+
+function refuseBelow(key: ApiKey, role: KeyRole): void {
+  if (!roleCovers(key.role, role)) {
+    throw new ApiError("forbidden", `this route needs the ${role} role`);
+  }
+}
+
+/**
+ * Keys this isolate has accepted, by hash. A key's id, tenant, role and label
+ * never change once it is created; only its revocation does, and every use of
+ * a remembered key reads that in the same batch as the route's own reads
+ * (`readOrderForKey`). Bounded; forgotten when a check finds it revoked.
+ */
+const knownKeys = new Map<string, ApiKey>();
+const MAX_REMEMBERED_KEYS = 10_000;
+
+function rememberKey(hash: string, key: ApiKey): void {
+  if (knownKeys.size >= MAX_REMEMBERED_KEYS) knownKeys.clear();
+  knownKeys.set(hash, key);
+}
+
+function forgetKey(hash: string): void {
+  knownKeys.delete(hash);
 }
 
 /**
@@ -102,10 +194,17 @@ export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
  * (owner ⊃ staff ⊃ terminal). The role is declared here, once per router: each operation gets
  * the guard (`requireRole`, before its own middleware and validators) and the `security` its
  * OpenAPI entry shows, so the two cannot disagree. A resource whose operations need different
- * roles has one router per role.
+ * roles has one router per role. With `keyCheckInRead`, its handlers read through
+ * `readOrderForKey`, whose batch checks a remembered key (a hot path's round trip saved).
  */
-export function keyRouter(role: KeyRole): OpenAPIHono<AppEnv> {
-  return guardedRouter(keySecurity(role), requireRole(role));
+export function keyRouter(
+  role: KeyRole,
+  options: { keyCheckInRead?: boolean } = {},
+): OpenAPIHono<AppEnv> {
+  return guardedRouter(
+    keySecurity(role),
+    options.keyCheckInRead ? requireRoleInRead(role) : requireRole(role),
+  );
 }
 
 /** A router whose every operation needs the platform admin token, declared the same way. */

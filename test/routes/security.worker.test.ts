@@ -5,8 +5,10 @@ import {
   call,
   callJson,
   createKey,
+  createMenuItem,
   createTenant,
   expectError,
+  keyIdOf,
   tableCounts,
 } from "../helpers";
 
@@ -171,6 +173,89 @@ describe("tenant isolation", () => {
       404,
       "not_found",
     );
+  });
+});
+
+describe("a key this isolate remembers (mark-paid checks it in its own read)", () => {
+  async function unpaidOrder(t: Awaited<ReturnType<typeof createTenant>>) {
+    const item = await createMenuItem(t, { name: "Soup", price: 900 });
+    const placed = await callJson<{ order: { id: string } }>(
+      `/v1/stores/${t.slug}/orders`,
+      {
+        body: {
+          orderType: "pickup",
+          items: [{ menuItemId: item.id, quantity: 1 }],
+          customer: { name: "A" },
+        },
+        headers: { "idempotency-key": `remembered-${crypto.randomUUID()}` },
+      },
+      201,
+    );
+    return placed.order.id;
+  }
+  const markPaid = (slug: string, id: string, token: string) =>
+    call(`/v1/admin/${slug}/orders/${id}/mark-paid`, { token, body: {} });
+
+  it("once revoked, is 401 and the order stays unpaid", async () => {
+    const t = await createTenant();
+    const staff = await createKey(t, "staff");
+    const [warmUp, target] = [await unpaidOrder(t), await unpaidOrder(t)];
+    expect((await markPaid(t.slug, warmUp, staff)).status).toBe(200);
+    const staffId = await keyIdOf(t, staff);
+    expect(
+      (await call(`/v1/admin/${t.slug}/keys/${staffId}`, { method: "DELETE", token: t.ownerKey }))
+        .status,
+    ).toBe(204);
+    await expectError(await markPaid(t.slug, target, staff), 401, "unauthorized");
+    expect(
+      (
+        await callJson<{ order: { paymentStatus: string } }>(
+          `/v1/admin/${t.slug}/orders/${target}`,
+          { token: t.ownerKey },
+          200,
+        )
+      ).order.paymentStatus,
+    ).toBe("unpaid");
+  });
+
+  it("is 403 under another tenant, and for a role below staff", async () => {
+    const a = await createTenant();
+    const b = await createTenant();
+    const staffA = await createKey(a, "staff");
+    const terminalB = await createKey(b, "terminal");
+    expect((await markPaid(a.slug, await unpaidOrder(a), staffA)).status).toBe(200);
+    // B's terminal key is remembered too: it opened a ticket (any role may).
+    expect(
+      (await call(`/v1/pos/${b.slug}/terminals/ticket`, { token: terminalB, body: {} })).status,
+    ).toBe(201);
+    const orderB = await unpaidOrder(b);
+    await expectError(await markPaid(b.slug, orderB, staffA), 403, "forbidden");
+    await expectError(await markPaid(b.slug, orderB, terminalB), 403, "forbidden");
+  });
+
+  it("once its tenant is deleted, is refused as the plain key check refuses it", async () => {
+    const t = await createTenant();
+    const staff = await createKey(t, "staff");
+    const [warmUp, target] = [await unpaidOrder(t), await unpaidOrder(t)];
+    expect((await markPaid(t.slug, warmUp, staff)).status).toBe(200);
+    expect(
+      (await call(`/v1/platform/tenants/${t.slug}`, { method: "DELETE", token: ADMIN_TOKEN }))
+        .status,
+    ).toBeLessThan(300);
+    // Deleting a tenant revokes its keys: 401 on every route, this one included.
+    await expectError(
+      await call(`/v1/admin/${t.slug}/orders/${target}`, { token: staff }),
+      401,
+      "unauthorized",
+    );
+    await expectError(await markPaid(t.slug, target, staff), 401, "unauthorized");
+  });
+
+  it("an unknown order is 404", async () => {
+    const t = await createTenant();
+    const staff = await createKey(t, "staff");
+    expect((await markPaid(t.slug, await unpaidOrder(t), staff)).status).toBe(200);
+    await expectError(await markPaid(t.slug, "ord_nope", staff), 404, "not_found");
   });
 });
 

@@ -5,7 +5,7 @@ import { listSyncAttempts } from "../../db/sync-attempts";
 import { deliverAfterResponse } from "../../delivery";
 import { ORDER_STATUSES, PAYMENT_STATUSES, POS_STATUSES } from "../../domain/order-status";
 import { orderView } from "../../domain/order-view";
-import { keyRouter } from "../../http/auth";
+import { keyRouter, readOrderForKey } from "../../http/auth";
 import { ApiError } from "../../http/errors";
 import {
   errorResponses,
@@ -256,15 +256,21 @@ const markPaidRoute = createRoute({
   },
 });
 
-staff.openapi(markPaidRoute, async (c) => {
-  const tenant = c.get("tenant");
+// A payment confirmation's budget is two round trips: the key is checked in the order's read.
+const staffPaying = keyRouter("staff", { keyCheckInRead: true });
+
+staffPaying.openapi(markPaidRoute, async (c) => {
+  const id = c.req.valid("param").id;
+  const { tenant, ...known } = await readOrderForKey(c, id);
   const { order, changed, effects } = await confirmOrderAndQueue(
     c.env,
     c.get("db"),
     tenant,
-    c.req.valid("param").id,
+    id,
     "staff",
     new Date(),
+    undefined,
+    known,
   );
   deliverAfterResponse(c, effects);
   return c.json({ order: orderView(order, tenant.slug), changed }, 200);
@@ -394,4 +400,4 @@ staff.openapi(posRetryRoute, async (c) => {
   return c.json({ order: orderView(requeued.order, tenant.slug) }, 202);
 });
 
-export const orderRoutes = staff;
+export const orderRoutes = staff.route("/", staffPaying);
