@@ -15,7 +15,8 @@ import { settingsRoutes } from "./routes/admin/settings";
 import { platformRoutes } from "./routes/platform";
 import { posRoutes } from "./routes/pos";
 import { SHARED_COMPONENTS } from "./routes/schemas";
-import { storefrontRoutes } from "./routes/storefront";
+import { storefrontOrderRoutes } from "./routes/storefront/orders";
+import { storeRoutes } from "./routes/storefront/store";
 import { terminalRoutes } from "./routes/terminals";
 import { webhookRoutes } from "./routes/webhooks";
 import { runScheduled } from "./scheduled";
@@ -33,7 +34,8 @@ app.use("*", limitBody);
 app.use("/v1/*", requireJsonBody);
 
 app.route("/", platformRoutes);
-app.route("/", storefrontRoutes);
+app.route("/", storeRoutes);
+app.route("/", storefrontOrderRoutes);
 // The staff and owner API, by resource.
 app.route("/", menuRoutes);
 app.route("/", discountRoutes);

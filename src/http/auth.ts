@@ -17,7 +17,7 @@ import { type KeyRole, roleCovers } from "../domain/roles";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 import { countRefusedCredential, refuseLockedOutClient } from "./rate-limit";
-import { adminSecurity, createRouter, keySecurity } from "./router";
+import { adminSecurity, createRouter, keySecurity, publicSecurity } from "./router";
 
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
@@ -210,6 +210,14 @@ export function keyRouter(
 /** A router whose every operation needs the platform admin token, declared the same way. */
 export function adminRouter(): OpenAPIHono<AppEnv> {
   return guardedRouter(adminSecurity, requireAdmin);
+}
+
+/**
+ * A storefront router: its operations take no credentials, and the path's tenant is loaded
+ * (`loadTenant`, 404 when unknown) before each runs.
+ */
+export function publicRouter(): OpenAPIHono<AppEnv> {
+  return guardedRouter(publicSecurity, loadTenant);
 }
 
 function guardedRouter(

@@ -1,35 +1,24 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { readConfig } from "../config";
-import { discountForPricing, findDiscount } from "../db/discounts";
-import { listMenuItems } from "../db/menu";
-import { findOrder } from "../db/orders";
-import { deliverAfterResponse } from "../delivery";
-import { ORDER_TYPES } from "../domain/order-status";
-import { orderView } from "../domain/order-view";
-import { checkDiscount } from "../domain/pricing";
-import { loadTenant, resolveTenantId } from "../http/auth";
-import { ApiError } from "../http/errors";
-import { limitDiscountLookups, limitOrderCreation, limitOrderPreviews } from "../http/rate-limit";
-import {
-  createRouter,
-  errorResponses,
-  jsonContent,
-  MoneySchema,
-  publicSecurity,
-  registerComponents,
-  TenantParam,
-} from "../http/router";
-import { placeOrder, priceDraft, verifyOrderAccessToken } from "../services/orders";
-import { ORDER_DRAFT_EXAMPLES, ORDER_PREVIEW_EXAMPLES, PLACED_ORDER_EXAMPLES } from "./examples";
+import { findOrder } from "../../db/orders";
+import { deliverAfterResponse } from "../../delivery";
+import { ORDER_TYPES } from "../../domain/order-status";
+import { orderView } from "../../domain/order-view";
+import { publicRouter, resolveTenantId } from "../../http/auth";
+import { ApiError } from "../../http/errors";
+import { limitOrderCreation, limitOrderPreviews } from "../../http/rate-limit";
+import { errorResponses, IdParam, jsonContent, MoneySchema, TenantParam } from "../../http/router";
+import { placeOrder, priceDraft, verifyOrderAccessToken } from "../../services/orders";
+import { ORDER_DRAFT_EXAMPLES, ORDER_PREVIEW_EXAMPLES, PLACED_ORDER_EXAMPLES } from "../examples";
 import {
   CustomerSchema,
   DeliveryAddressSchema,
-  MenuItemSchema,
-  menuItemDto,
   OrderLineSchema,
   OrderSchema,
   PRICED_TOTALS,
-} from "./schemas";
+} from "../schemas";
+
+// Ordering from a storefront: pricing a draft, placing it, and reading the order back with its
+// access token.
 
 const DraftLineSchema = z
   .object({
@@ -123,62 +112,7 @@ const PreviewSchema = z
     description: "What the draft would cost if placed now; amounts in the tenant's currency.",
   });
 
-const OrderIdParams = TenantParam.extend({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({
-      param: { name: "id", in: "path" },
-      description: "The order's `id` (`ord_…`) from its creation.",
-    }),
-});
-
-const StoreSchema = z
-  .object({
-    slug: z.string().openapi({ description: "The tenant's slug, as in every storefront path." }),
-    name: z.string().openapi({ description: "The restaurant's name, for the page title." }),
-    currency: z
-      .string()
-      .openapi({ description: "ISO 4217 code; every amount is in its minor units." }),
-    timezone: z
-      .string()
-      .openapi({ description: "IANA time zone of the restaurant, e.g. America/New_York." }),
-    taxRateBps: z
-      .number()
-      .int()
-      .openapi({ description: "Tax rate in basis points (875 = 8.75%), applied to the order." }),
-    payment: z
-      .object({
-        provider: z.enum(["stripe", "none"]).openapi({
-          description:
-            "`stripe`: pay each order's `payment.clientSecret` with Stripe.js; `none`: orders are paid at the counter.",
-        }),
-        publishableKey: z.string().nullable().openapi({
-          description: "Stripe publishable key (`pk_…`) for Stripe.js; null when payments are off.",
-        }),
-      })
-      .openapi({ description: "How a storefront takes payment for this store." }),
-  })
-  .openapi("Store", { description: "What a storefront needs to know about the store." });
-
-const storeRoute = createRoute({
-  method: "get",
-  path: "/v1/stores/{tenant}",
-  tags: ["storefront"],
-  summary: "Store configuration for a storefront",
-  description:
-    "Public. What a storefront needs before showing the menu: the store's name, currency, time zone, tax rate and how it takes payment (the Stripe publishable key for Stripe.js).",
-  security: publicSecurity,
-  request: { params: TenantParam },
-  responses: {
-    200: jsonContent(
-      z.object({ store: StoreSchema.openapi({ description: "The store's configuration." }) }),
-      "The store.",
-    ),
-    ...errorResponses({ code: "not_found", when: "no tenant has this slug" }),
-  },
-});
+const OrderIdParams = IdParam("The order's `id` (`ord_…`) from its creation.");
 
 /** Why a draft is refused, beyond its schema: pricing names the field (`details.issues`). */
 const DRAFT_INVALID = {
@@ -191,32 +125,12 @@ const DRAFT_INVALID = {
   },
 } as const;
 
-const menuRoute = createRoute({
-  method: "get",
-  path: "/v1/stores/{tenant}/menu",
-  tags: ["storefront"],
-  summary: "The tenant's available menu",
-  description:
-    "The restaurant's name and currency, and every menu item that can be ordered now, with its modifiers and prices; unavailable items are left out. Use the item and modifier ids in an `OrderDraft`.",
-  security: publicSecurity,
-  request: { params: TenantParam },
-  responses: {
-    200: jsonContent(
-      z.object({
-        tenant: z
-          .object({
-            slug: z.string().describe("The tenant's slug."),
-            name: z.string().describe("The restaurant's name."),
-            currency: z.string().describe("ISO 4217 code of every price on the menu (`USD`)."),
-          })
-          .describe("The restaurant."),
-        items: z.array(MenuItemSchema).describe("The items that can be ordered now."),
-      }),
-      "The menu.",
-    ),
-    ...errorResponses({ code: "not_found", when: "no tenant has this slug" }),
-  },
-});
+const storefront = publicRouter();
+// Before the tenant is loaded, so a refused request costs no database read.
+storefront.on("POST", "/v1/stores/:tenant/orders", limitOrderCreation);
+storefront.on("POST", "/v1/stores/:tenant/orders/preview", limitOrderPreviews);
+// Placing an order reads its tenant in its own first batch: only the id is resolved here.
+storefront.on("POST", "/v1/stores/:tenant/orders", resolveTenantId);
 
 const previewRoute = createRoute({
   method: "post",
@@ -225,7 +139,6 @@ const previewRoute = createRoute({
   summary: "Price an order draft without placing it",
   description:
     "Prices a draft exactly as `POST /v1/stores/{tenant}/orders` would, from the menu as stored: lines, subtotal, discount, tax, tip and total. Nothing is stored and no payment is set up, so a storefront may call it on every basket change.",
-  security: publicSecurity,
   request: {
     params: TenantParam,
     body: {
@@ -255,62 +168,29 @@ const previewRoute = createRoute({
   },
 });
 
-const discountRoute = createRoute({
-  method: "get",
-  path: "/v1/stores/{tenant}/discounts/{code}",
-  tags: ["storefront"],
-  summary: "Check a discount code",
-  description:
-    "Whether a code can be used now (known, not expired, not used up) and what it takes off. Its minimum subtotal is checked when an order is priced, not here.",
-  security: publicSecurity,
-  request: {
-    params: TenantParam.extend({
-      code: z
-        .string()
-        .min(1)
-        .max(40)
-        .openapi({
-          param: { name: "code", in: "path" },
-          description: "The code as the customer typed it; case does not matter.",
-        }),
-    }),
-  },
-  responses: {
-    200: jsonContent(
-      z.object({
-        code: z.string().describe("The code, upper case."),
-        kind: z
-          .enum(["percent", "fixed"])
-          .describe("`percent` of the subtotal, or a `fixed` amount off."),
-        value: z
-          .number()
-          .int()
-          .describe(
-            "For `percent`, whole percent (10 is 10 %, 1–100); for `fixed`, minor units of the tenant's currency.",
-          ),
-        minSubtotal: MoneySchema.openapi({
-          description: "The subtotal an order needs for the code to apply; 0 for none.",
-        }),
-        expiresAt: z
-          .string()
-          .nullable()
-          .describe(
-            "When the code stops working, ISO 8601 as the owner set it (with its UTC offset); null for never.",
-          ),
-      }),
-      "A usable discount code.",
-    ),
-    ...errorResponses(
-      {
-        code: "not_found",
-        when: "no tenant has this slug, the code is unknown, or it cannot be used now (`details.reason`: `discount_expired` or `discount_exhausted`)",
-      },
-      {
-        code: "rate_limited",
-        when: "more than 60 code look-ups in a minute from this client address, across all tenants; wait `Retry-After` seconds",
-      },
-    ),
-  },
+storefront.openapi(previewRoute, async (c) => {
+  const tenant = c.get("tenant");
+  const { priced } = await priceDraft(c.get("db"), tenant, c.req.valid("json"), new Date());
+  const m = (amount: number) => ({ amount, currency: tenant.currency });
+  return c.json(
+    {
+      lines: priced.lines.map((line) => ({
+        menuItemId: line.menuItemId,
+        name: line.name,
+        quantity: line.quantity,
+        unitPrice: m(line.unitPrice),
+        modifiers: line.modifiers.map((mod) => ({ ...mod, price: m(mod.price) })),
+        lineTotal: m(line.lineTotal),
+        specialInstructions: line.specialInstructions,
+      })),
+      subtotal: m(priced.subtotal),
+      discount: m(priced.discount),
+      tax: m(priced.tax),
+      tip: m(priced.tip),
+      total: m(priced.total),
+    },
+    200,
+  );
 });
 
 const createOrderRoute = createRoute({
@@ -322,7 +202,6 @@ const createOrderRoute = createRoute({
     "Places an order from a draft, priced by the server as `POST …/orders/preview` prices it. The answer holds the order (`pending_payment`, `unpaid`), its `accessToken` for `GET …/orders/{id}?token=`, and how to pay: with `payment.provider` `stripe`, confirm `payment.clientSecret` (a PaymentIntent's client secret) with Stripe.js; the order is confirmed when Stripe reports the payment. With `none`, staff take payment at the counter.",
     "**Idempotency:** the `Idempotency-Key` header is required. The same key with the same body (compared after parsing, so key order and whitespace do not matter) answers the first response again, with `Idempotent-Replayed: true`; the same key with a different body is 422 `idempotency_mismatch`. Keys are kept at least 24 hours per tenant. After a timeout or a 500 `payment_unavailable`, send the same request with the same key.",
   ].join("\n\n"),
-  security: publicSecurity,
   request: {
     params: TenantParam,
     headers: z.object({
@@ -406,6 +285,22 @@ const createOrderRoute = createRoute({
   },
 });
 
+storefront.openapi(createOrderRoute, async (c) => {
+  const placed = await placeOrder(
+    c.env,
+    c.get("db"),
+    c.get("tenantId"),
+    c.req.valid("json"),
+    c.req.valid("header")["idempotency-key"],
+    new Date(),
+  );
+  // The tenant as the order's own batch read it (for CORS after the route).
+  c.set("tenant", placed.tenant);
+  if (placed.replayed) c.header("Idempotent-Replayed", "true");
+  deliverAfterResponse(c, placed.effects);
+  return c.json(placed.body, 201);
+});
+
 const getOrderRoute = createRoute({
   method: "get",
   path: "/v1/stores/{tenant}/orders/{id}",
@@ -413,7 +308,6 @@ const getOrderRoute = createRoute({
   summary: "Track an order with its access token",
   description:
     "The order as its customer may see it, given the `accessToken` its creation answered. A missing or wrong token is answered exactly like an unknown order, so ids cannot be probed.",
-  security: publicSecurity,
   request: {
     params: OrderIdParams,
     query: z.object({
@@ -436,112 +330,16 @@ const getOrderRoute = createRoute({
   },
 });
 
-const storefront = createRouter();
-registerComponents(storefront.openAPIRegistry, { Store: StoreSchema });
-// Before loadTenant, so a refused request costs no database read.
-storefront.on("POST", "/v1/stores/:tenant/orders", limitOrderCreation);
-storefront.on("POST", "/v1/stores/:tenant/orders/preview", limitOrderPreviews);
-storefront.on("GET", "/v1/stores/:tenant/discounts/:code", limitDiscountLookups);
-// Placing an order reads its tenant in its own first batch: only the id is resolved here.
-storefront.on("POST", "/v1/stores/:tenant/orders", resolveTenantId);
-storefront.use("/v1/stores/:tenant/*", loadTenant);
-storefront.use("/v1/stores/:tenant", loadTenant);
+storefront.openapi(getOrderRoute, async (c) => {
+  const { id } = c.req.valid("param");
+  const { token } = c.req.valid("query");
+  const tenant = c.get("tenant");
+  // One answer for "no such order" and "wrong token", so ids cannot be probed.
+  const order = token ? await findOrder(c.get("db"), tenant.id, id) : undefined;
+  if (!order || !token || !(await verifyOrderAccessToken(c.env, order.id, token))) {
+    throw new ApiError("not_found", "unknown order or wrong token");
+  }
+  return c.json({ order: orderView(order, tenant.slug) }, 200);
+});
 
-export const storefrontRoutes = storefront
-  .openapi(storeRoute, (c) => {
-    const tenant = c.get("tenant");
-    const stripe = readConfig(c.env).stripe;
-    return c.json(
-      {
-        store: {
-          slug: tenant.slug,
-          name: tenant.name,
-          currency: tenant.currency,
-          timezone: tenant.timezone,
-          taxRateBps: tenant.taxRateBps,
-          payment: stripe
-            ? { provider: "stripe" as const, publishableKey: stripe.publishableKey }
-            : { provider: "none" as const, publishableKey: null },
-        },
-      },
-      200,
-    );
-  })
-  .openapi(menuRoute, async (c) => {
-    const tenant = c.get("tenant");
-    const items = await listMenuItems(c.get("db"), tenant.id, { availableOnly: true });
-    return c.json(
-      {
-        tenant: { slug: tenant.slug, name: tenant.name, currency: tenant.currency },
-        items: items.map((item) => menuItemDto(item, tenant.currency)),
-      },
-      200,
-    );
-  })
-  .openapi(previewRoute, async (c) => {
-    const tenant = c.get("tenant");
-    const { priced } = await priceDraft(c.get("db"), tenant, c.req.valid("json"), new Date());
-    const m = (amount: number) => ({ amount, currency: tenant.currency });
-    return c.json(
-      {
-        lines: priced.lines.map((line) => ({
-          menuItemId: line.menuItemId,
-          name: line.name,
-          quantity: line.quantity,
-          unitPrice: m(line.unitPrice),
-          modifiers: line.modifiers.map((mod) => ({ ...mod, price: m(mod.price) })),
-          lineTotal: m(line.lineTotal),
-          specialInstructions: line.specialInstructions,
-        })),
-        subtotal: m(priced.subtotal),
-        discount: m(priced.discount),
-        tax: m(priced.tax),
-        tip: m(priced.tip),
-        total: m(priced.total),
-      },
-      200,
-    );
-  })
-  .openapi(discountRoute, async (c) => {
-    const tenant = c.get("tenant");
-    const discount = await findDiscount(c.get("db"), tenant.id, c.req.valid("param").code);
-    if (!discount) throw new ApiError("not_found", "unknown discount code");
-    const problem = checkDiscount(discountForPricing(discount), null, new Date());
-    if (problem) throw new ApiError("not_found", problem.message, { reason: problem.code });
-    return c.json(
-      {
-        code: discount.code,
-        kind: discount.kind,
-        value: discount.value,
-        minSubtotal: { amount: discount.minSubtotal, currency: tenant.currency },
-        expiresAt: discount.expiresAt,
-      },
-      200,
-    );
-  })
-  .openapi(createOrderRoute, async (c) => {
-    const placed = await placeOrder(
-      c.env,
-      c.get("db"),
-      c.get("tenantId"),
-      c.req.valid("json"),
-      c.req.valid("header")["idempotency-key"],
-      new Date(),
-    );
-    // The tenant as the order's own batch read it (for CORS after the route).
-    c.set("tenant", placed.tenant);
-    if (placed.replayed) c.header("Idempotent-Replayed", "true");
-    deliverAfterResponse(c, placed.effects);
-    return c.json(placed.body, 201);
-  })
-  .openapi(getOrderRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    const { token } = c.req.valid("query");
-    const tenant = c.get("tenant");
-    // One answer for "no such order" and "wrong token", so ids cannot be probed.
-    const order = token ? await findOrder(c.get("db"), tenant.id, id) : undefined;
-    if (!order || !token || !(await verifyOrderAccessToken(c.env, order.id, token))) {
-      throw new ApiError("not_found", "unknown order or wrong token");
-    }
-    return c.json({ order: orderView(order, tenant.slug) }, 200);
-  });
+export const storefrontOrderRoutes = storefront;
