@@ -1,12 +1,20 @@
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { unstable_readConfig } from "wrangler";
 
 // Worker tests run inside workerd with the project's wrangler.toml: real
-// local D1, Durable Objects and Queues. Storage is isolated per test file.
-// The POS vendor double runs on the Node side (test/pos-double.setup.ts) and
-// the adapters reach it through the POS_*_BASE_URL bindings.
+// local D1, Durable Objects and Queues. The POS vendor double and the Stripe
+// double run on the Node side (test/pos-double.setup.ts); the adapters reach
+// them through the POS_*_BASE_URL and STRIPE_API_BASE bindings.
+//
+// Test files run at the same time and do not share state. Each file gets a
+// runtime of its own (one Miniflare, so its own D1, Durable Objects, Queues and
+// rate limiters), and the options function below runs once for each of those
+// runtimes, as it starts: it takes a namespace of each double for the file, a
+// fresh double on a port of its own, so a file's faults, modes, resets and
+// recorded requests never reach another's.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   // The [[ratelimits]] bindings' limits, so the rate limit tests follow wrangler.toml.
@@ -16,9 +24,11 @@ export default defineConfig(async () => {
   }
   return {
     plugins: [
-      cloudflareTest(({ inject }) => {
-        const double = inject("posDoubleUrl");
-        const stripe = inject("stripeDoubleUrl");
+      cloudflareTest(async ({ inject }) => {
+        const [double, stripe] = await Promise.all([
+          namespaceOf(inject("posDoubleUrl")),
+          namespaceOf(inject("stripeDoubleUrl")),
+        ]);
         return {
           wrangler: { configPath: "./wrangler.toml" },
           miniflare: {
@@ -54,10 +64,12 @@ export default defineConfig(async () => {
       include: ["test/**/*.worker.test.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
       globalSetup: ["./test/pos-double.setup.ts"],
-      // One file at a time: the files share the two vendor doubles, whose faults, modes and
-      // recorded requests are global (a reset in one file would wipe another's). On a 2-core
-      // machine vitest would run them one by one anyway.
-      fileParallelism: false,
+      // Files are independent (see the top of this file). Vitest's default of one worker fewer
+      // than there are cores would run them one by one on a 2-core machine; a file spends much
+      // of its time waiting (on its runtime starting, on the doubles, on a rate-limit window), so
+      // one worker per core keeps both cores busy.
+      fileParallelism: true,
+      maxWorkers: Math.max(2, availableParallelism()),
       // Explicit, and well above every bounded wait in the Worker tests (test/wait.ts `until`
       // defaults to 8 s, a socket's waitFor to 5 s, the longest explicit ones are 10 s): with
       // vitest's default of 5 s a slow wait on a loaded machine ended as a bare "Test timed out"
@@ -68,3 +80,10 @@ export default defineConfig(async () => {
     },
   };
 });
+
+/** A namespace of the double at `url` (POST /_control/namespaces): the URL of a fresh double of its own. */
+async function namespaceOf(url: string): Promise<string> {
+  const res = await fetch(`${url}/_control/namespaces`, { method: "POST" });
+  if (res.status !== 201) throw new Error(`${url}/_control/namespaces answered ${res.status}`);
+  return ((await res.json()) as { url: string }).url;
+}

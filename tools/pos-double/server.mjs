@@ -12,6 +12,11 @@
 //   POST /_control/mode { vendor, mode: Fault | null }   a fault applied to every create-order call
 //   POST /_control/reset                   forget requests, orders, faults
 //   POST /_control/webhook { vendor, url, secret, body }   send a correctly signed status webhook
+//   POST /_control/namespaces              → 201 { url }: a namespace, a fresh double on a port of its
+//                                          own with its own requests, orders, faults and modes (and its
+//                                          own control API); it stops with this one. Test files that run
+//                                          at the same time each take one, so a reset or a fault in one
+//                                          never reaches another.
 import { createServer } from "node:http";
 
 /**
@@ -70,6 +75,8 @@ export async function startPosDouble({ port = 0, vendors }) {
     return s;
   };
   for (const v of vendors) slot(v.name);
+  /** @type {{ stop: () => Promise<unknown> }[]} the namespaces' doubles */
+  const namespaces = [];
 
   const server = createServer(async (req, res) => {
     const chunks = [];
@@ -116,6 +123,9 @@ export async function startPosDouble({ port = 0, vendors }) {
         if (url.pathname === "/_control/reset") {
           double.reset();
           return send(204, undefined);
+        }
+        if (url.pathname === "/_control/namespaces" && req.method === "POST") {
+          return send(201, { url: await double.namespace() });
         }
         return send(404, { error: "unknown control path" });
       }
@@ -209,7 +219,20 @@ export async function startPosDouble({ port = 0, vendors }) {
       });
       return { status: response.status, body: await response.text() };
     },
-    stop: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+    /**
+     * Starts a namespace: a fresh double with the same vendors on a port of its own, stopped with
+     * this one. Returns its URL.
+     * @returns {Promise<string>}
+     */
+    namespace: async () => {
+      const namespace = await startPosDouble({ vendors });
+      namespaces.push(namespace);
+      return namespace.url;
+    },
+    stop: async () => {
+      await Promise.all(namespaces.splice(0).map((namespace) => namespace.stop()));
+      await new Promise((resolve) => server.close(() => resolve(undefined)));
+    },
   };
   return double;
 }

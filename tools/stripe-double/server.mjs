@@ -34,6 +34,14 @@
 //   POST /_control/refunds/:id/settle  {status}   a pending refund ends `succeeded` or `failed`;
 //                                                 sends refund.updated
 //   POST /_control/reset                          forget everything
+//   POST /_control/namespaces                     → 201 { url }: a namespace, a fresh double on a port
+//                                                 of its own with its own objects, requests, faults
+//                                                 and idempotency keys (in memory, never the state
+//                                                 file), signing with the same secret and sending
+//                                                 its webhooks where this one sends them; it stops
+//                                                 with this one. Stripe's API base is an origin
+//                                                 (stripe-node takes a host and a port), so a
+//                                                 namespace is a port rather than a path.
 //
 // State: in memory, unless `stateFile` (the CLI's --state) names a JSON file. Then what Stripe
 // would keep (PaymentIntents, refunds, which intents refund `pending`, idempotency keys and
@@ -394,6 +402,8 @@ export async function startStripeDouble({
   /** @type {Fault[]} */
   const faults = [];
   let webhookTarget = webhookUrl;
+  /** @type {{ stop: () => Promise<unknown> }[]} the namespaces' doubles */
+  const namespaces = [];
   /** Writes the state file after a change, when there is one. */
   const persist = () => {
     if (stateFile) saveDoubleState(stateFile, state);
@@ -825,6 +835,9 @@ export async function startStripeDouble({
       double.reset();
       return { status: 204, body: undefined };
     }
+    if (method === "POST" && path === "/_control/namespaces") {
+      return { status: 201, body: { url: await double.namespace() } };
+    }
     const m = /^\/_control\/payment_intents\/([^/]+)\/(succeed|authorize|fail)$/.exec(path);
     if (method === "POST" && m) {
       const id = m[1] ?? "";
@@ -990,7 +1003,26 @@ export async function startStripeDouble({
       idempotency.clear();
       persist();
     },
-    stop: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+    /**
+     * Starts a namespace: a fresh double on a port of its own, with the same keys and webhook
+     * secret and this one's webhook URL, its state in memory, stopped with this one. Returns
+     * its URL.
+     * @returns {Promise<string>}
+     */
+    namespace: async () => {
+      const namespace = await startStripeDouble({
+        webhookSecret,
+        webhookUrl: webhookTarget,
+        apiKeys,
+        warn,
+      });
+      namespaces.push(namespace);
+      return namespace.url;
+    },
+    stop: async () => {
+      await Promise.all(namespaces.splice(0).map((namespace) => namespace.stop()));
+      await new Promise((resolve) => server.close(() => resolve(undefined)));
+    },
   };
   return double;
 }
