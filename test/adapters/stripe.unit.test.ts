@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import Stripe from "stripe";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   createStripeGateway,
   hostOptions,
@@ -555,6 +555,24 @@ describe("verifyWebhook", () => {
     // The same header is fine under a wider tolerance: only the age was wrong.
     const event = await gateway().verifyWebhook(payload, header, WEBHOOK_SECRET, 600);
     expect(event.id).toBe("evt_3MtwBwLkdIwHu7ix0n5HjFtx");
+  });
+
+  it("refuses a timestamp further ahead than the tolerance, to the second", async () => {
+    // The clock stands still, so the boundary is exact: 300 s ahead is inside, 301 s is not.
+    vi.useFakeTimers({ toFake: ["Date"], now: 1_800_000_000_500 });
+    try {
+      const inside = await sign(payload, WEBHOOK_SECRET, now() + 300);
+      const event = await gateway().verifyWebhook(payload, inside, WEBHOOK_SECRET);
+      expect(event.id).toBe("evt_3MtwBwLkdIwHu7ix0n5HjFtx");
+      const ahead = await sign(payload, WEBHOOK_SECRET, now() + 301);
+      const err = await caught(
+        gateway().verifyWebhook(payload, ahead, WEBHOOK_SECRET),
+        PaymentWebhookError,
+      );
+      expect(err.reason).toBe("timestamp_outside_tolerance");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("refuses a missing or malformed header", async () => {
