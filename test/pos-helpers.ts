@@ -185,9 +185,10 @@ export async function deliverRefund(
   return { acked: result.explicitAcks.length, retried: result.retryMessages.length, delays };
 }
 
+/** An order's states as stored, read straight from D1 (past every cache and view). */
 export async function orderRow(id: string) {
   return env.DB.prepare(
-    "SELECT status, payment_status, pos_status, external_id, pos_claim FROM orders WHERE id = ?",
+    "SELECT status, payment_status, pos_status, external_id, pos_claim, payment_captured_at FROM orders WHERE id = ?",
   )
     .bind(id)
     .first<{
@@ -196,6 +197,7 @@ export async function orderRow(id: string) {
       pos_status: string;
       external_id: string | null;
       pos_claim: string | null;
+      payment_captured_at: string | null;
     }>();
 }
 

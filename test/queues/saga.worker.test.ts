@@ -7,7 +7,14 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { callJson, createKey, until } from "../helpers";
-import { attempts, deliver, deliverRefund, posDouble, setupSquareTenant } from "../pos-helpers";
+import {
+  attempts,
+  deliver,
+  deliverRefund,
+  orderRow,
+  posDouble,
+  setupSquareTenant,
+} from "../pos-helpers";
 import { intentAtStripe, payAtStripe, placeCardOrder, stripeDouble } from "../stripe-helpers";
 
 // The saga between the POS and the payment: what happens to a card-paid order
@@ -17,20 +24,6 @@ import { intentAtStripe, payAtStripe, placeCardOrder, stripeDouble } from "../st
 // than waiting for the background consumer: a route that enqueues still sends its own message,
 // which the consumer gets a second or more later and which then changes nothing (the POS
 // submission claims the order, a refund is idempotent).
-
-async function orderRow(id: string) {
-  return env.DB.prepare(
-    "SELECT status, payment_status, pos_status, external_id, payment_captured_at FROM orders WHERE id = ?",
-  )
-    .bind(id)
-    .first<{
-      status: string;
-      payment_status: string;
-      pos_status: string;
-      external_id: string | null;
-      payment_captured_at: string | null;
-    }>();
-}
 
 async function alertKinds(orderId: string): Promise<string[]> {
   const rows = await env.DB.prepare("SELECT kind FROM alerts WHERE order_id = ? ORDER BY kind")
