@@ -75,29 +75,7 @@ export const resolveTenantId: MiddlewareHandler<AppEnv> = async (c, next) => {
  */
 export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!c.get("apiKey")) {
-      const { hash } = await presentedKey(c);
-      const db = getDb(c.env);
-      const { key, tenant } = await findActiveApiKeyAndTenant(
-        db,
-        hash,
-        c.req.param("tenant") ?? "",
-      );
-      if (!key) {
-        forgetKey(hash);
-        await countRefusedCredential(c);
-        throw new ApiError("unauthorized", "invalid or revoked API key");
-      }
-      if (!tenant) throw new ApiError("not_found", "unknown tenant");
-      if (key.tenantId !== tenant.id) {
-        throw new ApiError("forbidden", "this key belongs to another tenant");
-      }
-      rememberKey(hash, key);
-      c.set("db", db);
-      c.set("tenant", tenant);
-      c.set("apiKey", key);
-    }
-    refuseBelow(c.get("apiKey"), role);
+    await checkKey(c, await presentedKeyHash(c), role);
     await next();
   };
 }
@@ -110,18 +88,40 @@ export function requireRole(role: KeyRole): MiddlewareHandler<AppEnv> {
  * there. Otherwise the key is checked as `requireRole` does.
  */
 function requireRoleInRead(role: KeyRole): MiddlewareHandler<AppEnv> {
-  const checked = requireRole(role);
   return async (c, next) => {
-    const { hash } = await presentedKey(c);
+    const hash = await presentedKeyHash(c);
     const known = knownKeys.get(hash);
     const tenantId = rememberedTenantId(c.req.param("tenant") ?? "");
-    if (!known || known.tenantId !== tenantId || !roleCovers(known.role, role)) {
-      return checked(c, next);
+    if (known && known.tenantId === tenantId && roleCovers(known.role, role)) {
+      c.set("db", getDb(c.env));
+      c.set("apiKey", known);
+    } else {
+      await checkKey(c, hash, role);
     }
-    c.set("db", getDb(c.env));
-    c.set("apiKey", known);
     await next();
   };
+}
+
+/** The key check itself: the key and the path's tenant in one batch, then tenant and role. */
+async function checkKey(c: Context<AppEnv>, hash: string, role: KeyRole): Promise<void> {
+  const db = getDb(c.env);
+  const { key, tenant } = await findActiveApiKeyAndTenant(db, hash, c.req.param("tenant") ?? "");
+  if (!key) {
+    forgetKey(hash);
+    await countRefusedCredential(c);
+    throw new ApiError("unauthorized", "invalid or revoked API key");
+  }
+  if (!tenant) throw new ApiError("not_found", "unknown tenant");
+  if (key.tenantId !== tenant.id) {
+    throw new ApiError("forbidden", "this key belongs to another tenant");
+  }
+  rememberKey(hash, key);
+  c.set("db", db);
+  c.set("tenant", tenant);
+  c.set("apiKey", key);
+  if (!roleCovers(key.role, role)) {
+    throw new ApiError("forbidden", `this route needs the ${role} role`);
+  }
 }
 
 /**
@@ -157,18 +157,12 @@ export async function readOrderForKey(
   return { tenant, order: context.order, integration: context.integration };
 }
 
-/** The bearer key of the request and its hash; 401 without one, 429 for a locked-out client. */
-async function presentedKey(c: Context<AppEnv>): Promise<{ hash: string }> {
+/** The hash of the request's bearer key; 401 without one, 429 for a locked-out client. */
+async function presentedKeyHash(c: Context<AppEnv>): Promise<string> {
   const token = bearerToken(c.req.header("authorization"));
   if (!token) throw new ApiError("unauthorized", "missing bearer token");
   refuseLockedOutClient(c);
-  return { hash: await sha256Hex(token) };
-}
-
-function refuseBelow(key: ApiKey, role: KeyRole): void {
-  if (!roleCovers(key.role, role)) {
-    throw new ApiError("forbidden", `this route needs the ${role} role`);
-  }
+  return sha256Hex(token);
 }
 
 /**
@@ -225,6 +219,8 @@ function guardedRouter(
   guard: MiddlewareHandler<AppEnv>,
 ): OpenAPIHono<AppEnv> {
   const router = createRouter();
+  // `openapi` is an instance property of OpenAPIHono (not a prototype method), so the router
+  // wraps its own: every operation registered on it gets `security` and the guard first.
   const register = router.openapi;
   router.openapi = ((route: RouteConfig, handler: never, hook?: never) =>
     register(
