@@ -26,6 +26,10 @@ const STOP_GRACE_MS = 5_000;
 /** Longest wait for one cron pass of the Worker. */
 const SCHEDULED_TIMEOUT_MS = 60_000;
 const OUTPUT_LIMIT = 64 * 1024;
+/** Ports picked by getFreePort start here: above the well-known and common service ports. */
+const PICKED_PORTS_FROM = 10_000;
+/** Slices of that range, one per vitest worker id (modulo). */
+const PORT_SLICES = 16;
 
 /**
  * Process groups started here and not yet stopped. Being detached, they would not get the
@@ -54,10 +58,60 @@ function killLiveGroups() {
 }
 
 /**
- * Picks a TCP port that is free on 127.0.0.1 right now (the OS chooses it for port 0).
+ * Picks a TCP port that is free on 127.0.0.1 right now and stays so until the caller binds it.
+ *
+ * A port the OS chose for port 0 comes from the kernel's ephemeral range, and once released it
+ * can be handed out again at once: to another wrangler's internal listener or to any outgoing
+ * connection's local end. With test files running side by side, that happened in the seconds
+ * between picking and binding (wrangler binds only after the migrations). So on Linux the port
+ * comes from below the ephemeral range (`ip_local_port_range`), where the OS never assigns one,
+ * and from a slice of it that is this vitest worker's own (`VITEST_POOL_ID` is unique among the
+ * workers running at once), so two files picking at the same moment cannot pick the same port.
+ * Elsewhere, the OS chooses.
  * @returns {Promise<number>}
  */
-export function getFreePort() {
+export async function getFreePort() {
+  const below = ephemeralRangeStart();
+  if (below === undefined || below <= PICKED_PORTS_FROM + PORT_SLICES) return osAssignedPort();
+  const sliceSize = Math.floor((below - PICKED_PORTS_FROM) / PORT_SLICES);
+  const worker = Number(process.env.VITEST_POOL_ID ?? process.pid);
+  const sliceStart = PICKED_PORTS_FROM + (worker % PORT_SLICES) * sliceSize;
+  const first = Math.floor(Math.random() * sliceSize);
+  for (let i = 0; i < Math.min(sliceSize, 200); i++) {
+    const port = sliceStart + ((first + i) % sliceSize);
+    if (await canListen(port)) return port;
+  }
+  return osAssignedPort();
+}
+
+/** The first port of the kernel's ephemeral range, where Linux says it. */
+function ephemeralRangeStart() {
+  try {
+    const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    return Number.isInteger(low) ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
+function canListen(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** @returns {Promise<number>} a port the OS chose (port 0), released again */
+function osAssignedPort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -120,6 +174,11 @@ export async function startDevServer({
   log(summarizeMigrations(migrated));
 
   const varArgs = Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  // Left to itself, wrangler takes 9229 for the inspector when a probe finds it free: two
+  // wranglers starting at once both found it free and the second died with "Address already in
+  // use". So each gets a port of its own, never the one it serves on.
+  let inspectorPort = await getFreePort();
+  while (inspectorPort === port) inspectorPort = await getFreePort();
   const child = spawnWrangler([
     "dev",
     "--local",
@@ -127,6 +186,8 @@ export async function startDevServer({
     "127.0.0.1",
     "--port",
     String(port),
+    "--inspector-port",
+    String(inspectorPort),
     "--persist-to",
     persistDir,
     "--show-interactive-dev-session=false",
