@@ -9,8 +9,9 @@ export default defineConfig({
     environment: "node",
     // A child process per file, so a crashed run still kills its wrangler and Chromium on exit.
     pool: "forks",
-    // One wrangler and one Chromium at a time.
-    fileParallelism: false,
+    // Two files at a time, each with its own wrangler (getFreePort) and Chromium.
+    fileParallelism: true,
+    maxWorkers: 2,
     sequence: { concurrent: false },
     testTimeout: 180_000,
     // Longer than starting a server can take before startDevServer gives up (60 s migrations,
