@@ -45,5 +45,4 @@ describe.skipIf(ephemeralStart === undefined)("getFreePort on Linux", () => {
     }
     for (const [id, port] of picked) expect(sliceOf(port)).toBe(id % 16);
   });
-
 });
