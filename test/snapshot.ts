@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { until } from "./wait";
 
 /**
  * Every row of every D1 table, in a stable order, so a test can assert that a
@@ -32,4 +33,29 @@ export async function snapshotTenant(tenantId: string): Promise<Record<string, u
     });
   }
   return out;
+}
+
+/**
+ * Waits until every outbox row (of `tenantId`, or of all tenants) is delivered: a request that
+ * committed events publishes them in the background (waitUntil) and then marks them delivered,
+ * which would otherwise land between a test's "before" and "after".
+ */
+export async function untilOutboxDelivered(tenantId?: string): Promise<void> {
+  const query = tenantId
+    ? env.DB.prepare(
+        "SELECT count(*) AS n FROM outbox_events WHERE tenant_id = ? AND delivered_at IS NULL",
+      ).bind(tenantId)
+    : env.DB.prepare("SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL");
+  await until(
+    async () => (await query.first<{ n: number }>())?.n,
+    (n) => n === 0,
+    10_000,
+    tenantId ? `the outbox of ${tenantId} to be delivered` : "every outbox event to be delivered",
+  );
+}
+
+/** snapshotTables once the outbox is delivered, so only what comes next can change it. */
+export async function settledSnapshot(): Promise<Record<string, unknown[]>> {
+  await untilOutboxDelivered();
+  return snapshotTables();
 }

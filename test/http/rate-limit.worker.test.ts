@@ -11,7 +11,7 @@ import {
   type TestTenant,
   until,
 } from "../helpers";
-import { snapshotTables } from "../snapshot";
+import { settledSnapshot, snapshotTables } from "../snapshot";
 
 // Every limit: requests under it pass, the first over it is 429 `rate_limited` with a numeric
 // Retry-After and writes nothing, and the count is scoped (another address, tenant or key is
@@ -77,23 +77,6 @@ async function sendUnder(count: number, send: (i: number) => Promise<Response>) 
     statuses.push(res.status);
   }
   return statuses;
-}
-
-/**
- * A snapshot once the placed orders' events have reached the hub (each order delivers them in
- * the background, marking its outbox rows delivered), so only the next request can change it.
- */
-async function settledSnapshot(): Promise<Record<string, unknown[]>> {
-  await until(
-    () =>
-      env.DB.prepare("SELECT count(*) AS n FROM outbox_events WHERE delivered_at IS NULL").first<{
-        n: number;
-      }>(),
-    (row) => row?.n === 0,
-    10_000,
-    "every outbox event to be delivered",
-  );
-  return snapshotTables();
 }
 
 async function tenantWithItem(): Promise<{ t: TestTenant; itemId: string }> {

@@ -16,7 +16,7 @@ import {
   queuedOrder,
   setupSquareTenant,
 } from "../pos-helpers";
-import { snapshotTables } from "../snapshot";
+import { settledSnapshot } from "../snapshot";
 import { type PaidOrder, paidOrder, stripeDouble } from "../stripe-helpers";
 import { connectTerminal } from "../ws-helpers";
 
@@ -148,7 +148,7 @@ describe("POST /orders/:id/refund-retry", () => {
   it("is 409 in any other payment state and changes nothing", async () => {
     const p = await paidOrder();
     const staff = await createKey(p.t, "staff");
-    const before = await snapshotTables();
+    const before = await settledSnapshot();
     await expectError(
       await call(`/v1/admin/${p.t.slug}/orders/${p.orderId}/refund-retry`, {
         token: staff,
@@ -157,7 +157,7 @@ describe("POST /orders/:id/refund-retry", () => {
       409,
       "conflict",
     );
-    expect(await snapshotTables()).toEqual(before);
+    expect(await settledSnapshot()).toEqual(before);
     const terminal = await createKey(p.t, "terminal");
     await expectError(
       await call(`/v1/admin/${p.t.slug}/orders/${p.orderId}/refund-retry`, {
@@ -200,7 +200,7 @@ describe("POST /orders/:id/refund-settled", () => {
 
   it("is 409 unless the refund failed, 400 without a note, and writes nothing then", async () => {
     const p = await paidOrder();
-    const before = await snapshotTables();
+    const before = await settledSnapshot();
     await expectError(
       await call(`/v1/admin/${p.t.slug}/orders/${p.orderId}/refund-settled`, {
         token: p.t.ownerKey,
@@ -210,7 +210,7 @@ describe("POST /orders/:id/refund-settled", () => {
       "conflict",
     );
     await refundFailed(p);
-    const failedState = await snapshotTables();
+    const failedState = await settledSnapshot();
     expect(failedState).not.toEqual(before);
     for (const body of [{}, { note: "" }, { note: "x".repeat(501) }]) {
       await expectError(
@@ -222,7 +222,7 @@ describe("POST /orders/:id/refund-settled", () => {
         "validation_failed",
       );
     }
-    expect(await snapshotTables()).toEqual(failedState);
+    expect(await settledSnapshot()).toEqual(failedState);
   });
 });
 

@@ -8,9 +8,8 @@ import {
   createTenant,
   insertOpenAlert,
   type TestTenant,
-  until,
 } from "../helpers";
-import { snapshotTenant } from "../snapshot";
+import { snapshotTenant, untilOutboxDelivered } from "../snapshot";
 import { connectTerminal } from "../ws-helpers";
 
 interface OpenApiDoc {
@@ -81,19 +80,7 @@ async function populatedTenant() {
   );
   const alertId = await insertOpenAlert(a.id, order.id);
   // A's own background work (outbox delivery) must be done before its rows are compared.
-  await until(
-    async () =>
-      (
-        await env.DB.prepare(
-          "SELECT count(*) AS n FROM outbox_events WHERE tenant_id = ? AND delivered_at IS NULL",
-        )
-          .bind(a.id)
-          .first<{ n: number }>()
-      )?.n,
-    (n) => n === 0,
-    10_000,
-    "tenant A's outbox to drain",
-  );
+  await untilOutboxDelivered(a.id);
   const { items: keys } = await callJson<{ items: { id: string }[] }>(
     `/v1/admin/${a.slug}/keys`,
     { token: a.ownerKey },
