@@ -53,6 +53,47 @@ export async function callJson<T = Record<string, unknown>>(
   return (text ? JSON.parse(text) : null) as T;
 }
 
+/** What a storefront sends for a one-item pickup order of `menuItemId`. */
+export function orderDraft(menuItemId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    orderType: "pickup",
+    items: [{ menuItemId, quantity: 1 }],
+    customer: { name: "Ada" },
+    ...overrides,
+  };
+}
+
+let orderSeq = 0;
+/** The request options that place `orderDraft(menuItemId)`, each with an Idempotency-Key of its own. */
+export function placeOrderOptions(
+  menuItemId: string,
+  extra: { body?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): CallOptions {
+  return {
+    body: orderDraft(menuItemId, extra.body),
+    headers: { "idempotency-key": `order-${Date.now()}-${++orderSeq}`, ...extra.headers },
+  };
+}
+
+/** The 201 answer to placing an order (the parts tests read). */
+export interface PlacedOrder {
+  order: { id: string; number: number; status: string; total: { amount: number } };
+  payment: { clientSecret: string } | null;
+}
+
+/** Places a one-item pickup order at the storefront of `t`, which must answer 201. */
+export function placeOrder(
+  t: { slug: string },
+  menuItemId: string,
+  extra?: Parameters<typeof placeOrderOptions>[1],
+): Promise<PlacedOrder> {
+  return callJson<PlacedOrder>(
+    `/v1/stores/${t.slug}/orders`,
+    placeOrderOptions(menuItemId, extra),
+    201,
+  );
+}
+
 export interface ErrorEnvelope {
   code: string;
   message: string;

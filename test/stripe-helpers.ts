@@ -4,9 +4,9 @@ import { expect } from "vitest";
 import {
   type CallOptions,
   call,
-  callJson,
   createMenuItem,
   createTenant,
+  placeOrder,
   type TestTenant,
 } from "./helpers";
 
@@ -101,32 +101,16 @@ export interface CardOrder {
   total: number;
 }
 
-let orderSeq = 0;
-
 /** Places a one-item pickup order at the storefront, as a customer about to pay by card. */
 export async function placeCardOrder(
   t: { id: string; slug: string },
   menuItemId: string,
 ): Promise<CardOrder> {
-  const placed = await callJson<{
-    order: { id: string; total: { amount: number } };
-    payment: { clientSecret: string };
-  }>(
-    `/v1/stores/${t.slug}/orders`,
-    {
-      body: {
-        orderType: "pickup",
-        items: [{ menuItemId, quantity: 1 }],
-        customer: { name: "Ada" },
-      },
-      headers: { "idempotency-key": `card-${Date.now()}-${++orderSeq}` },
-    },
-    201,
-  );
+  const placed = await placeOrder(t, menuItemId);
   return {
     tenantId: t.id,
     orderId: placed.order.id,
-    intentId: placed.payment.clientSecret.split("_secret_")[0] ?? "",
+    intentId: placed.payment?.clientSecret.split("_secret_")[0] ?? "",
     total: placed.order.total.amount,
   };
 }

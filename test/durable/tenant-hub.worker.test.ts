@@ -15,6 +15,7 @@ import {
   createMenuItem,
   createTenant,
   expectError,
+  placeOrder,
   type TestTenant,
   until,
 } from "../helpers";
@@ -26,25 +27,12 @@ interface OrderBody {
   status: string;
 }
 
-let keySeq = 0;
-async function placeOrder(t: TestTenant, itemId: string): Promise<OrderBody> {
-  const body = await callJson<{ order: OrderBody }>(
-    `/v1/stores/${t.slug}/orders`,
-    {
-      body: {
-        orderType: "pickup",
-        items: [{ menuItemId: itemId, quantity: 1 }],
-        customer: { name: "Ada" },
-      },
-      headers: { "idempotency-key": `hub-key-${Date.now()}-${++keySeq}` },
-    },
-    201,
-  );
-  return body.order;
+async function placeOrderBody(t: TestTenant, itemId: string): Promise<OrderBody> {
+  return (await placeOrder(t, itemId)).order;
 }
 
 async function placeAndConfirm(t: TestTenant, itemId: string): Promise<OrderBody> {
-  const order = await placeOrder(t, itemId);
+  const order = await placeOrderBody(t, itemId);
   await callJson(
     `/v1/admin/${t.slug}/orders/${order.id}/mark-paid`,
     { token: t.ownerKey, body: {} },
@@ -200,7 +188,7 @@ describe("terminal socket: events", () => {
   it("a terminal that misses three events and resumes gets exactly those three", async () => {
     const { t, itemId, terminalKey } = await setup();
     const terminal = await connectTerminal(t.slug, { token: terminalKey });
-    const order = await placeOrder(t, itemId);
+    const order = await placeOrderBody(t, itemId);
     const [seen] = await terminal.waitForEvents(1);
     terminal.close();
     await callJson(
@@ -248,7 +236,7 @@ describe("terminal socket: events", () => {
   it("a re-published outbox row is not delivered twice", async () => {
     const { t, itemId, terminalKey } = await setup();
     const terminal = await connectTerminal(t.slug, { token: terminalKey });
-    await placeOrder(t, itemId);
+    await placeOrderBody(t, itemId);
     await terminal.waitForEvents(1);
     const row = await env.DB.prepare(
       "SELECT id, tenant_id, type, payload, created_at FROM outbox_events WHERE tenant_id = ?",
@@ -333,7 +321,7 @@ describe("terminal socket: commands", () => {
 
   it("an illegal set_status is answered ok: false with the reason, and changes nothing", async () => {
     const { t, itemId, terminalKey } = await setup();
-    const order = await placeOrder(t, itemId);
+    const order = await placeOrderBody(t, itemId);
     const terminal = await connectTerminal(t.slug, { token: terminalKey });
     terminal.send({ type: "set_status", orderId: order.id, status: "preparing", requestId: "r2" });
     const result = await terminal.waitFor((m) => m.type === "set_status_result");

@@ -8,6 +8,8 @@ import {
   createMenuItem,
   createTenant,
   expectError,
+  orderDraft,
+  placeOrderOptions,
   type TestTenant,
   until,
 } from "../helpers";
@@ -85,19 +87,8 @@ async function tenantWithItem(): Promise<{ t: TestTenant; itemId: string }> {
   return { t, itemId: item.id };
 }
 
-const draft = (itemId: string) => ({
-  orderType: "pickup",
-  items: [{ menuItemId: itemId, quantity: 1 }],
-  customer: { name: "Ada" },
-});
-
-let keySeq = 0;
-function placeOrder(t: TestTenant, itemId: string, ip: string): Promise<Response> {
-  keySeq += 1;
-  return call(`/v1/stores/${t.slug}/orders`, {
-    body: draft(itemId),
-    headers: { ...from(ip), "idempotency-key": `rate-limit-${Date.now()}-${keySeq}` },
-  });
+function placeOrderFrom(t: TestTenant, itemId: string, ip: string): Promise<Response> {
+  return call(`/v1/stores/${t.slug}/orders`, placeOrderOptions(itemId, { headers: from(ip) }));
 }
 
 /** Opens `/ws/pos/:tenant` from `ip`; the socket, if any, is closed at once. */
@@ -147,15 +138,15 @@ describe("storefront limits (rate limiting binding)", () => {
       const b = await tenantWithItem();
       const ip = newIp();
       await withinOneWindow("RL_ORDER_CREATE");
-      const statuses = await sendUnder(limit, () => placeOrder(a.t, a.itemId, ip));
+      const statuses = await sendUnder(limit, () => placeOrderFrom(a.t, a.itemId, ip));
       expect(statuses.every((s) => s === 201)).toBe(true);
 
       const before = await settledSnapshot();
-      await expectRateLimited(await placeOrder(a.t, a.itemId, ip), 60);
+      await expectRateLimited(await placeOrderFrom(a.t, a.itemId, ip), 60);
       expect(await snapshotTables()).toEqual(before);
 
-      expect((await placeOrder(a.t, a.itemId, newIp())).status).toBe(201);
-      expect((await placeOrder(b.t, b.itemId, ip)).status).toBe(201);
+      expect((await placeOrderFrom(a.t, a.itemId, newIp())).status).toBe(201);
+      expect((await placeOrderFrom(b.t, b.itemId, ip)).status).toBe(201);
     },
   );
 
@@ -166,7 +157,7 @@ describe("storefront limits (rate limiting binding)", () => {
     const ip = newIp();
     const preview = (target: { t: TestTenant; itemId: string }, client: string) =>
       call(`/v1/stores/${target.t.slug}/orders/preview`, {
-        body: draft(target.itemId),
+        body: orderDraft(target.itemId),
         headers: from(client),
       });
     await withinOneWindow("RL_ORDER_PREVIEW");

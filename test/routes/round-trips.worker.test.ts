@@ -17,6 +17,8 @@ import {
   createKey,
   createMenuItem,
   createTenant,
+  placeOrder,
+  placeOrderOptions,
   until,
 } from "../helpers";
 import { orderRow, posDouble, queuedOrder, setupSquareTenant } from "../pos-helpers";
@@ -54,15 +56,6 @@ async function countedFetch(path: string, options: CallOptions): Promise<Counted
 }
 
 let seq = 0;
-const orderBody = (menuItemId: string) => ({
-  orderType: "pickup",
-  items: [{ menuItemId, quantity: 1 }],
-  customer: { name: "Ada" },
-});
-const placeOptions = (menuItemId: string): CallOptions => ({
-  body: orderBody(menuItemId),
-  headers: { "idempotency-key": `trips-${Date.now()}-${++seq}` },
-});
 
 beforeEach(async () => {
   await posDouble.reset();
@@ -73,9 +66,9 @@ describe("D1 round trips of the hot paths", () => {
     const t = await createTenant();
     const item = await createMenuItem(t, { name: "Soup", price: 900 });
     // Warms this isolate (the tenant's slug is known from here on).
-    await callJson(`/v1/stores/${t.slug}/orders`, placeOptions(item.id), 201);
+    await callJson(`/v1/stores/${t.slug}/orders`, placeOrderOptions(item.id), 201);
 
-    const placed = await countedFetch(`/v1/stores/${t.slug}/orders`, placeOptions(item.id));
+    const placed = await countedFetch(`/v1/stores/${t.slug}/orders`, placeOrderOptions(item.id));
     expect(placed.res.status).toBe(201);
     expect(placed.beforeAnswer, placed.beforeAnswer.join("\n")).toHaveLength(2);
     expect(placed.beforeAnswer.every((trip) => trip.startsWith("batch"))).toBe(true);
@@ -90,11 +83,11 @@ describe("D1 round trips of the hot paths", () => {
     // `other` was never served by this isolate's storefront: its slug is resolved first.
     const refused = await countedFetch(
       `/v1/stores/${other.slug}/orders`,
-      placeOptions(item.id), // t's item: unknown at `other`
+      placeOrderOptions(item.id), // t's item: unknown at `other`
     );
     expect(refused.res.status).toBe(400);
     expect(refused.beforeAnswer.length).toBeLessThanOrEqual(2);
-    const placed = await countedFetch(`/v1/stores/${t.slug}/orders`, placeOptions(item.id));
+    const placed = await countedFetch(`/v1/stores/${t.slug}/orders`, placeOrderOptions(item.id));
     expect(placed.res.status).toBe(201);
     expect(placed.beforeAnswer.length).toBeLessThanOrEqual(3);
   });
@@ -118,14 +111,8 @@ describe("D1 round trips of the hot paths", () => {
     const t = await createTenant();
     const item = await createMenuItem(t, { name: "Soup", price: 900 });
     const staff = await createKey(t, "staff");
-    const place = () =>
-      callJson<{ order: { id: string } }>(
-        `/v1/stores/${t.slug}/orders`,
-        placeOptions(item.id),
-        201,
-      );
-    const first = await place();
-    const second = await place();
+    const first = await placeOrder(t, item.id);
+    const second = await placeOrder(t, item.id);
 
     // A key this isolate has not accepted yet is checked first (key and tenant in one batch).
     const cold = await countedFetch(`/v1/admin/${t.slug}/orders/${first.order.id}/mark-paid`, {
@@ -173,7 +160,7 @@ describe("D1 round trips of the hot paths", () => {
     const item = await createMenuItem(t, { name: "Soup", price: 900 });
     const placed = await callJson<{ order: { id: string } }>(
       `/v1/stores/${t.slug}/orders`,
-      placeOptions(item.id),
+      placeOrderOptions(item.id),
       201,
     );
     await callJson(

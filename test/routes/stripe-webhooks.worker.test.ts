@@ -22,7 +22,7 @@ interface Placed {
 }
 
 let seq = 0;
-async function placeOrder(): Promise<Placed> {
+async function newCardOrder(): Promise<Placed> {
   const t = await createTenant();
   const item = await createMenuItem(t, { name: "Soup", price: 900 });
   const order = await placeCardOrder(t, item.id);
@@ -67,7 +67,7 @@ async function orderRow(id: string) {
 
 describe("POST /webhooks/stripe", () => {
   it("payment_intent.succeeded confirms the order once and terminals get new_order", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     const terminal = await connectTerminal(p.t.slug, { token: await createKey(p.t, "terminal") });
     const payload = eventFor(p, "payment_intent.succeeded");
     const res = await send(payload);
@@ -123,7 +123,7 @@ describe("POST /webhooks/stripe", () => {
     ],
     ["no signature", async (payload: string) => call("/webhooks/stripe", { rawBody: payload })],
   ])("%s is 400 and changes nothing", async (_name, sendIt) => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     const before = await tableCounts();
     await expectError(
       await sendIt(eventFor(p, "payment_intent.succeeded")),
@@ -138,7 +138,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("a correctly signed event we cannot read is acknowledged, so Stripe does not retry it for days", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     const before = await tableCounts();
     const unreadable = eventFor(p, "payment_intent.succeeded", { amount: "lots" });
     const res = await send(unreadable);
@@ -149,7 +149,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("an amount mismatch leaves the order unconfirmed and raises an alert", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     const terminal = await connectTerminal(p.t.slug, { token: await createKey(p.t, "terminal") });
     const res = await send(
       eventFor(p, "payment_intent.succeeded", {
@@ -175,7 +175,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("payment_failed cancels the order and its intent, so it cannot be paid afterwards", async () => {
-    const declined = await placeOrder();
+    const declined = await newCardOrder();
     const terminal = await connectTerminal(declined.t.slug, {
       token: await createKey(declined.t, "terminal"),
     });
@@ -210,7 +210,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("payment_intent.canceled cancels the unpaid order; neither touches a paid one", async () => {
-    const canceled = await placeOrder();
+    const canceled = await newCardOrder();
     expect((await send(eventFor(canceled, "payment_intent.canceled"))).status).toBe(200);
     expect(await orderRow(canceled.orderId)).toMatchObject({
       status: "cancelled",
@@ -218,7 +218,7 @@ describe("POST /webhooks/stripe", () => {
     });
 
     // Events arrive out of order: a failure reported after the success changes nothing.
-    const paid = await placeOrder();
+    const paid = await newCardOrder();
     expect((await send(eventFor(paid, "payment_intent.succeeded"))).status).toBe(200);
     const late = await send(eventFor(paid, "payment_intent.payment_failed"));
     expect(late.status).toBe(200);
@@ -230,7 +230,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("a second card that went through before the failure's cancel reached Stripe is refunded", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     // Stripe reports the first card declined; the customer's second card is charged meanwhile.
     await stripeDouble.control(`payment_intents/${p.intentId}/succeed`, {});
     expect((await send(eventFor(p, "payment_intent.payment_failed"))).status).toBe(200);
@@ -248,7 +248,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("a payment that lands after staff cancelled the order is refunded, not confirmed", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     // The card is charged just before the cancel reaches Stripe.
     await stripeDouble.control(`payment_intents/${p.intentId}/succeed`, {});
     await callJson(
@@ -272,7 +272,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("a replayed event id changes nothing, even where the event alone would act again", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     // A mismatch raises an alert each time it is seen; its replay must not.
     const mismatch = eventFor(p, "payment_intent.succeeded", {
       amount: p.total - 1,
@@ -291,7 +291,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("paid at the counter: the card intent is cancelled, and a card payment that still lands is flagged", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     await callJson(
       `/v1/admin/${p.t.slug}/orders/${p.orderId}/mark-paid`,
       { token: p.t.ownerKey, body: {} },
@@ -316,7 +316,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("paid at the counter while the card was only authorised: the hold is released, no alarm", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     await callJson(
       `/v1/admin/${p.t.slug}/orders/${p.orderId}/mark-paid`,
       { token: p.t.ownerKey, body: {} },
@@ -341,7 +341,7 @@ describe("POST /webhooks/stripe", () => {
   });
 
   it("an intent of another order, or not ours, is acknowledged and ignored", async () => {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     const before = await tableCounts();
     const foreign = await send(
       eventFor(p, "payment_intent.succeeded", { id: "pi_not_this_orders" }),
@@ -360,7 +360,7 @@ describe("POST /webhooks/stripe", () => {
 
 describe("refund reconciliation", () => {
   async function refundPending(): Promise<Placed> {
-    const p = await placeOrder();
+    const p = await newCardOrder();
     // Paid and refunding, as the saga leaves it (no queue message, so only the webhook acts).
     await env.DB.prepare(
       "UPDATE orders SET status = 'confirmed', payment_status = 'refund_pending' WHERE id = ?",
