@@ -63,6 +63,31 @@ export default defineConfig(async () => {
     test: {
       include: ["test/**/*.worker.test.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
+      // Each file's runtime loads the Worker's module graph afresh; these packages, many small
+      // modules each, are bundled once (Vite's dependency optimizer) and then loaded as one file:
+      // a file's setup went from about 5.9 s to 3.4 s. Every entry point the code imports is
+      // listed, so the bundles share one copy of each class (hono's HTTPException, drizzle's
+      // entities). hono/context-storage is left out: it imports node:async_hooks, which the
+      // optimizer cannot load, and nothing else of hono's.
+      deps: {
+        optimizer: {
+          ssr: {
+            enabled: true,
+            include: [
+              "stripe",
+              "zod",
+              "@hono/zod-openapi",
+              "hono",
+              "hono/body-limit",
+              "hono/http-exception",
+              "drizzle-orm",
+              "drizzle-orm/batch",
+              "drizzle-orm/d1",
+              "drizzle-orm/sqlite-core",
+            ],
+          },
+        },
+      },
       globalSetup: ["./test/pos-double.setup.ts"],
       // Files are independent (see the top of this file). Vitest's default of one worker fewer
       // than there are cores would run them one by one on a 2-core machine; a file spends much
