@@ -6,7 +6,9 @@ import {
   type PosAdapter,
   type PosCallOptions,
   type PosConnection,
+  type PosDraftProblem,
   PosError,
+  type PosLocationInfo,
   type PosOrder,
   type PosOrderLine,
   type PosSession,
@@ -275,6 +277,24 @@ export const cloverAdapter: PosAdapter = {
       }
       throw err;
     }
+  },
+
+  async checkConnection(): Promise<PosLocationInfo> {
+    // Not yet asked of the vendor: connect stores what the owner typed (issue 12 adds the call).
+    throw new PosError("permanent", "not_supported", "checking the connection is not built yet");
+  },
+
+  draftProblems(): PosDraftProblem[] {
+    return [];
+  },
+
+  async cancelOrder(): Promise<boolean> {
+    // Not pushed yet: staff void it in the POS (pos_void_needed).
+    return false;
+  },
+
+  async updateFulfillment(): Promise<boolean> {
+    return false;
   },
 
   async refreshSession(connection, options): Promise<PosSession> {

@@ -4,7 +4,9 @@ import {
   type PosAdapter,
   type PosCallOptions,
   type PosConnection,
+  type PosDraftProblem,
   PosError,
+  type PosLocationInfo,
   type PosOrder,
   type PosSession,
   type PosStatusReport,
@@ -132,6 +134,24 @@ export const sandboxAdapter: PosAdapter = {
   async getOrderStatus(): Promise<{ vendorStatus: string; status: "confirmed" }> {
     // The sandbox has no kitchen: an order it holds is simply accepted.
     return { vendorStatus: "accepted", status: "confirmed" };
+  },
+
+  async checkConnection(): Promise<PosLocationInfo> {
+    // Nothing to reach: the sandbox takes the tenant's own currency (the caller compares).
+    return { name: "Sandbox", currency: null, timezone: null, settings: {} };
+  },
+
+  draftProblems(): PosDraftProblem[] {
+    return [];
+  },
+
+  async cancelOrder(): Promise<boolean> {
+    // The sandbox has no kitchen to stop; what it holds is simply forgotten.
+    return true;
+  },
+
+  async updateFulfillment(): Promise<boolean> {
+    return true;
   },
 
   async refreshSession(): Promise<PosSession> {

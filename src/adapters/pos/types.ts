@@ -37,6 +37,8 @@ export interface PosConnection {
   baseUrl: string;
   /** When false, no customer name, phone or email leaves for the POS. */
   syncCustomerInfo: boolean;
+  /** What `checkConnection` returned in `settings` when the tenant connected; `{}` before. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 export interface PosModifier {
@@ -93,7 +95,41 @@ export interface CreatedPosOrder {
   posOrderId: string;
   /** True when an earlier attempt had already created it and it was found by our reference. */
   alreadyExisted: boolean;
+  /** When the POS expects the order ready (ISO), where its answer says; else null. */
+  estimatedReadyAt?: string | null;
 }
+
+/** What `checkConnection` learnt of the location the credentials reach. */
+export interface PosLocationInfo {
+  /** The location's or merchant's name, as the vendor shows it. */
+  name: string | null;
+  /** ISO 4217, upper case; null where there is no vendor to ask (sandbox, webhook). */
+  currency: string | null;
+  /** IANA time zone, e.g. America/New_York; null when the vendor does not say. */
+  timezone: string | null;
+  /**
+   * Settings the adapter found or created and needs later (e.g. Clover's order type ids per
+   * order type), stored beside the credentials and given back in `PosConnection.settings`.
+   */
+  settings: Record<string, string>;
+}
+
+/** A reason an order draft cannot satisfy the tenant's POS, for a 422 naming the field. */
+export interface PosDraftProblem {
+  /** The request field, as a JSON path in the storefront's draft (e.g. `customer.phone`). */
+  field: string;
+  message: string;
+}
+
+/** What the storefront's draft carries that a POS may require (checked before payment). */
+export interface PosDraft {
+  orderType: OrderType;
+  customer: { name: string; email: string | null; phone: string | null };
+  deliveryAddress: PosOrder["deliveryAddress"];
+}
+
+/** Where an order stands in its preparation, as we push it to a POS that tracks it. */
+export type PosFulfillmentStatus = "preparing" | "ready" | "completed";
 
 /** A status report parsed from a vendor webhook. */
 export interface PosStatusReport {
@@ -145,6 +181,43 @@ export interface PosAdapter {
   ): Promise<{ vendorStatus: string; status: OrderStatus | null }>;
   /** A new session (client credentials or OAuth refresh). Throws `PosError` (`permanent` when refused). */
   refreshSession(connection: PosConnection, options: PosCallOptions): Promise<PosSession>;
+  /**
+   * Calls the vendor once with the credentials (Square RetrieveLocation, Toast restaurant
+   * info, Clover merchant) and answers what it learnt; finds or creates what orders need
+   * later (Clover order types). Throws `PosError`: `auth` for refused credentials,
+   * `permanent` with code `unknown_location` when the location is not theirs.
+   */
+  checkConnection(connection: PosConnection, options: PosCallOptions): Promise<PosLocationInfo>;
+  /**
+   * What in the draft this POS cannot take (Toast requires a customer's first and last name,
+   * phone and email, and a delivery address with a two-letter state); empty when it can.
+   * Pure: no call to the vendor.
+   */
+  draftProblems(
+    draft: PosDraft,
+    connection: Pick<PosConnection, "syncCustomerInfo">,
+  ): PosDraftProblem[];
+  /**
+   * Cancels (voids) the order in the POS where the vendor's API allows it; answers false
+   * where it does not (staff must void it by hand: `pos_void_needed`). An order the POS has
+   * already cancelled answers true. Throws `PosError` for a call that failed.
+   */
+  cancelOrder(
+    connection: PosConnection,
+    posOrderId: string,
+    options: PosCallOptions,
+  ): Promise<boolean>;
+  /**
+   * Moves the order's fulfillment in the POS to `status` where the vendor tracks it (Square
+   * fulfillment states); answers false where it does not. A POS already at or past `status`
+   * is left alone and answers true. Throws `PosError`.
+   */
+  updateFulfillment(
+    connection: PosConnection,
+    posOrderId: string,
+    status: PosFulfillmentStatus,
+    options: PosCallOptions,
+  ): Promise<boolean>;
   /** Whether the request carries a valid signature made with `secret`. */
   verifyWebhook(request: WebhookRequest, secret: string): Promise<boolean>;
   /** The status reports in a verified webhook body (empty when none concern orders). */

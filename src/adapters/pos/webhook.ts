@@ -6,7 +6,9 @@ import {
   type PosAdapter,
   type PosCallOptions,
   type PosConnection,
+  type PosDraftProblem,
   PosError,
+  type PosLocationInfo,
   type PosOrder,
   type PosSession,
   type PosStatusReport,
@@ -276,6 +278,24 @@ export const webhookAdapter: PosAdapter = {
       "not_supported",
       "the webhook POS reports status by webhook only; it cannot be asked",
     );
+  },
+
+  async checkConnection(): Promise<PosLocationInfo> {
+    // The receiver has no API to ask; its first order tells whether it answers.
+    return { name: null, currency: null, timezone: null, settings: {} };
+  },
+
+  draftProblems(): PosDraftProblem[] {
+    return [];
+  },
+
+  async cancelOrder(): Promise<boolean> {
+    // The receiver has no cancel endpoint in Orderlane's webhook protocol: staff void it.
+    return false;
+  },
+
+  async updateFulfillment(): Promise<boolean> {
+    return false;
   },
 
   async refreshSession(): Promise<PosSession> {
