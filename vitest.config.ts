@@ -53,6 +53,9 @@ export default defineConfig(async () => {
               POS_CLOVER_BASE_URL: `${double}/clover`,
               POS_SQUARE_BASE_URL: `${double}/square`,
               POS_DOUBLE_URL: double,
+              // Not the origin requests arrive on (http://orderlane.test): Square's signature is
+              // checked over this one, as behind a proxy or custom host.
+              PUBLIC_BASE_URL: "https://orders.orderlane.example",
               // Short, so a slow POS answer is a timeout within a test.
               POS_TIMEOUT_MS: "1500",
             },

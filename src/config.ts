@@ -8,6 +8,8 @@ export interface Config {
   /** Vendor API base URLs, by provider. */
   posBaseUrls: { toast: string; clover: string; square: string };
   posTimeoutMs: number;
+  /** PUBLIC_BASE_URL: the origin vendors call (no trailing slash); null to use the request's. */
+  publicBaseUrl: string | null;
   /** The exact limits the RateCounter object keeps, each per sliding minute (docs/limits.md, "Rate limits"). */
   rateLimits: {
     ticketsPerKeyPerMinute: number;
@@ -58,6 +60,7 @@ export function readConfig(env: Env): Config {
       square: env.POS_SQUARE_BASE_URL,
     },
     posTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 10_000,
+    publicBaseUrl: readPublicBaseUrl(env.PUBLIC_BASE_URL),
     rateLimits: {
       ticketsPerKeyPerMinute: positiveInt(env.TICKETS_PER_KEY_PER_MINUTE, 120),
       socketsPerKeyPerMinute: positiveInt(env.SOCKETS_PER_KEY_PER_MINUTE, 120),
@@ -76,6 +79,35 @@ export function readConfig(env: Env): Config {
   };
   cache.set(env, config);
   return config;
+}
+
+/**
+ * PUBLIC_BASE_URL as an origin: empty is null; anything but an http(s) origin (a path, a query)
+ * is a deployment error, since every URL a vendor was given would be wrong.
+ */
+function readPublicBaseUrl(raw: string | undefined): string | null {
+  const text = raw?.trim() ?? "";
+  if (!text) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error("PUBLIC_BASE_URL is not a URL");
+  }
+  if (!/^https?:$/.test(url.protocol) || url.pathname.replace(/\/+$/, "") || url.search) {
+    throw new Error("PUBLIC_BASE_URL must be an http(s) origin without a path or query");
+  }
+  return url.origin;
+}
+
+/**
+ * The URL a vendor called to reach this request, as it was given that URL: the configured
+ * public origin with the request's path and query, or the request's own URL without one.
+ */
+export function publicUrlOf(config: Pick<Config, "publicBaseUrl">, requestUrl: string): string {
+  if (!config.publicBaseUrl) return requestUrl;
+  const { pathname, search } = new URL(requestUrl);
+  return `${config.publicBaseUrl}${pathname}${search}`;
 }
 
 /** A var holding a positive integer, or `fallback` when it is unset or not one. */

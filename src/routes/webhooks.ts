@@ -4,7 +4,7 @@ import { PaymentWebhookError, type PaymentWebhookEvent } from "../adapters/payme
 import { getPosAdapter } from "../adapters/pos";
 import { POS_PROVIDERS, type PosStatusReport, type WebhookRequest } from "../adapters/pos/types";
 import { statusEventSchema } from "../adapters/pos/webhook";
-import { readConfig } from "../config";
+import { publicUrlOf, readConfig } from "../config";
 import { getDb } from "../db/client";
 import { findPosIntegration, openWebhookSecret } from "../db/pos-integrations";
 import { findTenantBySlug } from "../db/tenants";
@@ -234,7 +234,8 @@ export const webhookRoutes = webhooks
     const request: WebhookRequest = {
       headers: Object.fromEntries([...c.req.raw.headers].map(([k, v]) => [k.toLowerCase(), v])),
       rawBody: await c.req.text(),
-      url: c.req.url,
+      // Square signs the notification URL it was given (PUBLIC_BASE_URL), not the one we see.
+      url: publicUrlOf(readConfig(c.env), c.req.url),
     };
     const adapter = getPosAdapter(provider.data);
     if (!(await adapter.verifyWebhook(request, secret))) {

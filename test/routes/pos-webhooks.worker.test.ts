@@ -361,9 +361,12 @@ function squareBody(target: Target, status: Progress, eventId: string): string {
   });
 }
 
-/** Square signs the notification URL too: exactly the URL the Worker sees. */
-function squareUrl(slug: string): string {
-  return `http://orderlane.test${webhookPath("square", slug)}`;
+/**
+ * Square signs the notification URL it was given: PUBLIC_BASE_URL's origin (vitest.config.ts)
+ * with the path, not the origin the request arrives on (http://orderlane.test).
+ */
+function squareUrl(slug: string, origin = "https://orders.orderlane.example"): string {
+  return `${origin}${webhookPath("square", slug)}`;
 }
 
 /** A status webhook from the generic webhook POS's receiver, in our words. */
@@ -604,6 +607,28 @@ describe.each(PROGRESS_CASES)("POS webhooks: $provider", (c) => {
     expect(after.webhookEvents).toEqual([
       { provider: c.provider, event_id: `${s.t.id}:${eventId}` },
     ]);
+  });
+});
+
+describe("POS webhooks: square's notification URL", () => {
+  it("is PUBLIC_BASE_URL's: a signature over the URL the request arrived on is 400 and changes nothing", async () => {
+    const s = await setupProvider("square");
+    const body = squareBody(targetOf(s), "preparing", newEventId("square"));
+    // Signed over the origin the Worker sees (http://orderlane.test), as a request URL check
+    // would want: behind a proxy Square never signs that one.
+    const overArrival = squareDouble.signWebhook(
+      body,
+      CONNECT.square.webhookSecret,
+      squareUrl(s.t.slug, "http://orderlane.test"),
+    );
+    const before = await snapshot(s);
+    const error = await expectError(
+      await send("square", s.t.slug, { body, headers: overArrival }),
+      400,
+      "validation_failed",
+    );
+    expect(error.message).toBe("webhook signature is missing or invalid");
+    expect(await snapshot(s)).toEqual(before);
   });
 });
 
