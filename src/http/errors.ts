@@ -29,13 +29,23 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Only for `validation_failed` of a well-formed request that cannot be done (422). */
+    readonly unprocessable = false,
   ) {
     super(message);
     this.name = "ApiError";
   }
 
+  /**
+   * A well-formed request this tenant cannot take (a draft its POS cannot accept, credentials
+   * its POS refuses): `validation_failed` answered 422, as CONTRACT.md says for those.
+   */
+  static unprocessable(message: string, details?: unknown): ApiError {
+    return new ApiError("validation_failed", message, details, true);
+  }
+
   get status(): ContentfulStatusCode {
-    return ERROR_STATUS[this.code];
+    return this.unprocessable ? 422 : ERROR_STATUS[this.code];
   }
 }
 
@@ -50,7 +60,7 @@ export const ErrorBodySchema = z
         code: z
           .enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]])
           .describe(
-            "What went wrong, one of a fixed set, each always with the same status: `validation_failed` and `malformed_json` 400, `unauthorized` 401, `forbidden` 403, `not_found` 404, `conflict` 409, `payload_too_large` 413, `idempotency_mismatch` 422, `upgrade_required` 426 (the terminal socket only), `rate_limited` 429, `internal` 500.",
+            "What went wrong, one of a fixed set, each with its status: `validation_failed` 400 (422 for a well-formed draft the tenant's POS cannot accept, as CONTRACT.md says), `malformed_json` 400, `unauthorized` 401, `forbidden` 403, `not_found` 404, `conflict` 409, `payload_too_large` 413, `idempotency_mismatch` 422, `upgrade_required` 426 (the terminal socket only), `rate_limited` 429, `internal` 500.",
           ),
         message: z
           .string()
@@ -124,7 +134,10 @@ function formatPath(path: readonly PropertyKey[]): string {
  * is logged (with the request id, as every line is) and answered `internal` without detail.
  */
 export function handleError(err: Error, c: Context<AppEnv>): Response {
-  if (err instanceof ApiError) return errorResponse(c, err.code, err.message, err.details);
+  if (err instanceof ApiError) {
+    const body = errorBody(err.code, err.message, c.var.requestId, err.details);
+    return c.json(body, err.status);
+  }
   if (err instanceof HTTPException) {
     // Hono's JSON validator throws this for a body that does not parse.
     if (err.status === 400 && /malformed json/i.test(err.message)) {

@@ -86,7 +86,14 @@ const ERROR_EXAMPLE: Record<ErrorCode, { message: string; details?: unknown }> =
  */
 export type ErrorEntry =
   | ErrorCode
-  | { code: ErrorCode; when: string; message?: string; details?: unknown };
+  | {
+      code: ErrorCode;
+      when: string;
+      message?: string;
+      details?: unknown;
+      /** Only `validation_failed` of a well-formed request that cannot be done: 422. */
+      status?: 422;
+    };
 
 interface ErrorResponse {
   description: string;
@@ -120,13 +127,17 @@ function isErrorResponse(response: Responses[string] | undefined): response is E
 export function withErrorResponses(responses: Responses, ...entries: ErrorEntry[]): Responses {
   const out: Responses = { ...responses };
   for (const entry of entries) {
-    const { code, when, ...shown } =
-      typeof entry === "string" ? { code: entry, when: ERROR_WHEN[entry] } : entry;
+    const {
+      code,
+      when,
+      status: unprocessable,
+      ...shown
+    } = typeof entry === "string" ? { code: entry, when: ERROR_WHEN[entry] } : entry;
     const example =
       shown.message !== undefined || shown.details !== undefined
         ? { message: shown.message ?? ERROR_EXAMPLE[code].message, details: shown.details }
         : ERROR_EXAMPLE[code];
-    const status = ERROR_STATUS[code];
+    const status = unprocessable ?? ERROR_STATUS[code];
     const existing = out[status];
     if (existing && !isErrorResponse(existing)) continue;
     const media = existing?.content["application/json"];

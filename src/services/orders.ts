@@ -1,4 +1,6 @@
 import { type CreatedPaymentIntent, PaymentError } from "../adapters/payments/types";
+import { getPosAdapter } from "../adapters/pos";
+import { POS_PROVIDERS } from "../adapters/pos/types";
 import { readConfig } from "../config";
 import { canonicalJson, hmacSha256, sha256Hex, timingSafeEqual, toBase64Url } from "../crypto";
 import { type Db, isConstraintError } from "../db/client";
@@ -145,6 +147,34 @@ function pricingError(
   });
 }
 
+/** 422 naming each field of the draft the tenant's POS cannot accept (Toast's customer rules). */
+function refuseWhatThePosCannotTake(
+  integration: { provider: string; syncCustomerInfo: boolean },
+  draft: OrderDraft,
+): void {
+  const provider = POS_PROVIDERS.find((p) => p === integration.provider);
+  if (!provider) return;
+  const problems = getPosAdapter(provider).draftProblems(
+    {
+      orderType: draft.orderType,
+      customer: {
+        name: draft.customer.name,
+        email: draft.customer.email ?? null,
+        phone: draft.customer.phone ?? null,
+      },
+      deliveryAddress: draft.deliveryAddress ?? null,
+    },
+    integration,
+  );
+  const [first] = problems;
+  if (!first) return;
+  throw ApiError.unprocessable(`${first.field}: ${first.message}`, {
+    reason: "pos_requirements",
+    provider,
+    issues: problems.map((p) => ({ path: p.field, message: p.message })),
+  });
+}
+
 /**
  * Places an order idempotently: the same key and body answer the first
  * response again, the same key with another body is `idempotency_mismatch`.
@@ -177,10 +207,14 @@ export async function placeOrder(
     context.discount,
     now,
   );
+  // Checked before payment: a draft the POS cannot take never becomes a paid order it refuses.
+  const integration = context.integration;
+  if (integration?.status === "connected" && integration.autoSync) {
+    refuseWhatThePosCannotTake(integration, draft);
+  }
   const at = now.toISOString();
   const id = newOrderId(now);
   // Capture on POS acceptance only makes sense when a POS will be asked.
-  const integration = context.integration;
   const captureMethod =
     integration?.status === "connected" &&
     integration.autoSync &&

@@ -269,6 +269,17 @@ const createOrderRoute = createRoute({
       "malformed_json",
       { code: "not_found", when: "no tenant has this slug" },
       "idempotency_mismatch",
+      {
+        code: "validation_failed",
+        status: 422,
+        when: "the draft is well formed but the tenant's POS cannot accept it (Toast needs a customer's first and last name, phone and email on pickup and delivery orders, and a delivery address with a two-letter state); `details.issues` names each field, and nothing is charged",
+        message: "customer.phone: Toast needs the customer's phone number",
+        details: {
+          reason: "pos_requirements",
+          provider: "toast",
+          issues: [{ path: "customer.phone", message: "Toast needs the customer's phone number" }],
+        },
+      },
       "payload_too_large",
       {
         code: "rate_limited",
