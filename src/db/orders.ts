@@ -134,6 +134,7 @@ export type OrderPatch = Partial<
     | "paymentStatus"
     | "posStatus"
     | "externalId"
+    | "estimatedReadyAt"
     | "posClaim"
     | "posClaimedUntil"
     | "paymentCapturedAt"

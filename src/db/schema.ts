@@ -162,6 +162,8 @@ export const orders = sqliteTable(
     specialInstructions: text("special_instructions"),
     deliveryAddress: text("delivery_address", { mode: "json" }).$type<DeliveryAddress>(),
     scheduledFor: text("scheduled_for"),
+    /** When the POS expects the order ready, where its answer to the submission said. */
+    estimatedReadyAt: text("estimated_ready_at"),
     /** The Stripe PaymentIntent paying for this order, when payments are on. */
     paymentIntentId: text("payment_intent_id"),
     /**

@@ -32,6 +32,7 @@ export interface StoredOrder {
   specialInstructions: string | null;
   deliveryAddress: DeliveryAddressView | null;
   scheduledFor: string | null;
+  estimatedReadyAt: string | null;
   externalId: string | null;
   createdAt: string;
   updatedAt: string;
@@ -83,6 +84,7 @@ export interface OrderView {
   specialInstructions: string | null;
   deliveryAddress: DeliveryAddressView | null;
   scheduledFor: string | null;
+  estimatedReadyAt: string | null;
   externalId: string | null;
   createdAt: string;
   updatedAt: string;
@@ -122,6 +124,7 @@ export function orderView(order: StoredOrder, tenantSlug: string): OrderView {
     specialInstructions: order.specialInstructions,
     deliveryAddress: order.deliveryAddress ?? null,
     scheduledFor: order.scheduledFor,
+    estimatedReadyAt: order.estimatedReadyAt,
     externalId: order.externalId,
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,

@@ -111,6 +111,7 @@ const placedOrder = {
   specialInstructions: "We will wait outside",
   deliveryAddress: null,
   scheduledFor: null,
+  estimatedReadyAt: null,
   externalId: null,
   createdAt: PLACED_AT,
   updatedAt: PLACED_AT,

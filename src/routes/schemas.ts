@@ -229,6 +229,12 @@ export const OrderSchema = z
       .describe(
         "When the customer wants it, ISO 8601 exactly as the draft gave it (with its UTC offset); null for as soon as possible.",
       ),
+    estimatedReadyAt: z
+      .string()
+      .nullable()
+      .describe(
+        "When the tenant's POS expects the order ready, ISO 8601 UTC, where the POS said so when it took the order; else null.",
+      ),
     externalId: z
       .string()
       .nullable()

@@ -245,6 +245,7 @@ export async function placeOrder(
     deliveryAddress: draft.deliveryAddress ?? null,
     // Stored and answered in UTC, whatever offset the client wrote it with.
     scheduledFor: draft.scheduledFor ? new Date(draft.scheduledFor).toISOString() : null,
+    estimatedReadyAt: null,
     paymentIntentId: payment?.id ?? null,
     paymentCaptureMethod: captureMethod,
     paymentCapturedAt: null,

@@ -171,6 +171,7 @@ export async function submitOrderToPos(
       {
         posStatus: "synced",
         externalId: outcome.created.posOrderId,
+        estimatedReadyAt: outcome.created.estimatedReadyAt ?? null,
         posClaim: null,
         posClaimedUntil: null,
       },

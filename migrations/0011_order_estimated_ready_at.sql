@@ -1,0 +1,1 @@
+ALTER TABLE `orders` ADD `estimated_ready_at` text;
