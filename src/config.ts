@@ -100,6 +100,13 @@ function readPublicBaseUrl(raw: string | undefined): string | null {
   return url.origin;
 }
 
+/** The vendor API's base URL for `provider`; "" for those without one (webhook, sandbox). */
+export function posBaseUrlOf(config: Pick<Config, "posBaseUrls">, provider: string): string {
+  return provider === "toast" || provider === "clover" || provider === "square"
+    ? config.posBaseUrls[provider]
+    : "";
+}
+
 /**
  * The URL a vendor called to reach this request, as it was given that URL: the configured
  * public origin with the request's path and query, or the request's own URL without one.

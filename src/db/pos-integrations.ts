@@ -48,6 +48,13 @@ export async function connectPosIntegration(
     credentials: Record<string, string>;
     webhookSecret: string | null;
     settings: PosSettings;
+    /** What checkConnection learnt of the location. */
+    location: {
+      name: string | null;
+      currency: string | null;
+      timezone: string | null;
+      settings: Record<string, string>;
+    };
   },
   now: Date,
 ): Promise<PosIntegrationRow> {
@@ -66,6 +73,10 @@ export async function connectPosIntegration(
     sessionCiphertext: null,
     status: "connected" as const,
     ...input.settings,
+    locationName: input.location.name,
+    locationCurrency: input.location.currency,
+    locationTimezone: input.location.timezone,
+    vendorSettings: input.location.settings,
     consecutiveFailures: 0,
     degradedAt: null,
     connectedAt: at,

@@ -414,6 +414,15 @@ export const posIntegrations = sqliteTable("pos_integrations", {
   failurePolicy: text("failure_policy").$type<FailurePolicy>().notNull(),
   captureMode: text("capture_mode").$type<CaptureMode>().notNull(),
   maxAttempts: integer("max_attempts").notNull(),
+  /** What the vendor said of the location when it was connected (checkConnection). */
+  locationName: text("location_name"),
+  locationCurrency: text("location_currency"),
+  locationTimezone: text("location_timezone"),
+  /** Ids the adapter found or created at connect (Clover order types); not secret. */
+  vendorSettings: text("vendor_settings", { mode: "json" })
+    .$type<Record<string, string>>()
+    .notNull()
+    .default({}),
   /** Orders in a row that ended `failed`; reset by a success. */
   consecutiveFailures: integer("consecutive_failures").notNull().default(0),
   degradedAt: text("degraded_at"),

@@ -7,7 +7,7 @@ import {
   type PosOrder,
   type PosProvider,
 } from "../adapters/pos/types";
-import { readConfig } from "../config";
+import { posBaseUrlOf, readConfig } from "../config";
 import { randomToken } from "../crypto";
 import {
   buildAlert,
@@ -477,17 +477,14 @@ async function refreshed(
 async function connectionFor(env: Env, integration: PosIntegrationRow): Promise<PosConnection> {
   const config = readConfig(env);
   const provider = integration.provider as PosProvider;
-  const baseUrl =
-    provider === "toast" || provider === "clover" || provider === "square"
-      ? config.posBaseUrls[provider]
-      : "";
   return {
     provider,
     locationId: integration.locationId,
     credentials: await openCredentials(config.credentialsKey, integration),
     session: await openSession(config.credentialsKey, integration),
-    baseUrl,
+    baseUrl: posBaseUrlOf(config, provider),
     syncCustomerInfo: integration.syncCustomerInfo,
+    settings: integration.vendorSettings,
   };
 }
 

@@ -1,7 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { readConfig } from "../../config";
 import {
-  connectPosIntegration,
   DEFAULT_POS_SETTINGS,
   disconnectPosIntegration,
   findPosIntegration,
@@ -20,6 +18,7 @@ import {
   registerComponents,
   TenantParam,
 } from "../../http/router";
+import { connectPos } from "../../services/pos-connection";
 import { SyncAttemptSchema, serverTime, syncAttemptDto } from "../schemas";
 
 // The tenant's POS connection: connecting and disconnecting (owner), its settings, health,
@@ -169,6 +168,19 @@ const IntegrationSchema = z
       .enum(["connected", "disconnected"])
       .describe("`disconnected` after `POST …/pos/disconnect`: nothing is sent."),
     settings: SettingsSchema.openapi({ description: "The connection's current settings." }),
+    location: z
+      .object({
+        name: z.string().nullable().describe("The location's name in the POS, where it says."),
+        currency: z
+          .string()
+          .nullable()
+          .describe("ISO 4217 currency the location sells in; null where the POS does not say."),
+        timezone: z
+          .string()
+          .nullable()
+          .describe("IANA time zone of the location; null where the POS does not say."),
+      })
+      .describe("What the POS said of the location when it was connected."),
     hasWebhookSecret: z
       .boolean()
       .describe("Whether a webhook secret is set, so the POS's status webhooks are accepted."),
@@ -232,7 +244,7 @@ const connectRoute = createRoute({
   tags: ["admin: pos"],
   summary: "Connect the POS (owner); credentials are encrypted at rest and never returned",
   description:
-    "Connects (or reconnects, replacing the previous connection) the tenant's POS. Paid orders are sent to it from then on, as `settings` say. Credentials and the webhook secret are encrypted at rest and never returned.",
+    "Connects (or reconnects, replacing the previous connection) the tenant's POS. The POS is asked once first (Square RetrieveLocation, Toast restaurant info, Clover merchant): refused credentials, a location that is not theirs or one selling in another currency than the tenant's are refused with 422 and nothing is stored; the location's name, currency and time zone are recorded. Paid orders are sent to it from then on, as `settings` say. Credentials and the webhook secret are encrypted at rest and never returned.",
   request: { params: TenantParam, body: jsonBody(ConnectSchema) },
   responses: {
     200: jsonContent(
@@ -244,6 +256,19 @@ const connectRoute = createRoute({
         code: "validation_failed",
         when: "the body does not match `PosConnect`, or `credentials` lack what the provider needs (`details.issues` names `credentials.<field>`)",
       },
+      {
+        code: "validation_failed",
+        status: 422,
+        when: "the POS refused the connection check: the credentials (`details.reason` `pos_credentials_refused`), the location (`pos_location_refused`), a location selling in another currency than the tenant's (`pos_currency_mismatch`), or it did not answer (`pos_unreachable`); nothing is stored",
+        message: "credentials: square refused these credentials",
+        details: {
+          reason: "pos_credentials_refused",
+          provider: "square",
+          vendorCode: "unauthorized",
+          vendorStatus: 401,
+          issues: [{ path: "credentials", message: "refused by square" }],
+        },
+      },
       "malformed_json",
       NO_TENANT,
     ),
@@ -252,13 +277,14 @@ const connectRoute = createRoute({
 
 owner.openapi(connectRoute, async (c) => {
   const body = c.req.valid("json");
-  const existing = await findPosIntegration(c.get("db"), c.get("tenant").id);
+  const tenant = c.get("tenant");
+  const existing = await findPosIntegration(c.get("db"), tenant.id);
   const base = existing ? settingsOf(existing) : DEFAULT_POS_SETTINGS;
-  const row = await connectPosIntegration(
+  const row = await connectPos(
+    c.env,
     c.get("db"),
-    readConfig(c.env).credentialsKey,
+    tenant,
     {
-      tenantId: c.get("tenant").id,
       provider: body.provider,
       locationId: body.locationId,
       credentials: body.credentials,
@@ -434,6 +460,11 @@ function integrationDto(row: PosIntegrationRow): z.infer<typeof IntegrationSchem
     locationId: row.locationId,
     status: row.status,
     settings: settingsOf(row),
+    location: {
+      name: row.locationName,
+      currency: row.locationCurrency,
+      timezone: row.locationTimezone,
+    },
     hasWebhookSecret: row.webhookSecretCiphertext !== null,
     health: {
       state:
