@@ -81,7 +81,10 @@ async function publishEvents(
 /** Queue messages, one batch per queue; a lost one is sent again by the cron pass's sweeps. */
 async function sendMessages(env: Env, messages: readonly QueueMessage[]): Promise<void> {
   const byQueue = [
-    { queue: env.POS_SUBMISSIONS, bodies: messages.filter((m) => m.type === "pos_submit") },
+    {
+      queue: env.POS_SUBMISSIONS,
+      bodies: messages.filter((m) => m.type === "pos_submit" || m.type === "pos_update"),
+    },
     { queue: env.PAYMENTS, bodies: messages.filter((m) => m.type === "refund") },
   ];
   await Promise.all(

@@ -6,6 +6,7 @@ import { pruneTerminalTickets } from "./db/terminal-tickets";
 import { deliver, redeliverPendingEvents, resendUnsentNotifications } from "./delivery";
 import { type Effects, effectsOf, NO_EFFECTS } from "./services/effects";
 import { requeueStuckSubmissions } from "./services/pos-sync";
+import { requeuePendingPushes } from "./services/pos-updates";
 import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/sweeps";
 
 /** An unacknowledged critical alert is raised again this often. */
@@ -33,7 +34,8 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
   // Every tenth minute: a refund pending at the card network can take days.
   const refundsRequeued = now.getUTCMinutes() % 10 === 0 ? await requeueStaleRefunds(env, now) : [];
   const stuck = await requeueStuckSubmissions(db, now);
-  decided.push(...released, ...refundsRequeued, { ...NO_EFFECTS, messages: stuck });
+  const pushes = await requeuePendingPushes(db, now);
+  decided.push(...released, ...refundsRequeued, { ...NO_EFFECTS, messages: [...stuck, ...pushes] });
   for (const effects of decided) await deliver(env, effects);
   const [redelivered, pruned, , notified] = await Promise.all([
     redeliverPendingEvents(env, db, now),
@@ -41,7 +43,7 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
     pruneTerminalTickets(db, now),
     resendUnsentNotifications(env, db, now),
   ]);
-  const requeued = stuck.length;
+  const requeued = stuck.length + pushes.length;
   if (
     reraised.length > 0 ||
     redelivered > 0 ||

@@ -45,6 +45,18 @@ function contextStatements(db: Db, tenantId: string, orderId: string) {
   ] as const;
 }
 
+/** The tenant, the order and the tenant's POS integration, in one round trip. */
+export async function findOrderContext(
+  db: Db,
+  tenantId: string,
+  orderId: string,
+): Promise<OrderContext> {
+  const [[tenant], [order], [integration]] = await db.batch(
+    contextStatements(db, tenantId, orderId),
+  );
+  return { tenant, order, integration };
+}
+
 /** An order and its tenant's POS integration, for a flow whose caller has the tenant. */
 export async function findOrderAndIntegration(
   db: Db,

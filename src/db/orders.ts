@@ -10,7 +10,14 @@ import {
   type OutboxEventType,
   type OutboxRecord,
 } from "./outbox";
-import { idempotencyKeys, orderItems, orderStatusHistory, orders, outboxEvents } from "./schema";
+import {
+  idempotencyKeys,
+  orderItems,
+  orderStatusHistory,
+  orders,
+  outboxEvents,
+  type PosPush,
+} from "./schema";
 import { orderNumberIncrement, takenOrderNumber } from "./tenants";
 
 export type OrderRow = typeof orders.$inferSelect;
@@ -135,6 +142,7 @@ export type OrderPatch = Partial<
     | "posStatus"
     | "externalId"
     | "estimatedReadyAt"
+    | "posPush"
     | "posClaim"
     | "posClaimedUntil"
     | "paymentCapturedAt"
@@ -280,6 +288,34 @@ export async function listCancelledUnrefunded(db: Db, updatedBefore: string) {
       ),
     )
     .limit(100);
+}
+
+/** Orders with a change for the POS still unsent since before `updatedBefore` (at most 100). */
+export async function listPendingPosPushes(db: Db, updatedBefore: string) {
+  return db
+    .select({ id: orders.id, tenantId: orders.tenantId })
+    .from(orders)
+    .where(and(isNotNull(orders.posPush), lt(orders.updatedAt, updatedBefore)))
+    .limit(100);
+}
+
+/**
+ * Marks `push` as what the POS still has to hear about the order; one statement, which the
+ * caller runs alone (a cancel) or in a batch. Leaves the revision: nothing a client sees moved.
+ */
+export function setPosPush(db: Db, tenantId: string, orderId: string, push: PosPush) {
+  return db
+    .update(orders)
+    .set({ posPush: push })
+    .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId)));
+}
+
+/** Clears the push once the POS has it, unless a newer one replaced it meanwhile. */
+export function clearPosPush(db: Db, tenantId: string, orderId: string, push: PosPush) {
+  return db
+    .update(orders)
+    .set({ posPush: null })
+    .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId), eq(orders.posPush, push)));
 }
 
 /** Orders whose refund was started before `updatedBefore` and has not settled. */

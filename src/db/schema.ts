@@ -164,6 +164,12 @@ export const orders = sqliteTable(
     scheduledFor: text("scheduled_for"),
     /** When the POS expects the order ready, where its answer to the submission said. */
     estimatedReadyAt: text("estimated_ready_at"),
+    /**
+     * A change made here the POS still has to hear (services/pos-updates.ts): `cancel`, or the
+     * fulfillment status staff or a terminal moved the order to. Set in the change's batch,
+     * cleared once the POS has it; the cron pass sends it again while it stays set.
+     */
+    posPush: text("pos_push").$type<PosPush>(),
     /** The Stripe PaymentIntent paying for this order, when payments are on. */
     paymentIntentId: text("payment_intent_id"),
     /**
@@ -430,6 +436,9 @@ export const posIntegrations = sqliteTable("pos_integrations", {
   disconnectedAt: text("disconnected_at"),
   updatedAt: updatedAt(),
 });
+
+/** What services/pos-updates.ts still has to tell the POS about an order. */
+export type PosPush = "cancel" | "preparing" | "ready" | "completed";
 
 export type SyncAttemptStatus = "success" | "retryable_error" | "permanent_error";
 

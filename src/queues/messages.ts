@@ -8,6 +8,12 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
     orderId: z.string().min(1),
   }),
   z.object({
+    // A change made here that the POS has to hear (the order's `pos_push`): on pos-submissions.
+    type: z.literal("pos_update"),
+    tenantId: z.string().min(1),
+    orderId: z.string().min(1),
+  }),
+  z.object({
     type: z.literal("refund"),
     tenantId: z.string().min(1),
     orderId: z.string().min(1),
@@ -16,6 +22,8 @@ export const QueueMessageSchema = z.discriminatedUnion("type", [
 export type QueueMessage = z.infer<typeof QueueMessageSchema>;
 /** The message on `pos-submissions` (and its dead-letter queue). */
 export type PosSubmitMessage = Extract<QueueMessage, { type: "pos_submit" }>;
+/** The other message on `pos-submissions`: tell the POS of a change (services/pos-updates.ts). */
+export type PosUpdateMessage = Extract<QueueMessage, { type: "pos_update" }>;
 /** The message on `payments` (and its dead-letter queue). */
 export type RefundMessage = Extract<QueueMessage, { type: "refund" }>;
 
@@ -38,7 +46,7 @@ export type MessageOutcome = { kind: "done" } | { kind: "retry"; delaySeconds: n
  */
 export async function consumeEach<T extends QueueMessage["type"]>(
   batch: MessageBatch<unknown>,
-  type: T,
+  types: T | readonly T[],
   failureDelaySeconds: number,
   handle: (
     body: Extract<QueueMessage, { type: T }>,
@@ -48,7 +56,8 @@ export async function consumeEach<T extends QueueMessage["type"]>(
   await Promise.all(
     batch.messages.map(async (message) => {
       const parsed = QueueMessageSchema.safeParse(message.body);
-      if (!parsed.success || parsed.data.type !== type) {
+      const accepted: readonly string[] = typeof types === "string" ? [types] : types;
+      if (!parsed.success || !accepted.includes(parsed.data.type)) {
         console.error(
           JSON.stringify({
             level: "error",

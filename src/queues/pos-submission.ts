@@ -1,5 +1,6 @@
 import { deliver } from "../delivery";
 import { submitOrderToPos } from "../services/pos-sync";
+import { pushUpdateToPos } from "../services/pos-updates";
 import { consumeEach } from "./messages";
 
 /**
@@ -11,11 +12,12 @@ import { consumeEach } from "./messages";
  * decided (events, notifications, a refund) is delivered before the ack.
  */
 export function consumePosSubmissions(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  return consumeEach(batch, "pos_submit", 30, async (body, message) => {
-    const { outcome, effects } = await submitOrderToPos(env, body, {
-      attempt: message.attempts,
-      random: Math.random(),
-    });
+  return consumeEach(batch, ["pos_submit", "pos_update"], 30, async (body, message) => {
+    const progress = { attempt: message.attempts, random: Math.random() };
+    const { outcome, effects } =
+      body.type === "pos_submit"
+        ? await submitOrderToPos(env, body, progress)
+        : await pushUpdateToPos(env, body, progress);
     await deliver(env, effects);
     return outcome;
   });

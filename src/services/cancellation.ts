@@ -1,11 +1,12 @@
 import { raiseAlert } from "../db/alerts";
 import { getDb } from "../db/client";
-import { findOrder, type OrderWithItems } from "../db/orders";
+import { findOrder, type OrderWithItems, setPosPush } from "../db/orders";
 import type { Tenant } from "../db/tenants";
 import { ApiError } from "../http/errors";
 import { releaseUnpaidIntent } from "./capture";
 import { combine, type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { changeOrderStatus } from "./orders";
+import { posHasOrder, posUpdateMessage } from "./pos-updates";
 import { startRefund } from "./refunds";
 
 /**
@@ -47,8 +48,15 @@ export async function cancelOrder(
     ));
     await releaseUnpaidIntent(env, order);
   }
-  if (changed && order.posStatus === "synced") {
-    // The kitchen's POS still has it: no vendor API voids an order for us, so staff must.
+  if (changed && posHasOrder(order)) {
+    // The kitchen's POS has it: cancelled there too (services/pos-updates.ts), or staff told.
+    await setPosPush(db, tenant.id, order.id, "cancel");
+    effects = combine(
+      effects,
+      effectsOf(tenant, { messages: [posUpdateMessage(tenant.id, order.id)] }),
+    );
+  } else if (changed && order.posStatus === "synced") {
+    // In the POS under an id we never learnt: only staff can find and void it.
     const alert = await raiseAlert(
       db,
       {
@@ -56,7 +64,7 @@ export async function cancelOrder(
         kind: "pos_void_needed",
         level: "critical",
         orderId: order.id,
-        message: `Order #${order.number} was cancelled in Orderlane but is in the POS${order.externalId ? ` as ${order.externalId}` : ""}: void it there.`,
+        message: `Order #${order.number} was cancelled in Orderlane but is in the POS: void it there.`,
       },
       now,
     );

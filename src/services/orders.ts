@@ -22,7 +22,7 @@ import {
   type OrderWithItems,
 } from "../db/orders";
 import { newOutboxRecord } from "../db/outbox";
-import type { DeliveryAddress } from "../db/schema";
+import type { DeliveryAddress, PosPush } from "../db/schema";
 import type { Tenant } from "../db/tenants";
 import {
   decideTransition,
@@ -44,6 +44,7 @@ import { releaseUnpaidIntent } from "./capture";
 import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { orderUpdatedEvent, withFreshOrder } from "./order-change";
 import { paymentGateway } from "./payment-gateway";
+import { fulfillmentPushFor, posUpdateMessage } from "./pos-updates";
 
 /** An order draft after zod validation, amounts in minor units. */
 export interface OrderDraft {
@@ -246,6 +247,7 @@ export async function placeOrder(
     // Stored and answered in UTC, whatever offset the client wrote it with.
     scheduledFor: draft.scheduledFor ? new Date(draft.scheduledFor).toISOString() : null,
     estimatedReadyAt: null,
+    posPush: null,
     paymentIntentId: payment?.id ?? null,
     paymentCaptureMethod: captureMethod,
     paymentCapturedAt: null,
@@ -455,6 +457,7 @@ export async function changeOrderStatus(
   extra?: OrderChange["extra"],
   known?: OrderWithItems,
 ): Promise<{ order: OrderWithItems; changed: boolean; effects: Effects }> {
+  let push: PosPush | null = null;
   const result = await withFreshOrder(
     db,
     tenant,
@@ -470,8 +473,10 @@ export async function changeOrderStatus(
         throw new ApiError("conflict", decision.reason, { from: order.status, to });
       }
       if (decision.outcome === "ignore") return "unchanged";
+      // Moved here by people: the POS's fulfillment follows (a POS webhook's move it made itself).
+      push = source === "staff" || source === "terminal" ? fulfillmentPushFor(order, to) : null;
       return {
-        patch: { status: to },
+        patch: push ? { status: to, posPush: push } : { status: to },
         source,
         ...(extra ? { extra } : {}),
         event: orderUpdatedEvent(tenant, order, "status"),
@@ -480,5 +485,6 @@ export async function changeOrderStatus(
     now,
     known,
   );
-  return { ...result, effects: effectsOf(tenant, { events: result.events }) };
+  const messages = result.changed && push ? [posUpdateMessage(tenant.id, orderId)] : [];
+  return { ...result, effects: effectsOf(tenant, { events: result.events, messages }) };
 }

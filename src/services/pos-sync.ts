@@ -138,10 +138,16 @@ export async function submitOrderToPos(
     const posOrder = toPosOrder(claimed, toPosMapping(menu), connection.syncCustomerInfo);
     outcome = {
       ok: true,
-      created: await createWithOneRefresh(env, db, tenant.id, adapter, connection, posOrder, {
-        timeoutMs: config.posTimeoutMs,
-        now: clock,
-      }),
+      created: await callWithOneRefresh(
+        env,
+        db,
+        tenant.id,
+        adapter,
+        connection,
+        { timeoutMs: config.posTimeoutMs, now: clock },
+        (current) =>
+          adapter.createOrder(current, posOrder, { timeoutMs: config.posTimeoutMs, now: clock }),
+      ),
     };
   } catch (err) {
     outcome = { ok: false, error: asPosError(err) };
@@ -424,29 +430,33 @@ async function changePosState(
   return { order: result.order, effects: effectsOf(tenant, { events: result.events }) };
 }
 
-/** Creates the order; an `auth` failure gets one session refresh, then counts as permanent. */
-async function createWithOneRefresh(
+/**
+ * One vendor call (creating the order, or telling it of a change) with a fresh-enough session:
+ * an expired session is renewed first, and an `auth` failure gets one refresh, then counts as
+ * permanent.
+ */
+export async function callWithOneRefresh<T>(
   env: Env,
   db: Db,
   tenantId: string,
   adapter: PosAdapter,
   connection: PosConnection,
-  order: PosOrder,
   options: { timeoutMs: number; now: () => Date },
-): Promise<CreatedPosOrder> {
+  call: (connection: PosConnection) => Promise<T>,
+): Promise<T> {
   const expiresAt = connection.session?.expiresAt;
   let current = connection;
   if (expiresAt && Date.parse(expiresAt) <= options.now().getTime()) {
     current = await refreshed(env, db, tenantId, adapter, current, options);
   }
   try {
-    return await adapter.createOrder(current, order, options);
+    return await call(current);
   } catch (err) {
     if (!(err instanceof PosError) || err.kind !== "auth") throw err;
   }
   current = await refreshed(env, db, tenantId, adapter, current, options);
   try {
-    return await adapter.createOrder(current, order, options);
+    return await call(current);
   } catch (err) {
     if (err instanceof PosError && err.kind === "auth") {
       throw new PosError(
@@ -474,7 +484,11 @@ async function refreshed(
   return { ...connection, session };
 }
 
-async function connectionFor(env: Env, integration: PosIntegrationRow): Promise<PosConnection> {
+/** The adapter's view of the tenant's integration, credentials and session opened. */
+export async function connectionFor(
+  env: Env,
+  integration: PosIntegrationRow,
+): Promise<PosConnection> {
   const config = readConfig(env);
   const provider = integration.provider as PosProvider;
   return {

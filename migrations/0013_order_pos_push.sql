@@ -1,0 +1,1 @@
+ALTER TABLE `orders` ADD `pos_push` text;
