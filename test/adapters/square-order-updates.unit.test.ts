@@ -727,5 +727,16 @@ describe("squareAdapter against the Square double: connection, cancel, fulfillme
     });
     expect(closed.status).toBe(400);
     expect(stored(id).state).toBe("COMPLETED");
+
+    // A completed order cannot be canceled, even with nothing paid and every fulfillment final.
+    const free = await created(freeOrder());
+    await squareAdapter.updateFulfillment(connectionTo(baseUrl), free, "completed", OPTIONS);
+    expect(stored(free).state).toBe("COMPLETED");
+    const cancelCompleted = await rawUpdate(free, {
+      idempotency_key: "raw-8",
+      order: { version: stored(free).version, state: "CANCELED" },
+    });
+    expect(cancelCompleted.status).toBe(400);
+    expect(stored(free).state).toBe("COMPLETED");
   });
 });
