@@ -611,9 +611,9 @@ const FINAL_FULFILLMENT_STATES = new Set(["COMPLETED", "CANCELED", "FAILED"]);
 
 /**
  * The states to move a fulfillment through, one UpdateOrder each, from `current` to `target`:
- * empty when it is already there or past it, or final (CANCELED, FAILED). Each step is a state
- * the kitchen could have set itself, so Square and its webhooks see the order advance as they
- * would from the POS, never skip a state.
+ * empty when it is already there or past it, or final (CANCELED, FAILED). Square's reference does
+ * not say whether a state may be skipped; stepping is valid either way, and Square, its webhooks
+ * and the POS then see the order advance as it would from the POS itself.
  */
 export function fulfillmentSteps(current: string | null, target: string): string[] {
   const from = FULFILLMENT_PATH.indexOf(
@@ -857,7 +857,8 @@ export const squareAdapter: PosAdapter = {
       await readJson(response),
       "RetrieveLocation answer",
     );
-    // LocationStatus ACTIVE/INACTIVE; an inactive location takes no orders: https://developer.squareup.com/reference/square/enums/LocationStatus
+    // Location.status is ACTIVE or INACTIVE (https://developer.squareup.com/reference/square/objects/Location);
+    // orders are only sent to an active location, so anything else is refused at connect.
     if (location.status !== "ACTIVE") {
       throw new PosError(
         "permanent",
@@ -904,8 +905,9 @@ export const squareAdapter: PosAdapter = {
       if (paid && open.length === 0) return { done: false };
       return {
         action: "cancel",
-        // Canceling an order needs its fulfillments canceled in the same update (fulfillment uid
-        // and state CANCELED): https://developer.squareup.com/docs/orders-api/fulfillments
+        // Square refuses CANCELED for an order whose fulfillments are still open, so they are
+        // canceled in the same update, each by uid (https://developer.squareup.com/docs/orders-api/fulfillments,
+        // https://developer.squareup.com/forums/t/api-put-v2-orders-order-id-cant-set-fulfillment-state-or-order-state/1259).
         change: {
           ...(paid ? {} : { state: "CANCELED" as const }),
           fulfillments: open.map((f) => ({ uid: f.uid, state: "CANCELED" })),
