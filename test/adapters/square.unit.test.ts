@@ -360,7 +360,12 @@ describe("squareAdapter against Square's documented answers", () => {
       order,
       { ...OPTIONS, fetch },
     );
-    expect(created).toEqual({ posOrderId: "CAISENgvlJ6jLWAzERDzjyHVybY", alreadyExisted: false });
+    // The ASAP pickup's pickup_at, which Square set to now plus the prep time.
+    expect(created).toEqual({
+      posOrderId: "CAISENgvlJ6jLWAzERDzjyHVybY",
+      alreadyExisted: false,
+      estimatedReadyAt: "2025-11-03T18:20:00.000Z",
+    });
     expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual([
       "POST https://connect.squareup.com/v2/orders",
       "POST https://connect.squareup.com/v2/payments",
@@ -623,7 +628,12 @@ describe("squareAdapter against the Square double", () => {
     const stored = ordersAtDouble();
     expect(stored).toHaveLength(1);
     const squareOrder = stored[0];
-    expect(created).toEqual({ posOrderId: squareOrder.id, alreadyExisted: false });
+    expect(created).toEqual({
+      posOrderId: squareOrder.id,
+      alreadyExisted: false,
+      estimatedReadyAt: squareOrder.fulfillments[0].pickup_details.pickup_at,
+    });
+    expect(Date.parse(created.estimatedReadyAt ?? "")).toBeGreaterThan(Date.now());
     expect(squareOrder.reference_id).toBe(order.orderId);
     // Square's own arithmetic: lines − discount + tax charge = our total less the tip...
     expect(squareOrder.total_money).toEqual({ amount: order.total - order.tip, currency: "USD" });

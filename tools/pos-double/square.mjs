@@ -4,13 +4,21 @@
 // `{ errors: [{ category, code, detail, field }] }`:
 //   POST /v2/orders            CreateOrder (idempotent by idempotency_key; totals computed like Square)
 //   GET  /v2/orders/{order_id} RetrieveOrder
+//   PUT  /v2/orders/{order_id} UpdateOrder (current version required; fulfillment states forward only;
+//                              a paid order cannot be canceled; COMPLETED needs final fulfillments and
+//                              nothing due; COMPLETED and CANCELED orders cannot be updated)
 //   POST /v2/payments          CreatePayment (EXTERNAL source; idempotent)
+//   GET  /v2/locations/{id}    RetrieveLocation (NOT_FOUND for a location the seller does not have)
 //   POST /oauth2/token         ObtainToken with grant_type refresh_token
 // Faults (see server.mjs) apply to CreateOrder only.
 //
 // State (`double.state("square")`), all optional:
 //   refreshRefused: true       ObtainToken answers 401 (a revoked refresh token)
 //   issuedTokens: string[]     access tokens issued by refresh, oldest first (read it in tests)
+//   locations: Record<string, object>  the seller's locations by id (Square's Location fields);
+//                              unset: DEFAULT_LOCATIONS, the ids the tests connect with, all ACTIVE
+//   interleavedUpdates: number the next N UpdateOrder calls find the order changed by someone else
+//                              since it was read (its version moved on), as a kitchen tapping the POS would
 // Any non-empty bearer token is accepted unless an `unauthorized_once` fault
 // has revoked it; a refresh issues a fresh one.
 import { createHash, createHmac, randomBytes } from "node:crypto";
@@ -346,6 +354,9 @@ function apportion(/** @type {number} */ amount, /** @type {number[]} */ weights
   return out;
 }
 
+/** How long the double's kitchen takes for an ASAP pickup. */
+const ASAP_PREP_MS = 15 * 60 * 1000;
+
 /** The order Square would store for a valid CreateOrder body: ids, uids, states and totals filled in. */
 function buildOrder(/** @type {any} */ requested, /** @type {string} */ now) {
   const currency = requested.line_items[0].base_price_money?.currency ?? "USD";
@@ -429,6 +440,19 @@ function buildOrder(/** @type {any} */ requested, /** @type {string} */ now) {
       (/** @type {any} */ f, /** @type {number} */ i) => ({
         uid: `fulfillment-${i}`,
         ...f,
+        ...(f.pickup_details
+          ? {
+              pickup_details: {
+                ...f.pickup_details,
+                // Square sets an ASAP pickup's pickup_at to now plus the prep time; the double's
+                // kitchen takes 15 minutes: https://developer.squareup.com/reference/square/objects/FulfillmentPickupDetails
+                ...(f.pickup_details.schedule_type === "ASAP" && !f.pickup_details.pickup_at
+                  ? { pickup_at: new Date(Date.parse(now) + ASAP_PREP_MS).toISOString() }
+                  : {}),
+                placed_at: now,
+              },
+            }
+          : {}),
         state: "PROPOSED",
       }),
     ),
@@ -511,6 +535,197 @@ function retrieveOrder(
   if (!order)
     return squareError(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", `Order ${id} not found`);
   return ctx.reply(200, { order });
+}
+
+// Fulfillment states in their forward order; CANCELED and FAILED end a fulfillment from any of them.
+// FulfillmentState: https://developer.squareup.com/reference/square/enums/FulfillmentState
+const FULFILLMENT_PATH = ["PROPOSED", "RESERVED", "PREPARED", "COMPLETED"];
+const FINAL_FULFILLMENT_STATES = ["COMPLETED", "CANCELED", "FAILED"];
+
+/** Whether a fulfillment may move from `from` to `to`: forward along the path, or to CANCELED/FAILED, never out of a final state. */
+function fulfillmentMoveAllowed(/** @type {string} */ from, /** @type {string} */ to) {
+  if (from === to) return true;
+  if (FINAL_FULFILLMENT_STATES.includes(from)) return false;
+  if (to === "CANCELED" || to === "FAILED") return true;
+  const a = FULFILLMENT_PATH.indexOf(from);
+  const b = FULFILLMENT_PATH.indexOf(to);
+  return a >= 0 && b > a;
+}
+
+/**
+ * UpdateOrder, for the fields Orderlane changes: the order's state and its fulfillments' states.
+ * Square's rules (https://developer.squareup.com/reference/square/orders/update-order,
+ * https://developer.squareup.com/docs/orders-api/manage-orders/update-orders): the sparse order
+ * carries the current version (VERSION_MISMATCH otherwise); COMPLETED and CANCELED orders cannot
+ * be updated; a key already used answers 200 with the order as it is, the update not applied.
+ */
+function updateOrder(
+  /** @type {any} */ req,
+  /** @type {VendorContext} */ ctx,
+  /** @type {string} */ id,
+) {
+  const auth = authenticate(req.headers, ctx.state);
+  if (auth.refused) return auth.refused;
+  const body = req.json;
+  if (!isObject(body))
+    return invalid("EXPECTED_JSON_BODY", "The request body must be a JSON object", "");
+  if (
+    body.idempotency_key !== undefined &&
+    (typeof body.idempotency_key !== "string" || body.idempotency_key.length > 192)
+  )
+    return invalid("VALUE_TOO_LONG", "Must be at most 192 characters", "idempotency_key");
+  const sparse = body.order;
+  if (!isObject(sparse)) return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "order");
+  const order = ctx.orders.get(id);
+  if (!order)
+    return squareError(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", `Order ${id} not found`);
+  /** @type {Map<string, string>} */
+  const keys = stateMap(ctx.state, "updateKeys");
+  if (body.idempotency_key && keys.get(body.idempotency_key) === id)
+    return ctx.reply(200, { order });
+  const interleaved = Number(ctx.state.interleavedUpdates ?? 0);
+  if (interleaved > 0) {
+    ctx.state.interleavedUpdates = interleaved - 1;
+    order.version += 1;
+    order.updated_at = new Date().toISOString();
+  }
+  if (!Number.isInteger(sparse.version))
+    return invalid("MISSING_REQUIRED_PARAMETER", "The order version must be set", "order.version");
+  if (sparse.version !== order.version) {
+    return squareError(
+      409,
+      "INVALID_REQUEST_ERROR",
+      "VERSION_MISMATCH",
+      `Version ${sparse.version} does not match the order's current version ${order.version}`,
+      "order.version",
+    );
+  }
+  if (order.state === "COMPLETED" || order.state === "CANCELED") {
+    return invalid(
+      "BAD_REQUEST",
+      `Orders in the ${order.state} state cannot be updated`,
+      "order.state",
+    );
+  }
+  if (sparse.location_id !== undefined && sparse.location_id !== order.location_id)
+    return invalid("INVALID_VALUE", "location_id cannot be changed", "order.location_id");
+  /** @type {Map<string, string>} the fulfillment states after this update */
+  const next = new Map(order.fulfillments.map((/** @type {any} */ f) => [f.uid, f.state]));
+  for (const [i, change] of (sparse.fulfillments ?? []).entries()) {
+    const at = `order.fulfillments[${i}]`;
+    const current = next.get(change?.uid);
+    if (current === undefined)
+      return invalid("NOT_FOUND", `No fulfillment with uid ${change?.uid}`, `${at}.uid`);
+    if (change.state === undefined) continue;
+    if (![...FULFILLMENT_PATH, "CANCELED", "FAILED"].includes(change.state))
+      return invalid("INVALID_ENUM_VALUE", "Unknown fulfillment state", `${at}.state`);
+    if (!fulfillmentMoveAllowed(current, change.state)) {
+      return invalid(
+        "INVALID_VALUE",
+        `A fulfillment cannot move from ${current} to ${change.state}`,
+        `${at}.state`,
+      );
+    }
+    next.set(change.uid, change.state);
+  }
+  const allFinal = [...next.values()].every((s) => FINAL_FULFILLMENT_STATES.includes(s));
+  if (sparse.state !== undefined && sparse.state !== order.state) {
+    if (sparse.state === "CANCELED") {
+      // https://developer.squareup.com/forums/t/best-method-to-cancel-order-after-refund/922
+      if (order.tenders?.length)
+        return invalid(
+          "BAD_REQUEST",
+          "Orders cannot be canceled after payments have been processed.",
+          "order.state",
+        );
+      if (!allFinal)
+        return invalid(
+          "BAD_REQUEST",
+          "All fulfillments must be COMPLETED, CANCELED, or FAILED for the order to be canceled.",
+          "order.state",
+        );
+    } else if (sparse.state === "COMPLETED") {
+      // Fulfillment: an order cannot be COMPLETED before all fulfillments are COMPLETED, CANCELED or
+      // FAILED (https://developer.squareup.com/reference/square/objects/Fulfillment); completed orders
+      // are fully paid (https://developer.squareup.com/reference/square/enums/OrderState).
+      if (!allFinal)
+        return invalid(
+          "BAD_REQUEST",
+          "All fulfillments must have a state of COMPLETED, CANCELED, or FAILED for an order to be able to have a state of COMPLETED.",
+          "order.state",
+        );
+      if ((order.net_amount_due_money?.amount ?? 0) !== 0)
+        return invalid(
+          "BAD_REQUEST",
+          "The order must be fully paid to be COMPLETED",
+          "order.state",
+        );
+    } else {
+      return invalid("INVALID_VALUE", `The order cannot be set to ${sparse.state}`, "order.state");
+    }
+  }
+  const now = new Date().toISOString();
+  for (const fulfillment of order.fulfillments) {
+    const state = next.get(fulfillment.uid);
+    if (state !== fulfillment.state) {
+      fulfillment.state = state;
+      if (fulfillment.pickup_details) {
+        const stamp = {
+          RESERVED: "accepted_at",
+          PREPARED: "ready_at",
+          COMPLETED: "picked_up_at",
+          CANCELED: "canceled_at",
+        }[/** @type {string} */ (state)];
+        if (stamp) fulfillment.pickup_details[stamp] = now;
+      }
+    }
+  }
+  if (sparse.state !== undefined && sparse.state !== order.state) {
+    order.state = sparse.state;
+    order.closed_at = now;
+  }
+  order.version += 1;
+  order.updated_at = now;
+  if (body.idempotency_key) keys.set(body.idempotency_key, id);
+  return ctx.reply(200, { order });
+}
+
+/**
+ * The seller's locations when a test has not set its own: the ids the adapter and Worker tests
+ * connect with, ACTIVE, in US dollars.
+ */
+const DEFAULT_LOCATIONS = Object.fromEntries(
+  ["L8RYWBB6DRWEM", "L_TEST_LOCATION", "L1"].map((id) => [
+    id,
+    {
+      id,
+      name: `Double kitchen ${id}`,
+      business_name: "Orderlane Double",
+      status: "ACTIVE",
+      currency: "USD",
+      timezone: "America/Los_Angeles",
+      country: "US",
+      merchant_id: "ML2PMZQDOUBLE",
+      type: "PHYSICAL",
+    },
+  ]),
+);
+
+/** RetrieveLocation: https://developer.squareup.com/reference/square/locations-api/retrieve-location */
+function retrieveLocation(
+  /** @type {any} */ req,
+  /** @type {VendorContext} */ ctx,
+  /** @type {string} */ id,
+) {
+  const auth = authenticate(req.headers, ctx.state);
+  if (auth.refused) return auth.refused;
+  const locations = isObject(ctx.state.locations)
+    ? /** @type {Record<string, unknown>} */ (ctx.state.locations)
+    : DEFAULT_LOCATIONS;
+  const location = Object.hasOwn(locations, id) ? locations[id] : undefined;
+  if (!location)
+    return squareError(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", `Location ${id} not found`);
+  return ctx.reply(200, { location });
 }
 
 /** CreatePayment, for the EXTERNAL payments Orderlane records against its orders. */
@@ -648,6 +863,11 @@ const square = {
     const retrieve = /^\/v2\/orders\/([^/]+)$/.exec(req.path);
     if (req.method === "GET" && retrieve?.[1])
       return retrieveOrder(req, ctx, decodeURIComponent(retrieve[1]));
+    if (req.method === "PUT" && retrieve?.[1])
+      return updateOrder(req, ctx, decodeURIComponent(retrieve[1]));
+    const location = /^\/v2\/locations\/([^/]*)$/.exec(req.path);
+    if (req.method === "GET" && location)
+      return retrieveLocation(req, ctx, decodeURIComponent(location[1] ?? ""));
     if (req.method === "POST" && req.path === "/v2/payments") return createPayment(req, ctx);
     if (req.method === "POST" && req.path === "/oauth2/token") return obtainToken(req, ctx);
     return null;

@@ -8,6 +8,7 @@ import {
   type PosConnection,
   type PosDraftProblem,
   PosError,
+  type PosFulfillmentStatus,
   type PosLocationInfo,
   type PosOrder,
   type PosSession,
@@ -73,11 +74,39 @@ const moneySchema = z.object({ amount: z.number().int(), currency: z.string() })
 const squareOrderSchema = z.object({
   id: z.string().min(1),
   state: z.string().nullish(),
+  // The order's version, which UpdateOrder must be given (optimistic concurrency).
+  version: z.number().int().nullish(),
   reference_id: z.string().nullish(),
   total_money: moneySchema.nullish(),
+  net_amount_due_money: moneySchema.nullish(),
+  tenders: z.array(z.object({ id: z.string().nullish() })).nullish(),
   fulfillments: z
-    .array(z.object({ uid: z.string().nullish(), state: z.string().nullish() }))
+    .array(
+      z.object({
+        uid: z.string().nullish(),
+        type: z.string().nullish(),
+        state: z.string().nullish(),
+        // FulfillmentPickupDetails.pickup_at: for ASAP, Square sets it to now plus the prep time: https://developer.squareup.com/reference/square/objects/FulfillmentPickupDetails
+        pickup_details: z.object({ pickup_at: z.string().nullish() }).nullish(),
+      }),
+    )
     .nullish(),
+});
+
+type SquareOrder = z.infer<typeof squareOrderSchema>;
+
+// RetrieveLocation answers `{ location }`; Location.status is ACTIVE or INACTIVE, currency ISO 4217,
+// timezone IANA: https://developer.squareup.com/reference/square/locations-api/retrieve-location
+// and https://developer.squareup.com/reference/square/objects/Location
+const locationResponseSchema = z.object({
+  location: z.object({
+    id: z.string().min(1),
+    name: z.string().nullish(),
+    business_name: z.string().nullish(),
+    status: z.string().nullish(),
+    currency: z.string().nullish(),
+    timezone: z.string().nullish(),
+  }),
 });
 
 // CreateOrder and RetrieveOrder answer `{ order }`: https://developer.squareup.com/reference/square/orders/create-order
@@ -464,7 +493,7 @@ function accessTokenOf(connection: PosConnection): string {
 /** A Square API call, its failure message completed with Square's own error code and field. */
 async function squareFetch(
   url: string,
-  init: { method: "GET" | "POST"; token?: string; body?: unknown },
+  init: { method: "GET" | "POST" | "PUT"; token?: string; body?: unknown },
   options: PosCallOptions,
 ): Promise<Response> {
   const headers: Record<string, string> = {
@@ -566,6 +595,159 @@ function isoOrNull(value: string | null | undefined): string | null {
   return Number.isNaN(at.getTime()) ? null : at.toISOString();
 }
 
+// ---------------------------------------------------------------- order updates
+
+/** Where our fulfillment status lands in Square's FulfillmentState. */
+// FulfillmentState PROPOSED/RESERVED/PREPARED/COMPLETED/CANCELED/FAILED: https://developer.squareup.com/reference/square/enums/FulfillmentState
+export const SQUARE_FULFILLMENT_STATE: Readonly<Record<PosFulfillmentStatus, string>> = {
+  preparing: "RESERVED",
+  ready: "PREPARED",
+  completed: "COMPLETED",
+};
+
+/** The forward path of a fulfillment; CANCELED and FAILED are final and off it. */
+const FULFILLMENT_PATH = ["PROPOSED", "RESERVED", "PREPARED", "COMPLETED"] as const;
+const FINAL_FULFILLMENT_STATES = new Set(["COMPLETED", "CANCELED", "FAILED"]);
+
+/**
+ * The states to move a fulfillment through, one UpdateOrder each, from `current` to `target`:
+ * empty when it is already there or past it, or final (CANCELED, FAILED). Square's reference does
+ * not say whether a state may be skipped; stepping is valid either way, and Square, its webhooks
+ * and the POS then see the order advance as it would from the POS itself.
+ */
+export function fulfillmentSteps(current: string | null, target: string): string[] {
+  const from = FULFILLMENT_PATH.indexOf(
+    (current ?? "PROPOSED") as (typeof FULFILLMENT_PATH)[number],
+  );
+  const to = FULFILLMENT_PATH.indexOf(target as (typeof FULFILLMENT_PATH)[number]);
+  if (from < 0 || to < 0 || from >= to) return [];
+  return FULFILLMENT_PATH.slice(from + 1, to + 1);
+}
+
+/** The fulfillment Orderlane created: the first PICKUP (Square allows one per API order), else the first. */
+function ourFulfillment(order: SquareOrder) {
+  const fulfillments = order.fulfillments ?? [];
+  return fulfillments.find((f) => f.type === "PICKUP") ?? fulfillments[0] ?? null;
+}
+
+/** When the created order's pickup is expected, as ISO; null when Square does not say. */
+export function estimatedReadyAtOf(order: SquareOrder): string | null {
+  return isoOrNull(ourFulfillment(order)?.pickup_details?.pickup_at);
+}
+
+/** The Square error codes in a failed call's answer (`VERSION_MISMATCH`, …). */
+function squareErrorCodes(err: unknown): string[] {
+  if (!(err instanceof PosError) || !err.details.vendorMessage) return [];
+  try {
+    const parsed = errorResponseSchema.safeParse(JSON.parse(err.details.vendorMessage));
+    return parsed.success ? parsed.data.errors.map((e) => e.code) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** RetrieveOrder: the order as Square holds it now. */
+async function retrieveSquareOrder(
+  connection: PosConnection,
+  posOrderId: string,
+  options: PosCallOptions,
+): Promise<SquareOrder> {
+  // Orders API, RetrieveOrder `GET /v2/orders/{order_id}`: https://developer.squareup.com/reference/square/orders/retrieve-order
+  const response = await squareFetch(
+    apiUrl(connection, `/v2/orders/${encodeURIComponent(posOrderId)}`),
+    { method: "GET", token: accessTokenOf(connection) },
+    options,
+  );
+  return parseAnswer(orderResponseSchema, await readJson(response), "RetrieveOrder answer").order;
+}
+
+/** The sparse order of an UpdateOrder: what changes, at the version it was read at. */
+interface SquareOrderChange {
+  state?: "CANCELED" | "COMPLETED";
+  fulfillments: Array<{ uid: string; state: string }>;
+}
+
+/**
+ * One UpdateOrder of `order` as read. The idempotency key names the order, the action and
+ * the version it applies to: a retry of a call whose answer was lost replays it instead of
+ * changing the order twice, and the next change (a new version) gets a new key, which Square
+ * requires (a reused key answers 200 without applying anything).
+ */
+// UpdateOrder `PUT /v2/orders/{order_id}`: the sparse order with the current version; COMPLETED and
+// CANCELED orders cannot be updated; a reattempt with the same key returns the latest order:
+// https://developer.squareup.com/reference/square/orders/update-order
+// A new idempotency key per update, or the update is not applied; version required:
+// https://developer.squareup.com/docs/orders-api/manage-orders/update-orders
+async function updateSquareOrder(
+  connection: PosConnection,
+  order: SquareOrder,
+  action: string,
+  change: SquareOrderChange,
+  options: PosCallOptions,
+): Promise<SquareOrder> {
+  const version = order.version ?? 0;
+  const response = await squareFetch(
+    apiUrl(connection, `/v2/orders/${encodeURIComponent(order.id)}`),
+    {
+      method: "PUT",
+      token: accessTokenOf(connection),
+      body: {
+        idempotency_key: await updateKey(order.id, action, version),
+        order: {
+          location_id: connection.locationId,
+          version,
+          ...(change.state ? { state: change.state } : {}),
+          fulfillments: change.fulfillments,
+        },
+      },
+    },
+    options,
+  );
+  return parseAnswer(orderResponseSchema, await readJson(response), "UpdateOrder answer").order;
+}
+
+// UpdateOrder.idempotency_key max 192 characters: https://developer.squareup.com/reference/square/orders/update-order
+const UPDATE_KEY_MAX = 192;
+
+/** `<action>:<order id>:v<version>`, hashed if it would exceed Square's limit. */
+export async function updateKey(
+  posOrderId: string,
+  action: string,
+  version: number,
+): Promise<string> {
+  const key = `${action}:${posOrderId}:v${version}`;
+  return key.length <= UPDATE_KEY_MAX ? key : `${action}:${await sha256Hex(key)}`;
+}
+
+/**
+ * Reads the order and applies `decide`'s change to it, reading again and retrying once when
+ * someone else (the kitchen, Square itself) changed the order in between: Square answers such
+ * a write VERSION_MISMATCH. `decide` answers a result for "nothing to do", or the change.
+ */
+// Optimistic concurrency: on a version mismatch, retrieve the object again and then update it:
+// https://developer.squareup.com/docs/working-with-apis/optimistic-concurrency
+async function changeOrder<T>(
+  connection: PosConnection,
+  posOrderId: string,
+  options: PosCallOptions,
+  decide: (
+    order: SquareOrder,
+  ) => { done: T } | { action: string; change: SquareOrderChange; result: T },
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const order = await retrieveSquareOrder(connection, posOrderId, options);
+    const decision = decide(order);
+    if ("done" in decision) return decision.done;
+    try {
+      await updateSquareOrder(connection, order, decision.action, decision.change, options);
+      return decision.result;
+    } catch (err) {
+      if (attempt === 0 && squareErrorCodes(err).includes("VERSION_MISMATCH")) continue;
+      throw err;
+    }
+  }
+}
+
 // ---------------------------------------------------------------- adapter
 
 /** Square: Orders API for the order, an EXTERNAL payment so the POS shows it, OAuth refresh. */
@@ -622,7 +804,11 @@ export const squareAdapter: PosAdapter = {
     }
     // Square replays the first answer for a repeated key, indistinguishable
     // from a first creation, so a replay cannot be reported as such.
-    return { posOrderId: squareOrder.id, alreadyExisted: false };
+    return {
+      posOrderId: squareOrder.id,
+      alreadyExisted: false,
+      estimatedReadyAt: estimatedReadyAtOf(squareOrder),
+    };
   },
 
   async getOrderStatus(
@@ -630,42 +816,152 @@ export const squareAdapter: PosAdapter = {
     posOrderId: string,
     options: PosCallOptions,
   ): Promise<{ vendorStatus: string; status: OrderStatus | null }> {
-    // Orders API, RetrieveOrder `GET /v2/orders/{order_id}`: https://developer.squareup.com/reference/square/orders/retrieve-order
-    const response = await squareFetch(
-      apiUrl(connection, `/v2/orders/${encodeURIComponent(posOrderId)}`),
-      { method: "GET", token: accessTokenOf(connection) },
-      options,
-    );
-    const { order } = parseAnswer(
-      orderResponseSchema,
-      await readJson(response),
-      "RetrieveOrder answer",
-    );
+    const order = await retrieveSquareOrder(connection, posOrderId, options);
     const orderState = order.state ?? null;
-    // Orderlane creates exactly one fulfillment per order.
-    const fulfillmentState = order.fulfillments?.[0]?.state ?? null;
+    const fulfillmentState = ourFulfillment(order)?.state ?? null;
     return {
       vendorStatus: vendorStatusOf(orderState, fulfillmentState),
       status: mapSquareStatus(orderState, fulfillmentState),
     };
   },
 
-  async checkConnection(): Promise<PosLocationInfo> {
-    // Not yet asked of the vendor: connect stores what the owner typed (issue 12 adds the call).
-    throw new PosError("permanent", "not_supported", "checking the connection is not built yet");
+  async checkConnection(
+    connection: PosConnection,
+    options: PosCallOptions,
+  ): Promise<PosLocationInfo> {
+    let response: Response;
+    try {
+      // Locations API, RetrieveLocation `GET /v2/locations/{location_id}`; NOT_FOUND (404) for an id the
+      // seller does not have: https://developer.squareup.com/reference/square/locations-api/retrieve-location
+      response = await squareFetch(
+        apiUrl(connection, `/v2/locations/${encodeURIComponent(connection.locationId)}`),
+        { method: "GET", token: accessTokenOf(connection) },
+        options,
+      );
+    } catch (err) {
+      if (
+        err instanceof PosError &&
+        (err.details.status === 404 || squareErrorCodes(err).includes("NOT_FOUND"))
+      ) {
+        throw new PosError(
+          "permanent",
+          "unknown_location",
+          `Square has no location ${connection.locationId} for these credentials`,
+          err.details,
+        );
+      }
+      throw err;
+    }
+    const { location } = parseAnswer(
+      locationResponseSchema,
+      await readJson(response),
+      "RetrieveLocation answer",
+    );
+    // Location.status is ACTIVE or INACTIVE (https://developer.squareup.com/reference/square/objects/Location);
+    // orders are only sent to an active location, so anything else is refused at connect.
+    if (location.status !== "ACTIVE") {
+      throw new PosError(
+        "permanent",
+        "location_inactive",
+        `Square location ${location.id} is ${location.status ?? "of unknown status"}, not ACTIVE: reactivate it in the Square Dashboard`,
+      );
+    }
+    return {
+      name: location.name ?? location.business_name ?? null,
+      currency: location.currency ? location.currency.toUpperCase() : null,
+      timezone: location.timezone ?? null,
+      settings: {},
+    };
   },
 
   draftProblems(): PosDraftProblem[] {
+    // Every order goes to Square as one PICKUP fulfillment (see toSquareCreateOrderRequest),
+    // whose recipient needs only a display name, and that always has one (the order number
+    // stands in). DELIVERY fulfillments, whose recipient would need an address and a phone,
+    // are never sent: Square shows them to delivery partners only.
     return [];
   },
 
-  async cancelOrder(): Promise<boolean> {
-    // Not pushed yet: staff void it in the POS (pos_void_needed).
-    return false;
+  async cancelOrder(
+    connection: PosConnection,
+    posOrderId: string,
+    options: PosCallOptions,
+  ): Promise<boolean> {
+    return changeOrder<boolean>(connection, posOrderId, options, (order) => {
+      // OrderState: COMPLETED and CANCELED are terminal, and UpdateOrder refuses both: https://developer.squareup.com/reference/square/enums/OrderState
+      if (order.state === "CANCELED") return { done: true };
+      if (order.state === "COMPLETED") return { done: false };
+      const open = (order.fulfillments ?? []).filter(
+        (f): f is typeof f & { uid: string } =>
+          Boolean(f.uid) && !FINAL_FULFILLMENT_STATES.has(f.state ?? ""),
+      );
+      // Square refuses to cancel an order once a payment was processed for it ("Orders cannot be
+      // canceled after payments have been processed"), and every Orderlane order with a total
+      // carries the EXTERNAL payment createOrder recorded. Canceling its fulfillment still takes it
+      // off the POS and the kitchen's queue, but the sale stays on Square's books for staff to
+      // refund there, so the answer is false (pos_void_needed):
+      // https://developer.squareup.com/forums/t/best-method-to-cancel-order-after-refund/922
+      const paid = (order.tenders ?? []).length > 0;
+      if (paid && open.length === 0) return { done: false };
+      return {
+        action: "cancel",
+        // Square refuses CANCELED for an order whose fulfillments are still open, so they are
+        // canceled in the same update, each by uid (https://developer.squareup.com/docs/orders-api/fulfillments,
+        // https://developer.squareup.com/forums/t/api-put-v2-orders-order-id-cant-set-fulfillment-state-or-order-state/1259).
+        change: {
+          ...(paid ? {} : { state: "CANCELED" as const }),
+          fulfillments: open.map((f) => ({ uid: f.uid, state: "CANCELED" })),
+        },
+        result: !paid,
+      };
+    });
   },
 
-  async updateFulfillment(): Promise<boolean> {
-    return false;
+  async updateFulfillment(
+    connection: PosConnection,
+    posOrderId: string,
+    status: PosFulfillmentStatus,
+    options: PosCallOptions,
+  ): Promise<boolean> {
+    const target = SQUARE_FULFILLMENT_STATE[status];
+    // At most one UpdateOrder per state on the way (PROPOSED → RESERVED → PREPARED → COMPLETED).
+    for (let step = 0; step < FULFILLMENT_PATH.length; step++) {
+      const outcome = await changeOrder<"there" | "moved" | "untracked">(
+        connection,
+        posOrderId,
+        options,
+        (order) => {
+          // A closed order is past every fulfillment state; UpdateOrder would refuse it anyway.
+          if (order.state === "COMPLETED" || order.state === "CANCELED") return { done: "there" };
+          const fulfillment = ourFulfillment(order);
+          if (!fulfillment?.uid) return { done: "untracked" };
+          const [next] = fulfillmentSteps(fulfillment.state ?? null, target);
+          if (!next) return { done: "there" };
+          // Square does not complete an order whose fulfillment the API completed (it stays OPEN and
+          // drops out of the Dashboard's lists), so the last step completes the order too, in the same
+          // call: https://developer.squareup.com/forums/t/orders-with-fulfillment-dashboard-behavior/18972
+          // It may only when every fulfillment is final (https://developer.squareup.com/reference/square/objects/Fulfillment)
+          // and the order is fully paid (https://developer.squareup.com/reference/square/enums/OrderState).
+          const completesOrder =
+            next === "COMPLETED" &&
+            (order.fulfillments ?? []).every(
+              (f) => f === fulfillment || FINAL_FULFILLMENT_STATES.has(f.state ?? ""),
+            ) &&
+            (order.net_amount_due_money?.amount ?? 0) === 0;
+          return {
+            action: `fulfillment-${next.toLowerCase()}`,
+            change: {
+              ...(completesOrder ? { state: "COMPLETED" as const } : {}),
+              fulfillments: [{ uid: fulfillment.uid, state: next }],
+            },
+            result: next === target ? "there" : "moved",
+          };
+        },
+      );
+      if (outcome === "untracked") return false;
+      if (outcome === "there") return true;
+    }
+    return true;
   },
 
   async refreshSession(connection: PosConnection, options: PosCallOptions): Promise<PosSession> {
