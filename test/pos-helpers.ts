@@ -119,7 +119,12 @@ let messageSeq = 0;
 /** Delivers messages to the Worker's queue handler as the queue would, and returns what it did. */
 export async function deliver(
   queue: "pos-submissions" | "pos-submissions-dlq",
-  messages: { tenantId: string; orderId: string; attempts?: number }[],
+  messages: {
+    tenantId: string;
+    orderId: string;
+    attempts?: number;
+    type?: "pos_submit" | "pos_update";
+  }[],
 ) {
   const batch = createMessageBatch(
     queue,
@@ -127,7 +132,7 @@ export async function deliver(
       id: `msg-${++messageSeq}`,
       timestamp: new Date(),
       attempts: m.attempts ?? 1,
-      body: { type: "pos_submit", tenantId: m.tenantId, orderId: m.orderId },
+      body: { type: m.type ?? "pos_submit", tenantId: m.tenantId, orderId: m.orderId },
     })),
   );
   // The test harness does not report retry delays, so the calls are watched directly.

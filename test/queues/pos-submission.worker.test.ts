@@ -132,6 +132,8 @@ describe("POS submission consumer", () => {
     const calls = await posDouble.received("square");
     const orderAndAuth = calls.filter((c) => !c.path.startsWith("/v2/payments"));
     expect(orderAndAuth.map((c) => `${c.method} ${c.path.split("?")[0]}`)).toEqual([
+      // pos/connect's check of the location, when the tenant connected.
+      "GET /v2/locations/L_TEST_LOCATION",
       "POST /v2/orders",
       "POST /oauth2/token",
       "POST /v2/orders",
@@ -143,7 +145,7 @@ describe("POS submission consumer", () => {
       .bind(s.t.id)
       .first<{ session_ciphertext: string }>();
     expect(stored?.session_ciphertext).toMatch(/^v1\./);
-    const usedToken = orderAndAuth[2]?.headers.authorization?.slice("Bearer ".length) ?? "";
+    const usedToken = orderAndAuth[3]?.headers.authorization?.slice("Bearer ".length) ?? "";
     expect(usedToken).not.toBe("sq-access");
     expect(stored?.session_ciphertext).not.toContain(usedToken);
   });
