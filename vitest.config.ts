@@ -53,6 +53,9 @@ export default defineConfig(async () => {
               POS_CLOVER_BASE_URL: `${double}/clover`,
               POS_SQUARE_BASE_URL: `${double}/square`,
               POS_DOUBLE_URL: double,
+              // Square's OAuth app; the double plays Square's authorize page and token endpoint.
+              SQUARE_APP_ID: "sq0idp-orderlane-tests",
+              SQUARE_APP_SECRET: "sq0csp-orderlane-tests-secret",
               // Not the origin requests arrive on (http://orderlane.test): Square's signature is
               // checked over this one, as behind a proxy or custom host.
               PUBLIC_BASE_URL: "https://orders.orderlane.example",
@@ -82,6 +85,7 @@ export default defineConfig(async () => {
               "@hono/zod-openapi",
               "hono",
               "hono/body-limit",
+              "hono/html",
               "hono/http-exception",
               "drizzle-orm",
               "drizzle-orm/batch",

@@ -8,6 +8,13 @@ export interface Config {
   /** Vendor API base URLs, by provider. */
   posBaseUrls: { toast: string; clover: string; square: string };
   posTimeoutMs: number;
+  /**
+   * Our OAuth apps at Square and Clover (SQUARE_APP_ID/SQUARE_APP_SECRET, CLOVER_APP_ID/
+   * CLOVER_APP_SECRET); null where not configured: owners then connect with credentials.
+   */
+  posOAuthApps: { square: OAuthAppConfig | null; clover: OAuthAppConfig | null };
+  /** Where an owner grants access: Square's API origin, Clover's web origin (POS_CLOVER_AUTHORIZE_URL). */
+  posAuthorizeUrls: { square: string; clover: string };
   /** PUBLIC_BASE_URL: the origin vendors call (no trailing slash); null to use the request's. */
   publicBaseUrl: string | null;
   /** The exact limits the RateCounter object keeps, each per sliding minute (docs/limits.md, "Rate limits"). */
@@ -24,6 +31,11 @@ export interface Config {
     publishableKey: string | null;
   } | null;
   stripeWebhookSecret: string;
+}
+
+export interface OAuthAppConfig {
+  clientId: string;
+  clientSecret: string;
 }
 
 const cache = new WeakMap<Env, Config>();
@@ -60,6 +72,14 @@ export function readConfig(env: Env): Config {
       square: env.POS_SQUARE_BASE_URL,
     },
     posTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 10_000,
+    posOAuthApps: {
+      square: oauthApp("SQUARE_APP", env.SQUARE_APP_ID, env.SQUARE_APP_SECRET),
+      clover: oauthApp("CLOVER_APP", env.CLOVER_APP_ID, env.CLOVER_APP_SECRET),
+    },
+    posAuthorizeUrls: {
+      square: env.POS_SQUARE_BASE_URL,
+      clover: env.POS_CLOVER_AUTHORIZE_URL,
+    },
     publicBaseUrl: readPublicBaseUrl(env.PUBLIC_BASE_URL),
     rateLimits: {
       ticketsPerKeyPerMinute: positiveInt(env.TICKETS_PER_KEY_PER_MINUTE, 120),
@@ -115,6 +135,21 @@ export function publicUrlOf(config: Pick<Config, "publicBaseUrl">, requestUrl: s
   if (!config.publicBaseUrl) return requestUrl;
   const { pathname, search } = new URL(requestUrl);
   return `${config.publicBaseUrl}${pathname}${search}`;
+}
+
+/** An OAuth app when both its id and secret are set; null when neither is; half of one is an error. */
+function oauthApp(
+  name: string,
+  id: string | undefined,
+  secret: string | undefined,
+): OAuthAppConfig | null {
+  const clientId = id?.trim() ?? "";
+  const clientSecret = secret?.trim() ?? "";
+  if (!clientId && !clientSecret) return null;
+  if (!clientId || !clientSecret) {
+    throw new Error(`${name}_ID and ${name}_SECRET are set together or not at all`);
+  }
+  return { clientId, clientSecret };
 }
 
 /** A var holding a positive integer, or `fallback` when it is unset or not one. */

@@ -12,6 +12,7 @@ import { menuRoutes } from "./routes/admin/menu";
 import { orderRoutes } from "./routes/admin/orders";
 import { posIntegrationRoutes } from "./routes/admin/pos";
 import { settingsRoutes } from "./routes/admin/settings";
+import { oauthRoutes } from "./routes/oauth";
 import { platformRoutes } from "./routes/platform";
 import { posRoutes } from "./routes/pos";
 import { SHARED_COMPONENTS } from "./routes/schemas";
@@ -47,6 +48,7 @@ app.route("/", alertRoutes);
 app.route("/", posRoutes);
 app.route("/", terminalRoutes);
 app.route("/", webhookRoutes);
+app.route("/", oauthRoutes);
 
 documentCredentialLimit(app.openAPIRegistry);
 documentConventions(app.openAPIRegistry);

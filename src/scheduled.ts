@@ -1,10 +1,12 @@
 import { reraiseOpenAlerts } from "./db/alerts";
 import { getDb } from "./db/client";
 import { pruneIdempotencyKeys } from "./db/idempotency";
+import { pruneOAuthStates } from "./db/pos-oauth-states";
 import { findTenantById } from "./db/tenants";
 import { pruneTerminalTickets } from "./db/terminal-tickets";
 import { deliver, redeliverPendingEvents, resendUnsentNotifications } from "./delivery";
 import { type Effects, effectsOf, NO_EFFECTS } from "./services/effects";
+import { refreshDueSessions } from "./services/pos-oauth";
 import { requeueStuckSubmissions } from "./services/pos-sync";
 import { requeuePendingPushes } from "./services/pos-updates";
 import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/sweeps";
@@ -35,12 +37,18 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
   const refundsRequeued = now.getUTCMinutes() % 10 === 0 ? await requeueStaleRefunds(env, now) : [];
   const stuck = await requeueStuckSubmissions(db, now);
   const pushes = await requeuePendingPushes(db, now);
-  decided.push(...released, ...refundsRequeued, { ...NO_EFFECTS, messages: [...stuck, ...pushes] });
+  // POS sessions from OAuth grants, renewed before they expire.
+  const renewals = await refreshDueSessions(env, db, now);
+  decided.push(...released, ...refundsRequeued, ...renewals, {
+    ...NO_EFFECTS,
+    messages: [...stuck, ...pushes],
+  });
   for (const effects of decided) await deliver(env, effects);
-  const [redelivered, pruned, , notified] = await Promise.all([
+  const [redelivered, pruned, , , notified] = await Promise.all([
     redeliverPendingEvents(env, db, now),
     pruneIdempotencyKeys(db, now),
     pruneTerminalTickets(db, now),
+    pruneOAuthStates(db, now),
     resendUnsentNotifications(env, db, now),
   ]);
   const requeued = stuck.length + pushes.length;

@@ -36,3 +36,19 @@ describe("PUBLIC_BASE_URL", () => {
     expect(publicUrlOf({ publicBaseUrl: null }, request)).toBe(request);
   });
 });
+
+describe("OAuth apps", () => {
+  const withApps = (vars: Record<string, string>) => readConfig({ ...BASE_ENV, ...vars } as Env);
+
+  it("are configured by id and secret together, and absent when neither is set", () => {
+    expect(
+      withApps({ SQUARE_APP_ID: "sq0idp-a", SQUARE_APP_SECRET: "sq0csp-b" }).posOAuthApps,
+    ).toEqual({ square: { clientId: "sq0idp-a", clientSecret: "sq0csp-b" }, clover: null });
+    expect(withApps({}).posOAuthApps).toEqual({ square: null, clover: null });
+  });
+
+  it("refuse half an app, as a deployment error", () => {
+    expect(() => withApps({ CLOVER_APP_ID: "app" })).toThrow(/CLOVER_APP_/);
+    expect(() => withApps({ SQUARE_APP_SECRET: "secret" })).toThrow(/SQUARE_APP_/);
+  });
+});

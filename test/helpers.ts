@@ -237,6 +237,8 @@ export async function tableCounts(): Promise<Record<string, number>> {
     "alerts",
     "notifications",
     "webhook_events",
+    "pos_integrations",
+    "pos_oauth_states",
   ];
   const out: Record<string, number> = {};
   for (const table of tables) {

@@ -1,7 +1,8 @@
-import { eq, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, lte, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { PosSession } from "../adapters/pos/types";
 import { decryptJson, encryptJson } from "../crypto";
+import { sessionRefreshAt } from "../domain/pos-session";
 import type { Db } from "./client";
 import { type CaptureMode, type FailurePolicy, posIntegrations } from "./schema";
 
@@ -55,10 +56,13 @@ export async function connectPosIntegration(
       timezone: string | null;
       settings: Record<string, string>;
     };
+    /** The session an OAuth grant gave; null for credentials typed in. */
+    session?: PosSession | null;
   },
   now: Date,
 ): Promise<PosIntegrationRow> {
   const at = now.toISOString();
+  const session = input.session ?? null;
   const values = {
     provider: input.provider,
     locationId: input.locationId,
@@ -70,7 +74,7 @@ export async function connectPosIntegration(
     webhookSecretCiphertext: input.webhookSecret
       ? await encryptJson(key, webhookSecretContext(input.tenantId), input.webhookSecret)
       : null,
-    sessionCiphertext: null,
+    ...(await sealedSession(key, input.tenantId, session, now)),
     status: "connected" as const,
     ...input.settings,
     locationName: input.location.name,
@@ -103,6 +107,8 @@ export async function disconnectPosIntegration(
     .set({
       status: "disconnected",
       sessionCiphertext: null,
+      sessionExpiresAt: null,
+      sessionRefreshAt: null,
       disconnectedAt: now.toISOString(),
       updatedAt: now.toISOString(),
     })
@@ -156,9 +162,58 @@ export async function saveSession(
 ) {
   await db
     .update(posIntegrations)
+    .set({ ...(await sealedSession(key, tenantId, session, now)), updatedAt: now.toISOString() })
+    .where(eq(posIntegrations.tenantId, tenantId));
+}
+
+/** The session columns: sealed, with its expiry and when the cron pass renews it. */
+async function sealedSession(
+  key: Uint8Array,
+  tenantId: string,
+  session: PosSession | null,
+  now: Date,
+) {
+  if (!session) return { sessionCiphertext: null, sessionExpiresAt: null, sessionRefreshAt: null };
+  return {
+    sessionCiphertext: await encryptJson(key, sessionContext(tenantId), session),
+    sessionExpiresAt: session.expiresAt,
+    sessionRefreshAt: sessionRefreshAt(session, now),
+  };
+}
+
+/** Connected integrations whose session is due for renewal, oldest due first. */
+export function listSessionsDue(db: Db, now: Date, limit: number): Promise<PosIntegrationRow[]> {
+  return db.query.posIntegrations.findMany({
+    where: and(
+      eq(posIntegrations.status, "connected"),
+      isNotNull(posIntegrations.sessionRefreshAt),
+      lte(posIntegrations.sessionRefreshAt, now.toISOString()),
+    ),
+    orderBy: [asc(posIntegrations.sessionRefreshAt)],
+    limit,
+  });
+}
+
+/** A renewal that did not get an answer: tried again at `retryAt`. */
+export async function deferSessionRefresh(db: Db, tenantId: string, retryAt: Date, now: Date) {
+  await db
+    .update(posIntegrations)
+    .set({ sessionRefreshAt: retryAt.toISOString(), updatedAt: now.toISOString() })
+    .where(eq(posIntegrations.tenantId, tenantId));
+}
+
+/**
+ * A renewal the vendor refused: no more tries (the owner must reconnect), and the integration
+ * degraded. A statement, for the batch that raises the alert.
+ */
+export function sessionRefreshRefused(db: Db, tenantId: string, now: Date) {
+  const at = now.toISOString();
+  return db
+    .update(posIntegrations)
     .set({
-      sessionCiphertext: await encryptJson(key, sessionContext(tenantId), session),
-      updatedAt: now.toISOString(),
+      sessionRefreshAt: null,
+      degradedAt: sql`COALESCE(${posIntegrations.degradedAt}, ${at})`,
+      updatedAt: at,
     })
     .where(eq(posIntegrations.tenantId, tenantId));
 }

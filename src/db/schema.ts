@@ -338,6 +338,31 @@ export const terminalTickets = sqliteTable(
   (t) => [index("terminal_tickets_expires_idx").on(t.expiresAt)],
 );
 
+/**
+ * OAuth connects under way (POST …/pos/oauth/:provider/start): the state handed to the vendor,
+ * bound to the tenant, single use, 10 minutes; only its hash is stored, and the owner's
+ * webhook secret sealed.
+ */
+export const posOAuthStates = sqliteTable(
+  "pos_oauth_states",
+  {
+    stateHash: text("state_hash").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    provider: text("provider").notNull(),
+    /** The location to connect; null: the vendor's (Square's main location, Clover's merchant). */
+    locationId: text("location_id"),
+    redirectUri: text("redirect_uri").notNull(),
+    settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    webhookSecretCiphertext: text("webhook_secret_ciphertext"),
+    expiresAt: text("expires_at").notNull(),
+    usedAt: text("used_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("pos_oauth_states_expires_idx").on(t.expiresAt)],
+);
+
 /** Gift cards; the code is shown once and looked up by its hash. */
 export const giftCards = sqliteTable(
   "gift_cards",
@@ -414,6 +439,9 @@ export const posIntegrations = sqliteTable("pos_integrations", {
   credentialsCiphertext: text("credentials_ciphertext").notNull(),
   webhookSecretCiphertext: text("webhook_secret_ciphertext"),
   sessionCiphertext: text("session_ciphertext"),
+  /** When the sealed session's access token expires, and when the cron pass renews it (null: never). */
+  sessionExpiresAt: text("session_expires_at"),
+  sessionRefreshAt: text("session_refresh_at"),
   status: text("status").$type<"connected" | "disconnected">().notNull(),
   autoSync: integer("auto_sync", { mode: "boolean" }).notNull(),
   syncCustomerInfo: integer("sync_customer_info", { mode: "boolean" }).notNull(),

@@ -167,7 +167,14 @@ export async function deleteTenant(
       .where(and(eq(terminalTickets.tenantId, tenantId), isNull(terminalTickets.usedAt))),
     db
       .update(posIntegrations)
-      .set({ status: "disconnected", sessionCiphertext: null, disconnectedAt: at, updatedAt: at })
+      .set({
+        status: "disconnected",
+        sessionCiphertext: null,
+        sessionExpiresAt: null,
+        sessionRefreshAt: null,
+        disconnectedAt: at,
+        updatedAt: at,
+      })
       .where(and(eq(posIntegrations.tenantId, tenantId), eq(posIntegrations.status, "connected"))),
     guardedOutboxInsert(
       db,

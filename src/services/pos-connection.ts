@@ -1,5 +1,10 @@
 import { getPosAdapter } from "../adapters/pos";
-import { PosError, type PosLocationInfo, type PosProvider } from "../adapters/pos/types";
+import {
+  PosError,
+  type PosLocationInfo,
+  type PosProvider,
+  type PosSession,
+} from "../adapters/pos/types";
 import { posBaseUrlOf, readConfig } from "../config";
 import type { Db } from "../db/client";
 import {
@@ -20,6 +25,8 @@ export interface ConnectRequest {
   credentials: Record<string, string>;
   webhookSecret: string | null;
   settings: PosSettings;
+  /** The session an OAuth grant gave (services/pos-oauth.ts); absent for credentials typed in. */
+  session?: PosSession | null;
 }
 
 /** Checks the connection with the vendor, then stores it (replacing any earlier one). */
@@ -53,7 +60,7 @@ export async function connectPos(
   return connectPosIntegration(
     db,
     config.credentialsKey,
-    { tenantId: tenant.id, ...request, location },
+    { tenantId: tenant.id, ...request, locationId: location.id ?? request.locationId, location },
     now,
   );
 }
@@ -70,7 +77,7 @@ async function checkWithVendor(
         provider: request.provider,
         locationId: request.locationId,
         credentials: request.credentials,
-        session: null,
+        session: request.session ?? null,
         baseUrl,
         syncCustomerInfo: request.settings.syncCustomerInfo,
       },

@@ -154,6 +154,7 @@ describe("squareAdapter.checkConnection against Square's documented answers", ()
         fetch,
       }),
     ).toEqual({
+      id: retrieveLocation.location.id,
       name: "Mission St Kitchen",
       currency: "USD",
       timezone: "America/Los_Angeles",
@@ -544,6 +545,7 @@ describe("squareAdapter against the Square double: connection, cancel, fulfillme
 
   it("checks the connection: the location, an unknown one, an inactive one, a revoked token", async () => {
     expect(await squareAdapter.checkConnection(connectionTo(baseUrl), OPTIONS)).toEqual({
+      id: "L8RYWBB6DRWEM",
       name: "Double kitchen L8RYWBB6DRWEM",
       currency: "USD",
       timezone: "America/Los_Angeles",

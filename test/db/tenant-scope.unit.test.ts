@@ -4,8 +4,17 @@ import { describe, expect, it } from "vitest";
 
 const SRC = path.join(import.meta.dirname, "../../src");
 
-/** Writes that by design span tenants: retention of expired rows only. */
-const CROSS_TENANT = new Set(["pruneTerminalTickets", "pruneIdempotencyKeys"]);
+/**
+ * Writes that by design are not scoped by a tenant id: retention of expired rows, and the OAuth
+ * callback using up its state, the single-use secret that is what names the tenant there (the
+ * vendor's redirect carries nothing else of ours).
+ */
+const CROSS_TENANT = new Set([
+  "pruneTerminalTickets",
+  "pruneIdempotencyKeys",
+  "pruneOAuthStates",
+  "consumeOAuthState",
+]);
 
 /** The text of the balanced parenthesis group that opens at `start`. */
 function group(source: string, start: number): string {

@@ -8,12 +8,17 @@
 //                              a paid order cannot be canceled; COMPLETED needs final fulfillments and
 //                              nothing due; COMPLETED and CANCELED orders cannot be updated)
 //   POST /v2/payments          CreatePayment (EXTERNAL source; idempotent)
-//   GET  /v2/locations/{id}    RetrieveLocation (NOT_FOUND for a location the seller does not have)
-//   POST /oauth2/token         ObtainToken with grant_type refresh_token
+//   GET  /v2/locations/{id}    RetrieveLocation (NOT_FOUND for a location the seller does not have;
+//                              `main` is the seller's main location, the first one)
+//   GET  /oauth2/authorize     the seller's consent, given at once: a 302 to redirect_uri with a
+//                              single-use code and the state (error=access_denied when `oauthDeclined`)
+//   POST /oauth2/token         ObtainToken with grant_type authorization_code (the code once, by the
+//                              app it was issued to) or refresh_token
 // Faults (see server.mjs) apply to CreateOrder only.
 //
 // State (`double.state("square")`), all optional:
 //   refreshRefused: true       ObtainToken answers 401 (a revoked refresh token)
+//   oauthDeclined: true        the seller declines at the authorize page
 //   issuedTokens: string[]     access tokens issued by refresh, oldest first (read it in tests)
 //   locations: Record<string, object>  the seller's locations by id (Square's Location fields);
 //                              unset: DEFAULT_LOCATIONS, the ids the tests connect with, all ACTIVE
@@ -722,7 +727,10 @@ function retrieveLocation(
   const locations = isObject(ctx.state.locations)
     ? /** @type {Record<string, unknown>} */ (ctx.state.locations)
     : DEFAULT_LOCATIONS;
-  const location = Object.hasOwn(locations, id) ? locations[id] : undefined;
+  // RetrieveLocation: "Specify the string main to return the main location":
+  // https://developer.squareup.com/reference/square/locations-api/retrieve-location
+  const key = id === "main" ? Object.keys(locations)[0] : id;
+  const location = key !== undefined && Object.hasOwn(locations, key) ? locations[key] : undefined;
   if (!location)
     return squareError(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", `Location ${id} not found`);
   return ctx.reply(200, { location });
@@ -814,21 +822,57 @@ function createPayment(/** @type {any} */ req, /** @type {VendorContext} */ ctx)
   return ctx.reply(200, { payment });
 }
 
-/** ObtainToken, refresh_token grant: a fresh access token, the same refresh token (the code flow). */
+/**
+ * Authorize: the seller approves at once. Square sends the browser back to the redirect URL with
+ * `code`, `response_type=code` and `state`, or `error=access_denied` when the seller declines:
+ * https://developer.squareup.com/docs/oauth-api/receive-and-manage-tokens
+ */
+function authorize(/** @type {any} */ req, /** @type {VendorContext} */ ctx) {
+  const clientId = req.query.get("client_id");
+  const redirectUri = req.query.get("redirect_uri");
+  if (!clientId || !redirectUri)
+    return squareError(
+      400,
+      "INVALID_REQUEST_ERROR",
+      "MISSING_REQUIRED_PARAMETER",
+      "client_id and redirect_uri are required",
+    );
+  const back = new URL(redirectUri);
+  const state = req.query.get("state");
+  if (ctx.state.oauthDeclined === true) {
+    back.searchParams.set("error", "access_denied");
+    back.searchParams.set("error_description", "user_denied");
+  } else {
+    const code = `sq0cgp-${squareId(22, "")}`;
+    /** @type {Map<string, { clientId: string, redirectUri: string, used: boolean }>} */
+    const codes = stateMap(ctx.state, "authCodes");
+    codes.set(code, { clientId, redirectUri, used: false });
+    back.searchParams.set("code", code);
+    back.searchParams.set("response_type", "code");
+  }
+  if (state !== null) back.searchParams.set("state", state);
+  return ctx.reply(302, undefined, { location: back.toString() });
+}
+
+/**
+ * ObtainToken: authorization_code (a code once, by the app it was issued to, with the same
+ * redirect URL) or refresh_token (a fresh access token, the same refresh token, as in the code flow).
+ */
 function obtainToken(/** @type {any} */ req, /** @type {VendorContext} */ ctx) {
   const body = req.json;
   if (!isObject(body))
     return invalid("MISSING_REQUIRED_PARAMETER", "The request body must be a JSON object", "");
   if (!body.client_id)
     return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "client_id");
+  if (!body.client_secret)
+    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "client_secret");
+  if (body.grant_type === "authorization_code") return redeemCode(body, ctx);
   if (body.grant_type !== "refresh_token")
     return invalid(
       "INVALID_VALUE",
-      "The double supports grant_type refresh_token only",
+      "grant_type must be authorization_code or refresh_token",
       "grant_type",
     );
-  if (!body.client_secret)
-    return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "client_secret");
   if (!body.refresh_token)
     return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "refresh_token");
   if (ctx.state.refreshRefused === true) {
@@ -839,20 +883,45 @@ function obtainToken(/** @type {any} */ req, /** @type {VendorContext} */ ctx) {
       "The refresh token was revoked",
     );
   }
+  return ctx.reply(200, issueToken(ctx, body.refresh_token));
+}
+
+function redeemCode(/** @type {any} */ body, /** @type {VendorContext} */ ctx) {
+  if (!body.code) return invalid("MISSING_REQUIRED_PARAMETER", "Field must be set", "code");
+  /** @type {Map<string, { clientId: string, redirectUri: string, used: boolean }>} */
+  const codes = stateMap(ctx.state, "authCodes");
+  const grant = codes.get(body.code);
+  const refused =
+    !grant ||
+    grant.used ||
+    grant.clientId !== body.client_id ||
+    (body.redirect_uri !== undefined && body.redirect_uri !== grant.redirectUri);
+  if (!grant || refused)
+    return squareError(
+      401,
+      "AUTHENTICATION_ERROR",
+      "UNAUTHORIZED",
+      "Authorization code is invalid or already redeemed",
+    );
+  grant.used = true;
+  return ctx.reply(200, issueToken(ctx, `EQAA${squareId(40, "")}`));
+}
+
+function issueToken(/** @type {VendorContext} */ ctx, /** @type {string} */ refreshToken) {
   const accessToken = `EAAA${squareId(40, "")}`;
   const issued = Array.isArray(ctx.state.issuedTokens) ? ctx.state.issuedTokens : [];
   issued.push(accessToken);
   ctx.state.issuedTokens = issued;
-  return ctx.reply(200, {
+  return {
     access_token: accessToken,
     token_type: "bearer",
     expires_at: new Date(Date.now() + 30 * 24 * 3600 * 1000)
       .toISOString()
       .replace(/\.\d{3}Z$/, "Z"),
     merchant_id: "ML2PMZQDOUBLE",
-    refresh_token: body.refresh_token,
+    refresh_token: refreshToken,
     short_lived: false,
-  });
+  };
 }
 
 /** @type {VendorModule} */
@@ -870,6 +939,7 @@ const square = {
       return retrieveLocation(req, ctx, decodeURIComponent(location[1] ?? ""));
     if (req.method === "POST" && req.path === "/v2/payments") return createPayment(req, ctx);
     if (req.method === "POST" && req.path === "/oauth2/token") return obtainToken(req, ctx);
+    if (req.method === "GET" && req.path === "/oauth2/authorize") return authorize(req, ctx);
     return null;
   },
 };

@@ -10,6 +10,8 @@ import {
   PosError,
   type PosFulfillmentStatus,
   type PosLocationInfo,
+  type PosOAuth,
+  type PosOAuthApp,
   type PosOrder,
   type PosSession,
   type PosStatusReport,
@@ -122,6 +124,7 @@ const tokenResponseSchema = z.object({
   access_token: z.string().min(1),
   expires_at: z.string().nullish(),
   refresh_token: z.string().nullish(),
+  merchant_id: z.string().nullish(),
 });
 
 // Square error envelope `{ errors: [{ category, code, detail, field }] }`: https://developer.squareup.com/docs/build-basics/handling-errors
@@ -748,11 +751,103 @@ async function changeOrder<T>(
   }
 }
 
+// ---------------------------------------------------------------- OAuth
+
+// OAuthPermission: https://developer.squareup.com/reference/square/enums/OAuthPermission. Orders and
+// the EXTERNAL payment recorded on them (ORDERS_*, PAYMENTS_WRITE), RetrieveLocation
+// (MERCHANT_PROFILE_READ), and the catalog and stock the menu sync reads (ITEMS_READ, INVENTORY_READ),
+// so an owner does not have to grant access twice.
+const SQUARE_SCOPES = [
+  "ORDERS_READ",
+  "ORDERS_WRITE",
+  "PAYMENTS_WRITE",
+  "MERCHANT_PROFILE_READ",
+  "ITEMS_READ",
+  "INVENTORY_READ",
+];
+
+/** Square's authorization-code flow (OAuth API). */
+export const squareOAuth: PosOAuth = {
+  // Authorize `GET /oauth2/authorize` with client_id, scope (space separated), session, state and
+  // redirect_uri: https://developer.squareup.com/reference/square/oauth-api/authorize (the
+  // AuthorizeOAuthParameters of Square's SDKs). `session=false` makes the seller sign in, so the
+  // account granting access is the one they mean, not whichever was signed in.
+  authorizeUrl(app: PosOAuthApp, state: string): string {
+    const query = new URLSearchParams({
+      client_id: app.clientId,
+      scope: SQUARE_SCOPES.join(" "),
+      session: "false",
+      state,
+      redirect_uri: app.redirectUri,
+    });
+    return `${app.authorizeBaseUrl.replace(/\/+$/, "")}/oauth2/authorize?${query}`;
+  },
+
+  async exchangeCode(app, callback, options) {
+    const code = callback.get("code");
+    if (!code) {
+      // Square redirects with `error` and `error_description` when the seller declines.
+      const reason = callback.get("error_description") ?? callback.get("error") ?? "no code";
+      throw new PosError(
+        "permanent",
+        "authorization_denied",
+        `Square did not grant access: ${reason}`,
+      );
+    }
+    let response: Response;
+    try {
+      // ObtainToken `POST /oauth2/token`, grant_type authorization_code; the answer names the
+      // seller (merchant_id): https://developer.squareup.com/reference/square/o-auth/obtain-token
+      response = await squareFetch(
+        `${app.apiBaseUrl.replace(/\/+$/, "")}/oauth2/token`,
+        {
+          method: "POST",
+          body: {
+            client_id: app.clientId,
+            client_secret: app.clientSecret,
+            code,
+            grant_type: "authorization_code",
+            redirect_uri: app.redirectUri,
+          },
+        },
+        options,
+      );
+    } catch (err) {
+      // A used, expired or foreign code stays refused.
+      if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
+        throw new PosError(
+          "permanent",
+          "code_refused",
+          `Square refused the code: ${err.message}`,
+          err.details,
+        );
+      }
+      throw err;
+    }
+    const token = parseAnswer(tokenResponseSchema, await readJson(response), "ObtainToken answer");
+    return {
+      session: {
+        accessToken: token.access_token,
+        expiresAt: isoOrNull(token.expires_at),
+        refreshToken: token.refresh_token ?? null,
+      },
+      merchantId: token.merchant_id ?? null,
+      credentials: {
+        accessToken: token.access_token,
+        ...(token.refresh_token ? { refreshToken: token.refresh_token } : {}),
+        clientId: app.clientId,
+        clientSecret: app.clientSecret,
+      },
+    };
+  },
+};
+
 // ---------------------------------------------------------------- adapter
 
 /** Square: Orders API for the order, an EXTERNAL payment so the POS shows it, OAuth refresh. */
 export const squareAdapter: PosAdapter = {
   provider: "square",
+  oauth: squareOAuth,
 
   async createOrder(
     connection: PosConnection,
@@ -867,6 +962,8 @@ export const squareAdapter: PosAdapter = {
       );
     }
     return {
+      // The id itself, so a connection made with the alias `main` is stored under the real one.
+      id: location.id,
       name: location.name ?? location.business_name ?? null,
       currency: location.currency ? location.currency.toUpperCase() : null,
       timezone: location.timezone ?? null,

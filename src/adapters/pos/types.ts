@@ -101,6 +101,11 @@ export interface CreatedPosOrder {
 
 /** What `checkConnection` learnt of the location the credentials reach. */
 export interface PosLocationInfo {
+  /**
+   * The location's own id where the connection named it by an alias (Square's `main`); the
+   * connection is stored under this id. Absent: the id the connection was given.
+   */
+  id?: string;
   /** The location's or merchant's name, as the vendor shows it. */
   name: string | null;
   /** ISO 4217, upper case; null where there is no vendor to ask (sandbox, webhook). */
@@ -161,8 +166,46 @@ export interface PosCallOptions {
   now?: () => Date;
 }
 
+/** Our OAuth app at a vendor (Square, Clover): its id and secret from configuration. */
+export interface PosOAuthApp {
+  clientId: string;
+  clientSecret: string;
+  /** Where the owner's browser is sent to grant access (Square: the API origin; Clover: its web origin). */
+  authorizeBaseUrl: string;
+  /** The vendor API's base URL, where the code is exchanged. */
+  apiBaseUrl: string;
+  /** Our callback, `PUBLIC_BASE_URL/oauth/<provider>/callback`, as registered with the vendor. */
+  redirectUri: string;
+}
+
+/** What an authorization code was exchanged for. */
+export interface PosOAuthGrant {
+  session: PosSession;
+  /** The merchant that granted access (Clover names it in the callback; Square in the token answer). */
+  merchantId: string | null;
+  /** What a connection needs to refresh the session later (keys as in `PosConnection.credentials`). */
+  credentials: Record<string, string>;
+}
+
+/** The OAuth authorization-code flow of a vendor that has one (Square, Clover). */
+export interface PosOAuth {
+  /** The vendor's authorize URL for `state`, where the owner grants access. */
+  authorizeUrl(app: PosOAuthApp, state: string): string;
+  /**
+   * Exchanges the code in the callback's query for tokens. Throws `PosError`: `permanent` for a
+   * code the vendor refuses (used, expired, another app's) or a callback without one.
+   */
+  exchangeCode(
+    app: PosOAuthApp,
+    callback: URLSearchParams,
+    options: PosCallOptions,
+  ): Promise<PosOAuthGrant>;
+}
+
 export interface PosAdapter {
   readonly provider: PosProvider;
+  /** The vendor's OAuth flow, for vendors an owner connects by granting access (Square, Clover). */
+  readonly oauth?: PosOAuth;
   /**
    * Creates the order in the POS, exactly once per `order.orderId`: vendors
    * with an idempotency key get our order id as that key; others are first

@@ -19,6 +19,7 @@ import {
   TenantParam,
 } from "../../http/router";
 import { connectPos } from "../../services/pos-connection";
+import { OAUTH_PROVIDERS, startPosOAuth } from "../../services/pos-oauth";
 import { SyncAttemptSchema, serverTime, syncAttemptDto } from "../schemas";
 
 // The tenant's POS connection: connecting and disconnecting (owner), its settings, health,
@@ -204,12 +205,33 @@ const IntegrationSchema = z
   })
   .openapi("PosIntegration", { description: "The tenant's POS connection, without secrets." });
 
+const OAuthStartSchema = z
+  .object({
+    locationId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe(
+        "Square only: which location to connect; absent, the seller's main location. Clover connects the merchant that grants access.",
+      ),
+    webhookSecret: ConnectSchema.shape.webhookSecret,
+    settings: ConnectSchema.shape.settings,
+  })
+  .strict()
+  .openapi("PosOAuthStart", {
+    description:
+      "How the connection made by granting access is set up. Unknown fields are refused.",
+  });
+
 const staff = keyRouter("staff");
 const owner = keyRouter("owner");
 registerComponents(staff.openAPIRegistry, {
   PosSettings: SettingsSchema,
   PosConnect: ConnectSchema,
   PosIntegration: IntegrationSchema,
+  PosOAuthStart: OAuthStartSchema,
 });
 
 const getIntegrationRoute = createRoute({
@@ -294,6 +316,74 @@ owner.openapi(connectRoute, async (c) => {
     new Date(),
   );
   return c.json({ integration: integrationDto(row) }, 200);
+});
+
+const oauthStartRoute = createRoute({
+  method: "post",
+  path: "/v1/admin/{tenant}/pos/oauth/{provider}/start",
+  tags: ["admin: pos"],
+  summary: "Start connecting Square or Clover by granting access at the vendor (owner)",
+  description:
+    "Answers the vendor's authorize URL for the owner's browser. The owner grants Orderlane access there; the vendor then sends the browser to `GET /oauth/{provider}/callback`, which exchanges the code, checks the location as `POST …/pos/connect` does and connects it, the tokens encrypted at rest and renewed by the cron pass before they expire. The URL carries a state bound to this tenant, usable once, for 10 minutes. Needs this platform's app at the vendor (`SQUARE_APP_ID`/`SQUARE_APP_SECRET`, `CLOVER_APP_ID`/`CLOVER_APP_SECRET`).",
+  request: {
+    params: TenantParam.extend({
+      provider: z.enum(OAUTH_PROVIDERS).openapi({
+        param: { name: "provider", in: "path" },
+        description: "`square` or `clover`.",
+      }),
+    }),
+    body: jsonBody(OAuthStartSchema),
+  },
+  responses: {
+    200: jsonContent(
+      z.object({
+        authorizeUrl: z.url().describe("Where to send the owner's browser."),
+        expiresAt: serverTime("Until when the owner can use it"),
+      }),
+      "The authorize URL.",
+    ),
+    ...errorResponses(
+      {
+        code: "validation_failed",
+        when: "the provider is not `square` or `clover`, or the body does not match `PosOAuthStart`",
+      },
+      {
+        code: "validation_failed",
+        status: 422,
+        when: "this platform has no OAuth app at that vendor (`details.reason` `oauth_not_configured`): connect with credentials",
+        message:
+          "provider: clover sign-in is not set up on this platform; connect with credentials (POST …/pos/connect)",
+        details: {
+          reason: "oauth_not_configured",
+          issues: [{ path: "provider", message: "no clover OAuth app is configured" }],
+        },
+      },
+      "malformed_json",
+      NO_TENANT,
+    ),
+  },
+});
+
+owner.openapi(oauthStartRoute, async (c) => {
+  const body = c.req.valid("json");
+  const { provider } = c.req.valid("param");
+  const tenant = c.get("tenant");
+  const existing = await findPosIntegration(c.get("db"), tenant.id);
+  const base = existing ? settingsOf(existing) : DEFAULT_POS_SETTINGS;
+  const started = await startPosOAuth(
+    c.env,
+    c.get("db"),
+    tenant,
+    {
+      provider,
+      locationId: provider === "square" ? (body.locationId ?? null) : null,
+      webhookSecret: body.webhookSecret ?? null,
+      settings: { ...base, ...body.settings },
+    },
+    new URL(c.req.url).origin,
+    new Date(),
+  );
+  return c.json(started, 200);
 });
 
 const disconnectRoute = createRoute({
