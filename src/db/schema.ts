@@ -561,6 +561,22 @@ export const notifications = sqliteTable(
 );
 
 /** Vendor webhook events already processed, so a replay changes nothing. */
+/**
+ * The newest URL-verification code a vendor sent (Clover's `{"verificationCode": …}`), for the
+ * person who must paste it into the vendor's dashboard: the tenant's owner for its own URL,
+ * the platform's operator (tenant id "") for the app-wide one.
+ */
+export const webhookVerifications = sqliteTable(
+  "webhook_verifications",
+  {
+    provider: text("provider").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    code: text("code").notNull(),
+    receivedAt: text("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.tenantId] })],
+);
+
 export const webhookEvents = sqliteTable(
   "webhook_events",
   {
