@@ -7,6 +7,7 @@ import { pruneTerminalTickets } from "./db/terminal-tickets";
 import { deliver, redeliverPendingEvents, resendUnsentNotifications } from "./delivery";
 import { type Effects, effectsOf, NO_EFFECTS } from "./services/effects";
 import { refreshDueSessions } from "./services/pos-oauth";
+import { pollOrdersInFlight } from "./services/pos-polling";
 import { requeueStuckSubmissions } from "./services/pos-sync";
 import { requeuePendingPushes } from "./services/pos-updates";
 import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/sweeps";
@@ -39,7 +40,9 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
   const pushes = await requeuePendingPushes(db, now);
   // POS sessions from OAuth grants, renewed before they expire.
   const renewals = await refreshDueSessions(env, db, now);
-  decided.push(...released, ...refundsRequeued, ...renewals, {
+  // Orders in the kitchen no webhook has spoken of lately: the POS is asked.
+  const polled = await pollOrdersInFlight(env, db, now);
+  decided.push(...polled, ...released, ...refundsRequeued, ...renewals, {
     ...NO_EFFECTS,
     messages: [...stuck, ...pushes],
   });

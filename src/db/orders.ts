@@ -17,6 +17,7 @@ import {
   orders,
   outboxEvents,
   type PosPush,
+  posIntegrations,
 } from "./schema";
 import { orderNumberIncrement, takenOrderNumber } from "./tenants";
 
@@ -308,6 +309,46 @@ export function setPosPush(db: Db, tenantId: string, orderId: string, push: PosP
     .update(orders)
     .set({ posPush: push })
     .where(and(eq(orders.tenantId, tenantId), eq(orders.id, orderId)));
+}
+
+/**
+ * Orders the POS has and the kitchen is still working on, with no news from the POS (a webhook
+ * or a poll) for `quietMs`, from POS connections that can be asked; created within `maxAgeMs`.
+ * Those asked longest ago first.
+ */
+export async function listOrdersToPoll(
+  db: Db,
+  now: Date,
+  window: { quietMs: number; maxAgeMs: number; limit: number },
+) {
+  const quietSince = new Date(now.getTime() - window.quietMs).toISOString();
+  const createdAfter = new Date(now.getTime() - window.maxAgeMs).toISOString();
+  const lastNews = sql`COALESCE(${orders.posPolledAt}, ${orders.updatedAt})`;
+  return db
+    .select({ id: orders.id, tenantId: orders.tenantId, externalId: orders.externalId })
+    .from(orders)
+    .innerJoin(posIntegrations, eq(posIntegrations.tenantId, orders.tenantId))
+    .where(
+      and(
+        eq(orders.posStatus, "synced"),
+        isNotNull(orders.externalId),
+        inArray(orders.status, ["confirmed", "preparing", "ready", "out_for_delivery"]),
+        sql`${lastNews} < ${quietSince}`,
+        sql`${orders.createdAt} > ${createdAfter}`,
+        eq(posIntegrations.status, "connected"),
+        inArray(posIntegrations.provider, ["toast", "clover", "square"]),
+      ),
+    )
+    .orderBy(asc(lastNews))
+    .limit(window.limit);
+}
+
+/** Records that the POS was asked for these orders' status now (whatever it answered). */
+export function markPolled(db: Db, tenantId: string, orderIds: string[], now: Date) {
+  return db
+    .update(orders)
+    .set({ posPolledAt: now.toISOString() })
+    .where(and(eq(orders.tenantId, tenantId), inArray(orders.id, orderIds)));
 }
 
 /** Clears the push once the POS has it, unless a newer one replaced it meanwhile. */

@@ -170,6 +170,8 @@ export const orders = sqliteTable(
      * cleared once the POS has it; the cron pass sends it again while it stays set.
      */
     posPush: text("pos_push").$type<PosPush>(),
+    /** When the cron pass last asked the POS for this order's status (services/pos-polling.ts). */
+    posPolledAt: text("pos_polled_at"),
     /** The Stripe PaymentIntent paying for this order, when payments are on. */
     paymentIntentId: text("payment_intent_id"),
     /**

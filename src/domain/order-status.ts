@@ -56,6 +56,7 @@ export const STATUS_SOURCES = [
   "storefront",
   "stripe",
   "pos_webhook",
+  "pos_poll",
   "terminal",
   "staff",
   "system",
@@ -86,7 +87,11 @@ const RANK: Readonly<Record<ChainStatus, number>> = {
   completed: 5,
 };
 
-const REPORT_SOURCES: ReadonlySet<StatusSource> = new Set<StatusSource>(["stripe", "pos_webhook"]);
+const REPORT_SOURCES: ReadonlySet<StatusSource> = new Set<StatusSource>([
+  "stripe",
+  "pos_webhook",
+  "pos_poll",
+]);
 
 // Only a payment confirmation may take an order out of pending_payment:
 // Stripe's webhook, or the system reconciling a payment it already verified.

@@ -248,6 +248,7 @@ export async function placeOrder(
     scheduledFor: draft.scheduledFor ? new Date(draft.scheduledFor).toISOString() : null,
     estimatedReadyAt: null,
     posPush: null,
+    posPolledAt: null,
     paymentIntentId: payment?.id ?? null,
     paymentCaptureMethod: captureMethod,
     paymentCapturedAt: null,

@@ -30,6 +30,8 @@ export async function applyPosReport(
   provider: PosProvider,
   report: PosStatusReport,
   now: Date,
+  /** Who reported it: the POS's webhook, or the cron pass asking it (services/pos-polling.ts). */
+  source: "pos_webhook" | "pos_poll" = "pos_webhook",
 ): Promise<{ applied: boolean; effects: Effects }> {
   const event = { provider, eventId: `${tenant.id}:${report.eventId}`, tenantId: tenant.id };
   const ignored = { applied: false, effects: NO_EFFECTS };
@@ -47,7 +49,7 @@ export async function applyPosReport(
       tenant,
       order.id,
       report.status,
-      "pos_webhook",
+      source,
       now,
       (won) => [guardedWebhookEventInsert(db, event, now, won)],
     );

@@ -1,0 +1,1 @@
+ALTER TABLE `orders` ADD `pos_polled_at` text;

@@ -1,0 +1,121 @@
+import { getPosAdapter } from "../adapters/pos";
+import { PosError, type PosProvider } from "../adapters/pos/types";
+import { readConfig } from "../config";
+import type { Db } from "../db/client";
+import { listOrdersToPoll, markPolled } from "../db/orders";
+import { findPosIntegration } from "../db/pos-integrations";
+import { findTenantById } from "../db/tenants";
+import { logLine } from "../log";
+import type { Effects } from "./effects";
+import { applyPosReport } from "./pos-reports";
+import { callWithOneRefresh, connectionFor } from "./pos-sync";
+
+// Asking the POS where an order stands, for orders no webhook has spoken of lately: a vendor or
+// tenant without webhooks, or a webhook that never came. The answers go through the same path as
+// a webhook's (services/pos-reports.ts): forward only, late and repeated news ignored.
+
+/** An order is asked about once it has been quiet this long, and again this often. */
+const QUIET_MS = 2 * 60_000;
+/** Orders older than this are no longer followed (a kitchen that never closed them out). */
+const MAX_AGE_MS = 24 * 3_600_000;
+/** Orders asked about in one cron pass, across tenants. */
+const PER_PASS = 30;
+/**
+ * Orders asked about per tenant in one pass: one call each a minute is far inside every vendor's
+ * limits (Toast's per-location rate limits, Square's and Clover's per-token ones).
+ */
+const PER_TENANT = 5;
+
+/** The cron pass's polling: returns what to deliver. */
+export async function pollOrdersInFlight(env: Env, db: Db, now: Date): Promise<Effects[]> {
+  const candidates = await listOrdersToPoll(db, now, {
+    quietMs: QUIET_MS,
+    maxAgeMs: MAX_AGE_MS,
+    limit: PER_PASS,
+  });
+  const byTenant = new Map<string, { id: string; externalId: string }[]>();
+  for (const row of candidates) {
+    const list = byTenant.get(row.tenantId) ?? [];
+    if (row.externalId && list.length < PER_TENANT)
+      list.push({ id: row.id, externalId: row.externalId });
+    byTenant.set(row.tenantId, list);
+  }
+  const decided: Effects[] = [];
+  for (const [tenantId, orders] of byTenant) {
+    decided.push(...(await pollTenant(env, db, tenantId, orders, now)));
+  }
+  return decided;
+}
+
+async function pollTenant(
+  env: Env,
+  db: Db,
+  tenantId: string,
+  orders: { id: string; externalId: string }[],
+  now: Date,
+): Promise<Effects[]> {
+  const [tenant, integration] = await Promise.all([
+    findTenantById(db, tenantId),
+    findPosIntegration(db, tenantId),
+  ]);
+  if (!tenant || integration?.status !== "connected" || orders.length === 0) return [];
+  // Marked first: an order whose POS does not answer is asked again after the quiet time, not
+  // every minute.
+  await markPolled(
+    db,
+    tenantId,
+    orders.map((o) => o.id),
+    now,
+  );
+  const provider = integration.provider as PosProvider;
+  const adapter = getPosAdapter(provider);
+  const connection = await connectionFor(env, integration);
+  const options = { timeoutMs: readConfig(env).posTimeoutMs, now: () => now };
+  const decided: Effects[] = [];
+  for (const order of orders) {
+    try {
+      const answer = await callWithOneRefresh(
+        env,
+        db,
+        tenantId,
+        adapter,
+        connection,
+        options,
+        (c) => adapter.getOrderStatus(c, order.externalId, options),
+      );
+      const result = await applyPosReport(
+        env,
+        db,
+        tenant,
+        provider,
+        {
+          // The same answer twice is one report.
+          eventId: `poll:${order.id}:${answer.vendorStatus}`,
+          posOrderId: order.externalId,
+          orderId: order.id,
+          vendorStatus: answer.vendorStatus,
+          status: answer.status,
+          occurredAt: null,
+        },
+        now,
+        "pos_poll",
+      );
+      decided.push(result.effects);
+    } catch (err) {
+      if (!(err instanceof PosError)) throw err;
+      console.warn(
+        logLine({
+          level: "warn",
+          msg: "POS status poll failed",
+          tenantId,
+          orderId: order.id,
+          code: err.code,
+          kind: err.kind,
+        }),
+      );
+      // A refused session stops this tenant's polls for this pass; the submission path alerts.
+      if (err.kind !== "retryable") break;
+    }
+  }
+  return decided;
+}
