@@ -2,7 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { z } from "zod";
 import {
   buildCloverOrderRequest,
+  buildCloverPaymentRequest,
+  CLOVER_TENDER_LABEL_KEY,
   cloverAdapter,
+  cloverVerificationCode,
+  cloverWebhookMerchantIds,
   mapCloverOrderStatus,
   mapCloverWebhookType,
 } from "../../src/adapters/pos/clover";
@@ -22,6 +26,7 @@ import { startPosDouble } from "../../tools/pos-double/server.mjs";
 import requestFixture from "./fixtures/clover-atomic-order-request.json";
 import responseFixture from "./fixtures/clover-order-response.json";
 import listFixture from "./fixtures/clover-orders-list.json";
+import paymentFixture from "./fixtures/clover-payment-response.json";
 import refreshFixture from "./fixtures/clover-refresh-response.json";
 import webhookFixture from "./fixtures/clover-webhook.json";
 
@@ -35,6 +40,7 @@ const OAT_MILK = "7QJ3C1N0VTY2A";
 const BAGEL = "2H8D6F4S1A0PL";
 const AUTH_CODE = "0307e264-b33a-4913-88aa-37b10014a0b8";
 const ORDER_ID = "ord_01JTEST0000000000000000002";
+const TENDER = "TENDERORDLN01";
 
 function anOrder(overrides: Partial<PosOrder> = {}): PosOrder {
   return {
@@ -102,6 +108,7 @@ function aConnection(baseUrl: string, overrides: Partial<PosConnection> = {}): P
     session: null,
     baseUrl,
     syncCustomerInfo: true,
+    settings: { tenderId: TENDER },
     ...overrides,
   };
 }
@@ -138,9 +145,12 @@ describe("clover mapping", () => {
     expect(orderCart.note).toBe("Orderlane #7 (pickup)\nNote: Leave at the counter");
   });
 
-  it("writes delivery and schedule details into the note, without an order type when none is set", () => {
+  it("writes delivery and schedule details into the note, with the delivery order type", () => {
     const { orderCart } = buildCloverOrderRequest(
-      aConnection("http://unused", { syncCustomerInfo: false }),
+      aConnection("http://unused", {
+        syncCustomerInfo: false,
+        settings: { tenderId: TENDER, orderTypeDelivery: "ORDERTYPEDLVR1" },
+      }),
       anOrder({
         orderType: "delivery",
         specialInstructions: null,
@@ -158,8 +168,36 @@ describe("clover mapping", () => {
     expect(orderCart.note).toBe(
       "Orderlane #7 (delivery)\nScheduled for 2024-06-01T18:30:00.000Z\nDeliver to: 401 Park Drive, 02215, Boston, MA, US",
     );
-    expect(orderCart.orderType).toBeUndefined();
+    expect(orderCart.orderType).toEqual({ id: "ORDERTYPEDLVR1" });
     expect(orderCart.discounts).toBeUndefined();
+  });
+
+  it("takes the order type connecting found over one in the credentials", () => {
+    const { orderCart } = buildCloverOrderRequest(
+      aConnection("http://unused", {
+        settings: { tenderId: TENDER, orderTypePickup: "FOUND0PICKUP1" },
+      }),
+      anOrder(),
+    );
+    expect(orderCart.orderType).toEqual({ id: "FOUND0PICKUP1" });
+  });
+
+  it("refuses an order whose type has no Clover order type", () => {
+    expect(() =>
+      buildCloverOrderRequest(aConnection("http://unused"), anOrder({ orderType: "dine_in" })),
+    ).toThrow(expect.objectContaining({ kind: "permanent", code: "missing_order_type" }));
+  });
+
+  it("records the total with tax and without the tip as the amount, the tip beside it", () => {
+    expect(buildCloverPaymentRequest(anOrder(), TENDER)).toEqual({
+      tender: { id: TENDER },
+      amount: 1655,
+      taxAmount: 130,
+      tipAmount: 100,
+      externalPaymentId: ORDER_ID,
+      note: "Paid online, Orderlane #7",
+    });
+    expect(buildCloverPaymentRequest(anOrder({ total: 0, tip: 0, tax: 0 }), TENDER)).toBeNull();
   });
 
   it("refuses a price that is not whole cents", () => {
@@ -174,11 +212,16 @@ describe("clover mapping", () => {
     ).toThrow("price of Latte 4.75 is not a whole number of cents");
   });
 
-  it("reads the documented order list and create answers", async () => {
+  it("reads the documented order list, create, order and payment answers", async () => {
     const seen: string[] = [];
     const fetchFixture: typeof fetch = async (input, init) => {
-      seen.push(`${init?.method ?? "GET"} ${String(input)}`);
-      if (init?.method === "POST") return Response.json(responseFixture);
+      const call = `${init?.method ?? "GET"} ${String(input)}`;
+      seen.push(call);
+      if (call.endsWith("/atomic_order/orders")) return Response.json(responseFixture);
+      if (call.endsWith("/payments")) return Response.json(paymentFixture);
+      if (call.includes("?expand=payments")) {
+        return Response.json({ ...responseFixture, payments: { elements: [] } });
+      }
       return Response.json({ elements: [] });
     };
     const created = await cloverAdapter.createOrder(
@@ -187,19 +230,33 @@ describe("clover mapping", () => {
       { ...OPTIONS, fetch: fetchFixture },
     );
     expect(created).toEqual({ posOrderId: "GHIVJT2ABCRSC", alreadyExisted: false });
+    const merchant = `https://apisandbox.dev.clover.com/v3/merchants/${MERCHANT}`;
     expect(seen).toEqual([
-      `GET https://apisandbox.dev.clover.com/v3/merchants/${MERCHANT}/orders?filter=title%3D${ORDER_ID}&limit=2`,
-      `POST https://apisandbox.dev.clover.com/v3/merchants/${MERCHANT}/atomic_order/orders`,
+      `GET ${merchant}/orders?filter=title%3D${ORDER_ID}&limit=2`,
+      `POST ${merchant}/atomic_order/orders`,
+      `GET ${merchant}/orders/GHIVJT2ABCRSC?expand=payments`,
+      `POST ${merchant}/orders/GHIVJT2ABCRSC/payments`,
     ]);
   });
 
-  it("finds an existing order in the documented list answer", async () => {
+  it("finds an existing order in the documented list answer and sees it already paid", async () => {
+    const seen: string[] = [];
     const created = await cloverAdapter.createOrder(
       aConnection("https://apisandbox.dev.clover.com"),
       anOrder(),
-      { ...OPTIONS, fetch: async () => Response.json(listFixture) },
+      {
+        ...OPTIONS,
+        fetch: async (input, init) => {
+          seen.push(`${init?.method ?? "GET"} ${String(input)}`);
+          if (String(input).includes("?expand=payments")) {
+            return Response.json({ ...responseFixture, payments: { elements: [paymentFixture] } });
+          }
+          return Response.json(listFixture);
+        },
+      },
     );
     expect(created).toEqual({ posOrderId: "GHIVJT2ABCRSC", alreadyExisted: true });
+    expect(seen.filter((call) => call.startsWith("POST"))).toEqual([]);
   });
 
   it("reads the documented refresh answer into a rotated session", async () => {
@@ -233,7 +290,8 @@ describe("clover status mapping", () => {
     [{ state: "open", paymentState: "OPEN" }, "OPEN", null],
     [{ state: null, paymentState: null }, "OPEN", null],
     [{ state: "locked", paymentState: "PARTIALLY_PAID" }, "PARTIALLY_PAID", null],
-    [{ state: "locked", paymentState: "PAID" }, "PAID", "completed"],
+    // Our own payment record makes every order PAID: no news.
+    [{ state: "locked", paymentState: "PAID" }, "PAID", null],
     [{ state: "locked", paymentState: "PARTIALLY_REFUNDED" }, "PARTIALLY_REFUNDED", null],
     [{ state: "locked", paymentState: "REFUNDED" }, "REFUNDED", "cancelled"],
     [{ state: "locked", paymentState: "CREDITED" }, "CREDITED", "cancelled"],
@@ -325,11 +383,16 @@ describe("clover adapter against the double", () => {
   afterAll(async () => {
     await double.stop();
   });
-  beforeEach(() => {
+  beforeEach(async () => {
     double.reset();
     // The merchant's current token, as the connection was stored at install time.
     addAccessToken(double.state("clover"), "seed-access-token");
-    connection = aConnection(double.baseUrl("clover"));
+    // Connected as the connect route does: what checkConnection found goes into `settings`.
+    const fresh = aConnection(double.baseUrl("clover"), { settings: {} });
+    connection = {
+      ...fresh,
+      settings: (await cloverAdapter.checkConnection(fresh, OPTIONS)).settings,
+    };
   });
 
   const posted = () =>
@@ -379,15 +442,17 @@ describe("clover adapter against the double", () => {
 
   it("keeps orders of other references and merchants apart", async () => {
     const first = await cloverAdapter.createOrder(connection, anOrder(), OPTIONS);
-    const other = await cloverAdapter.createOrder(
+    const second = await cloverAdapter.createOrder(
       connection,
       anOrder({ orderId: "ord_01JTEST0000000000000000003" }),
       OPTIONS,
     );
-    expect(other.alreadyExisted).toBe(false);
-    expect(other.posOrderId).not.toBe(first.posOrderId);
+    expect(second.alreadyExisted).toBe(false);
+    expect(second.posOrderId).not.toBe(first.posOrderId);
+    const other = { ...connection, locationId: "ZZZ999YYY8887", settings: {} };
+    const otherSettings = (await cloverAdapter.checkConnection(other, OPTIONS)).settings;
     const elsewhere = await cloverAdapter.createOrder(
-      { ...connection, locationId: "ZZZ999YYY8887" },
+      { ...other, settings: otherSettings },
       anOrder(),
       OPTIONS,
     );
@@ -503,14 +568,14 @@ describe("clover adapter against the double", () => {
   it("reads the order's status from Clover", async () => {
     const { posOrderId } = await cloverAdapter.createOrder(connection, anOrder(), OPTIONS);
     expect(await cloverAdapter.getOrderStatus(connection, posOrderId, OPTIONS)).toEqual({
-      vendorStatus: "OPEN",
+      vendorStatus: "PAID",
       status: null,
     });
     const stored = double.orders("clover").get(posOrderId);
-    double.orders("clover").set(posOrderId, { ...stored, state: "locked", paymentState: "PAID" });
+    double.orders("clover").set(posOrderId, { ...stored, paymentState: "REFUNDED" });
     expect(await cloverAdapter.getOrderStatus(connection, posOrderId, OPTIONS)).toEqual({
-      vendorStatus: "PAID",
-      status: "completed",
+      vendorStatus: "REFUNDED",
+      status: "cancelled",
     });
     double.orders("clover").delete(posOrderId);
     expect(await cloverAdapter.getOrderStatus(connection, posOrderId, OPTIONS)).toEqual({
@@ -542,5 +607,271 @@ describe("clover adapter against the double", () => {
         occurredAt: "2024-06-01T12:06:40.000Z",
       },
     ]);
+  });
+});
+
+// ------------------------------------------------------------- connect, pay, cancel
+
+describe("clover connection check against the double", () => {
+  let double: Awaited<ReturnType<typeof startPosDouble>>;
+
+  beforeAll(async () => {
+    double = await startPosDouble({ vendors: [cloverDouble] });
+  });
+  afterAll(async () => {
+    await double.stop();
+  });
+  beforeEach(() => {
+    double.reset();
+    addAccessToken(double.state("clover"), "seed-access-token");
+  });
+
+  /** A connection as the owner types it: a token, no order types, nothing found yet. */
+  const fresh = (overrides: Partial<PosConnection> = {}): PosConnection =>
+    aConnection(double.baseUrl("clover"), {
+      credentials: { accessToken: "seed-access-token" },
+      settings: {},
+      ...overrides,
+    });
+  const orderTypes = () =>
+    (double.state("clover").orderTypes as Map<string, { id: string; label: string }[]>).get(
+      MERCHANT,
+    ) ?? [];
+  const ourTenders = () =>
+    (
+      (
+        double.state("clover").tenders as Map<string, { id: string; labelKey: string | null }[]>
+      ).get(MERCHANT) ?? []
+    ).filter((tender) => tender.labelKey === CLOVER_TENDER_LABEL_KEY);
+
+  it("reads the merchant's name, currency and time zone, and creates its order types and tender", async () => {
+    const info = await cloverAdapter.checkConnection(fresh(), OPTIONS);
+    expect(info).toMatchObject({
+      name: `Test merchant ${MERCHANT}`,
+      currency: "USD",
+      timezone: "America/Los_Angeles",
+    });
+    expect(orderTypes().map((type) => [type.label, type.id])).toEqual([
+      ["Online pickup", info.settings.orderTypePickup],
+      ["Online delivery", info.settings.orderTypeDelivery],
+      ["Online dine-in", info.settings.orderTypeDineIn],
+    ]);
+    expect(ourTenders().map((tender) => tender.id)).toEqual([info.settings.tenderId]);
+    const [tenderPost] = double
+      .requests("clover", `/v3/merchants/${MERCHANT}/tenders`)
+      .filter((r) => r.method === "POST");
+    expect(JSON.parse(tenderPost?.body ?? "null")).toMatchObject({
+      labelKey: CLOVER_TENDER_LABEL_KEY,
+      label: "Orderlane (paid online)",
+      opensCashDrawer: false,
+      enabled: true,
+    });
+  });
+
+  it("finds what it created when connecting again, and creates nothing twice", async () => {
+    const first = await cloverAdapter.checkConnection(fresh(), OPTIONS);
+    const second = await cloverAdapter.checkConnection(fresh(), OPTIONS);
+    expect(second.settings).toEqual(first.settings);
+    expect(orderTypes()).toHaveLength(3);
+    expect(ourTenders()).toHaveLength(1);
+  });
+
+  it("keeps the order types the credentials name and creates only the missing ones", async () => {
+    const info = await cloverAdapter.checkConnection(
+      fresh({
+        credentials: { accessToken: "seed-access-token", orderTypePickup: "MERCHANTPKUP1" },
+      }),
+      OPTIONS,
+    );
+    expect(info.settings.orderTypePickup).toBeUndefined();
+    expect(orderTypes().map((type) => type.label)).toEqual(["Online delivery", "Online dine-in"]);
+  });
+
+  it("upper-cases the currency and drops a time zone that is not IANA", async () => {
+    double.state("clover").merchants = {
+      [MERCHANT]: { name: "Bar Pinxo", currency: "eur", timezone: "Pacific Standard Time" },
+    };
+    const info = await cloverAdapter.checkConnection(fresh(), OPTIONS);
+    expect(info).toMatchObject({ name: "Bar Pinxo", currency: "EUR", timezone: null });
+  });
+
+  it("answers a merchant Clover does not know with unknown_location", async () => {
+    double.state("clover").merchants = { OTHERMERCHANT: { name: "Elsewhere" } };
+    const error = await posErrorOf(cloverAdapter.checkConnection(fresh(), OPTIONS));
+    expect(error).toMatchObject({ kind: "permanent", code: "unknown_location" });
+    expect(error.details.status).toBe(404);
+  });
+
+  it("answers a refused token with auth, and creates nothing", async () => {
+    const error = await posErrorOf(
+      cloverAdapter.checkConnection(
+        fresh({ credentials: { accessToken: "revoked-token" } }),
+        OPTIONS,
+      ),
+    );
+    expect(error).toMatchObject({ kind: "auth", code: "unauthorized" });
+    expect(double.requests("clover").filter((r) => r.method === "POST")).toEqual([]);
+  });
+
+  it("keeps a 503 from the merchant endpoint retryable", async () => {
+    double.state("clover").routeFaults = { "GET merchant": [{ kind: "status", status: 503 }] };
+    const error = await posErrorOf(cloverAdapter.checkConnection(fresh(), OPTIONS));
+    expect(error).toMatchObject({ kind: "retryable", code: "server_error" });
+  });
+});
+
+describe("clover payments and cancels against the double", () => {
+  let double: Awaited<ReturnType<typeof startPosDouble>>;
+  let connection: PosConnection;
+
+  beforeAll(async () => {
+    double = await startPosDouble({ vendors: [cloverDouble] });
+  });
+  afterAll(async () => {
+    await double.stop();
+  });
+  beforeEach(async () => {
+    double.reset();
+    addAccessToken(double.state("clover"), "seed-access-token");
+    const base = aConnection(double.baseUrl("clover"), {
+      credentials: { accessToken: "seed-access-token" },
+      settings: {},
+    });
+    connection = {
+      ...base,
+      settings: (await cloverAdapter.checkConnection(base, OPTIONS)).settings,
+    };
+  });
+
+  const paymentsOf = (posOrderId: string) =>
+    (
+      (double.state("clover").payments as Map<string, Record<string, unknown>[]> | undefined)?.get(
+        posOrderId,
+      ) ?? []
+    ).map(({ tender, amount, taxAmount, tipAmount }) => ({ tender, amount, taxAmount, tipAmount }));
+
+  it("records the customer's payment with our tender, so the register shows the order paid", async () => {
+    const { posOrderId } = await cloverAdapter.createOrder(connection, anOrder(), OPTIONS);
+    expect(paymentsOf(posOrderId)).toEqual([
+      {
+        tender: { id: connection.settings?.tenderId },
+        amount: 1655,
+        taxAmount: 130,
+        tipAmount: 100,
+      },
+    ]);
+    expect(double.orders("clover").get(posOrderId)?.paymentState).toBe("PAID");
+  });
+
+  it("records one payment when the answer to the first was lost", async () => {
+    double.state("clover").routeFaults = { "POST payments": [{ kind: "accept_then_fail" }] };
+    const error = await posErrorOf(cloverAdapter.createOrder(connection, anOrder(), OPTIONS));
+    expect(error).toMatchObject({ kind: "retryable", code: "server_error" });
+
+    const retried = await cloverAdapter.createOrder(connection, anOrder(), OPTIONS);
+    expect(retried.alreadyExisted).toBe(true);
+    expect(paymentsOf(retried.posOrderId)).toHaveLength(1);
+  });
+
+  it("pays an order whose payment failed on the retry, once", async () => {
+    double.state("clover").routeFaults = { "POST payments": [{ kind: "status", status: 502 }] };
+    await posErrorOf(cloverAdapter.createOrder(connection, anOrder(), OPTIONS));
+    const [stored] = [...double.orders("clover").values()];
+    expect(paymentsOf(stored?.id)).toEqual([]);
+
+    const retried = await cloverAdapter.createOrder(connection, anOrder(), OPTIONS);
+    expect(retried).toEqual({ posOrderId: stored?.id, alreadyExisted: true });
+    expect(paymentsOf(retried.posOrderId)).toHaveLength(1);
+  });
+
+  it("refuses, before any call, an order for a connection without our tender or order type", async () => {
+    double.received.length = 0;
+    const noTender = await posErrorOf(
+      cloverAdapter.createOrder(
+        { ...connection, settings: { ...connection.settings, tenderId: "" } },
+        anOrder(),
+        OPTIONS,
+      ),
+    );
+    expect(noTender).toMatchObject({ kind: "permanent", code: "missing_tender" });
+    const noType = await posErrorOf(
+      cloverAdapter.createOrder(
+        { ...connection, settings: { tenderId: connection.settings?.tenderId ?? "" } },
+        anOrder(),
+        OPTIONS,
+      ),
+    );
+    expect(noType).toMatchObject({ kind: "permanent", code: "missing_order_type" });
+    expect(double.requests("clover")).toEqual([]);
+  });
+
+  it("sends the order type connecting created for each kind of order", async () => {
+    const { posOrderId } = await cloverAdapter.createOrder(
+      connection,
+      anOrder({ orderType: "dine_in" }),
+      OPTIONS,
+    );
+    expect(double.orders("clover").get(posOrderId)?.orderType).toEqual({
+      id: connection.settings?.orderTypeDineIn,
+    });
+  });
+
+  it("does not cancel a paid order (staff refund it at the register)", async () => {
+    const { posOrderId } = await cloverAdapter.createOrder(connection, anOrder(), OPTIONS);
+    expect(await cloverAdapter.cancelOrder(connection, posOrderId, OPTIONS)).toBe(false);
+    expect(double.orders("clover").has(posOrderId)).toBe(true);
+    expect(double.requests("clover").filter((r) => r.method === "DELETE")).toEqual([]);
+  });
+
+  it("deletes an order with nothing paid, and answers true again once it is gone", async () => {
+    const free = anOrder({ total: 0, tip: 0, tax: 0, discount: 1725 });
+    const { posOrderId } = await cloverAdapter.createOrder(connection, free, OPTIONS);
+    expect(paymentsOf(posOrderId)).toEqual([]);
+    expect(await cloverAdapter.cancelOrder(connection, posOrderId, OPTIONS)).toBe(true);
+    expect(double.orders("clover").has(posOrderId)).toBe(false);
+    expect(await cloverAdapter.cancelOrder(connection, posOrderId, OPTIONS)).toBe(true);
+    expect(double.requests("clover").filter((r) => r.method === "DELETE")).toHaveLength(1);
+  });
+
+  it("deletes an order whose payment staff voided", async () => {
+    const { posOrderId } = await cloverAdapter.createOrder(connection, anOrder(), OPTIONS);
+    const payments = (double.state("clover").payments as Map<string, { result: string }[]>).get(
+      posOrderId,
+    );
+    for (const payment of payments ?? []) payment.result = "VOIDED";
+    expect(await cloverAdapter.cancelOrder(connection, posOrderId, OPTIONS)).toBe(true);
+    expect(double.orders("clover").has(posOrderId)).toBe(false);
+  });
+
+  it("has no fulfillment state to move in Clover", async () => {
+    const { posOrderId } = await cloverAdapter.createOrder(connection, anOrder(), OPTIONS);
+    double.received.length = 0;
+    expect(await cloverAdapter.updateFulfillment(connection, posOrderId, "ready", OPTIONS)).toBe(
+      false,
+    );
+    expect(double.requests("clover")).toEqual([]);
+  });
+});
+
+describe("clover webhook verification and merchants", () => {
+  it("answers the code of Clover's URL verification request", () => {
+    expect(cloverVerificationCode('{"verificationCode":"3f1a7c2e-5d4b"}')).toBe("3f1a7c2e-5d4b");
+  });
+
+  it("answers null for a message, an empty code or a body that is not JSON", () => {
+    expect(cloverVerificationCode(JSON.stringify(webhookFixture))).toBeNull();
+    expect(cloverVerificationCode('{"verificationCode":""}')).toBeNull();
+    expect(cloverVerificationCode("verificationCode=1")).toBeNull();
+  });
+
+  it("names the merchants of a message, and none for a body that is not one", () => {
+    expect(cloverWebhookMerchantIds(JSON.stringify(webhookFixture))).toEqual([MERCHANT]);
+    expect(
+      cloverWebhookMerchantIds(
+        JSON.stringify({ appId: "DRKVJT2ZRRRSC", merchants: { M1: [], M2: [] } }),
+      ),
+    ).toEqual(["M1", "M2"]);
+    expect(cloverWebhookMerchantIds('{"verificationCode":"x"}')).toEqual([]);
+    expect(cloverWebhookMerchantIds("not json")).toEqual([]);
   });
 });

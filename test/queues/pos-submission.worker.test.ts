@@ -6,11 +6,20 @@ import {
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { call, callJson, createKey, expectError, until } from "../helpers";
+import {
+  call,
+  callJson,
+  createKey,
+  createMenuItem,
+  createTenant,
+  expectError,
+  until,
+} from "../helpers";
 import {
   attempts,
   deliver,
   orderRow,
+  type PosSetup,
   posDouble,
   queuedOrder,
   setupSquareTenant,
@@ -21,7 +30,65 @@ beforeEach(async () => {
   await posDouble.reset();
 });
 
+/** A tenant with one menu item (no Clover id: it goes by name and price) and Clover connected. */
+async function setupCloverTenant(): Promise<PosSetup> {
+  const t = await createTenant();
+  const item = await createMenuItem(t, { name: "Burger", price: 1200 });
+  await callJson(
+    `/v1/admin/${t.slug}/pos/connect`,
+    {
+      token: t.ownerKey,
+      body: {
+        provider: "clover",
+        locationId: `M${crypto.randomUUID().replace(/-/g, "").slice(0, 12).toUpperCase()}`,
+        credentials: { accessToken: "clover-access" },
+        settings: { autoSync: false },
+      },
+    },
+    200,
+  );
+  return { t, itemId: item.id };
+}
+
 describe("POS submission consumer", () => {
+  it("sends a Clover order with the order type and tender connecting created, paid once", async () => {
+    const s = await setupCloverTenant();
+    const order = await queuedOrder(s);
+    const result = await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
+    expect(result.retryMessages).toEqual([]);
+
+    const [cloverOrder, ...others] = (await posDouble.orders("clover")) as {
+      id: string;
+      title: string;
+      orderType: { id: string } | null;
+      paymentState: string;
+    }[];
+    expect(others).toEqual([]);
+    expect(cloverOrder).toMatchObject({
+      title: order.id,
+      paymentState: "PAID",
+      orderType: { id: expect.stringMatching(/^[0-9A-Z]{13}$/) },
+    });
+    expect(await orderRow(order.id)).toMatchObject({
+      pos_status: "synced",
+      external_id: cloverOrder?.id,
+    });
+    const received = await posDouble.received("clover");
+    const posted = (path: string) =>
+      received.filter((r) => r.method === "POST" && r.path.endsWith(path));
+    // Connecting created three order types and the tender; the order names the pickup type.
+    expect(posted("/order_types")).toHaveLength(3);
+    expect(JSON.parse(posted("/atomic_order/orders")[0]?.body ?? "{}").orderCart.orderType).toEqual(
+      cloverOrder?.orderType,
+    );
+    const payments = posted(`/orders/${cloverOrder?.id}/payments`);
+    expect(payments).toHaveLength(1);
+    expect(JSON.parse(payments[0]?.body ?? "{}")).toMatchObject({
+      externalPaymentId: order.id,
+      tender: { id: expect.stringMatching(/^[0-9A-Z]{13}$/) },
+    });
+  });
+
   it("submits a queued order once: synced, external id, attempt row, order_updated", async () => {
     const s = await setupSquareTenant();
     const terminal = await connectTerminal(s.t.slug, { token: await createKey(s.t, "terminal") });

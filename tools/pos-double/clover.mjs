@@ -1,20 +1,37 @@
 // @ts-check
-// The Clover part of the POS double: the OAuth refresh and orders endpoints
-// the Clover adapter uses, in Clover's wire format, under the double's
+// The Clover part of the POS double: the endpoints the Clover adapter calls,
+// in Clover's wire format (errors are `{ message }`), under the double's
 // /clover prefix (so `/clover/v3/merchants/M1/orders` stands for Clover's
 // `/v3/merchants/M1/orders`).
 //
 // - POST /oauth/v2/refresh { client_id, refresh_token } → a new token pair; refresh tokens are single use
 //   Clover OAuth: https://docs.clover.com/docs/refresh-access-tokens
+// - GET  /v3/merchants/{mId}                                    the merchant (id, name); 404 for one it does not know
+//   https://docs.clover.com/build/web-api
+// - GET  /v3/merchants/{mId}/properties                         defaultCurrency, timezone
+// - GET/POST /v3/merchants/{mId}/order_types                    list / create (label required)
+// - GET/POST /v3/merchants/{mId}/tenders                        list (the system tenders to start) / create (label required)
 // - POST /v3/merchants/{mId}/atomic_order/orders { orderCart }   create (faults apply here)
 //   Clover atomic orders: https://docs.clover.com/dev/docs/create-an-atomic-order
 // - GET  /v3/merchants/{mId}/orders?filter=title=…               list, filtered on title, externalReferenceId, note, state
-// - GET  /v3/merchants/{mId}/orders/{orderId}                    one order
+// - GET  /v3/merchants/{mId}/orders/{orderId}[?expand=payments]  one order, its payments when expanded
+// - POST /v3/merchants/{mId}/orders/{orderId}/payments           records a payment with a tender of the merchant's;
+//   no idempotency: each call records one more payment, as Clover's reference documents none
+//   https://docs.clover.com/reference/ordercreatepaymentfororder
+// - DELETE /v3/merchants/{mId}/orders/{orderId}                  deletes an order, refused (400) once it has a payment:
+//   "An order can be deleted until it has been paid for":
+//   https://community.clover.com/questions/35174/can-an-order-be-deleted-when-it-has-only-been-prin.html
 //
-// Access tokens: those the double issued by refresh, plus any a test adds
-// with `addAccessToken` (Clover's dashboard "test API token"). Any refresh
-// token that was not used yet is accepted, so a fresh connection can always
-// obtain its first pair; a used one is refused with 401.
+// State (`double.state("clover")`), all optional:
+//   merchants: Record<mId, { name?, currency?, timezone? }>   the merchants that exist; unset: every id is a merchant
+//              (a name, USD, America/Los_Angeles)
+//   routeFaults: Record<string, Fault[]>   faults (`status`, `delay`, `accept_then_fail`) for the next calls of one
+//              route, by its name in MERCHANT_ROUTES ("GET merchant", "POST payments", …), oldest first
+//
+// Access tokens: `clover-access` (the token the Worker tests connect with), those the double issued by
+// refresh, plus any a test adds with `addAccessToken` (Clover's dashboard "test API token"). Any refresh
+// token that was not used yet is accepted, so a fresh connection can always obtain its first pair; a used
+// one is refused with 401.
 import { randomUUID } from "node:crypto";
 import { applyCommonFault } from "./server.mjs";
 
@@ -22,10 +39,56 @@ import { applyCommonFault } from "./server.mjs";
 /** @typedef {import("./server.mjs").VendorContext} VendorContext */
 /** @typedef {{ access: Set<string>, usedRefresh: Set<string>, issued: number }} TokenState */
 
+const MERCHANT = /^\/v3\/merchants\/([^/]+)$/;
+const PROPERTIES = /^\/v3\/merchants\/([^/]+)\/properties$/;
+const ORDER_TYPES = /^\/v3\/merchants\/([^/]+)\/order_types$/;
+const TENDERS = /^\/v3\/merchants\/([^/]+)\/tenders$/;
 const ORDERS = /^\/v3\/merchants\/([^/]+)\/orders$/;
 const ORDER = /^\/v3\/merchants\/([^/]+)\/orders\/([^/]+)$/;
+const ORDER_PAYMENTS = /^\/v3\/merchants\/([^/]+)\/orders\/([^/]+)\/payments$/;
 const ATOMIC = /^\/v3\/merchants\/([^/]+)\/atomic_order\/orders$/;
 const FILTER_FIELDS = new Set(["title", "externalReferenceId", "note", "state", "id"]);
+/** The token the Worker tests connect with, valid until an `unauthorized_once` fault. */
+const WORKER_TEST_TOKEN = "clover-access";
+
+// The system tenders every Clover merchant has (labelKeys of the Clover Android SDK's TenderConstants).
+const SYSTEM_TENDERS = [
+  { labelKey: "com.clover.tender.cash", label: "Cash", opensCashDrawer: true },
+  { labelKey: "com.clover.tender.credit_card", label: "Credit Card", opensCashDrawer: false },
+  {
+    labelKey: "com.clover.tender.external_payment",
+    label: "External Payment",
+    opensCashDrawer: false,
+  },
+];
+
+/**
+ * The routes below /v3/merchants/{mId}, after the token was checked, each with the name
+ * `state.routeFaults` knows it by.
+ * @type {Array<[string, string, RegExp, (merchantId: string, id: string, req: any, ctx: VendorContext) => any]>}
+ */
+const MERCHANT_ROUTES = [
+  ["GET merchant", "GET", MERCHANT, (mId, _id, _req, ctx) => getMerchant(mId, ctx)],
+  ["GET properties", "GET", PROPERTIES, (mId, _id, _req, ctx) => getProperties(mId, ctx)],
+  ["GET order_types", "GET", ORDER_TYPES, (mId, _id, _req, ctx) => listOf(ctx, "orderTypes", mId)],
+  [
+    "POST order_types",
+    "POST",
+    ORDER_TYPES,
+    (mId, _id, req, ctx) => createOrderType(mId, req.json, ctx),
+  ],
+  ["GET tenders", "GET", TENDERS, (mId, _id, _req, ctx) => listOf(ctx, "tenders", mId)],
+  ["POST tenders", "POST", TENDERS, (mId, _id, req, ctx) => createTender(mId, req.json, ctx)],
+  ["GET orders", "GET", ORDERS, (mId, _id, req, ctx) => listOrders(mId, req.query, ctx)],
+  ["GET order", "GET", ORDER, (mId, id, req, ctx) => getOrder(mId, id, req.query, ctx)],
+  ["DELETE order", "DELETE", ORDER, (mId, id, _req, ctx) => deleteOrder(mId, id, ctx)],
+  [
+    "POST payments",
+    "POST",
+    ORDER_PAYMENTS,
+    (mId, id, req, ctx) => recordPayment(mId, id, req.json, ctx),
+  ],
+];
 
 /** @type {VendorModule} */
 const clover = {
@@ -36,29 +99,222 @@ const clover = {
     const atomic = ATOMIC.exec(req.path);
     if (req.method === "POST" && atomic?.[1]) return createOrder(atomic[1], req, ctx);
 
-    const list = ORDERS.exec(req.path);
-    if (req.method === "GET" && list?.[1]) {
+    for (const [name, method, pattern, answer] of MERCHANT_ROUTES) {
+      const match = pattern.exec(req.path);
+      if (req.method !== method || !match) continue;
+      const fault = routeFault(ctx, name);
+      const common = await applyCommonFault(fault);
+      if (common) return common;
       if (!authorized(req.headers, ctx)) return unauthorized(ctx);
-      return listOrders(list[1], req.query, ctx);
-    }
-
-    const one = ORDER.exec(req.path);
-    if (req.method === "GET" && one?.[1] && one[2]) {
-      if (!authorized(req.headers, ctx)) return unauthorized(ctx);
-      const order = ctx.orders.get(one[2]);
-      if (!order || order.merchant?.id !== one[1]) return cloverError(ctx, 404, "Not Found");
-      return ctx.reply(200, order);
+      const merchantId = match[1] ?? "";
+      if (!merchantOf(merchantId, ctx)) return cloverError(ctx, 404, "Not Found");
+      const answered = answer(merchantId, match[2] ?? "", req, ctx);
+      // The call took effect; its answer is lost on the way back.
+      if (fault?.kind === "accept_then_fail") {
+        return cloverError(ctx, fault.status ?? 500, "Internal Server Error");
+      }
+      return answered;
     }
     return null;
   },
 };
 export default { ...clover, signWebhook };
 
+/** The next fault a test queued for the route `name` (`state.routeFaults`), if any. */
+function routeFault(/** @type {VendorContext} */ ctx, /** @type {string} */ name) {
+  const faults = /** @type {Record<string, any[]> | undefined} */ (ctx.state.routeFaults);
+  return faults?.[name]?.shift();
+}
+
+/**
+ * The merchant the id names, or null: any id unless a test set `state.merchants`.
+ * @param {string} merchantId @param {VendorContext} ctx
+ * @returns {{ name: string, currency: string, timezone: string } | null}
+ */
+function merchantOf(merchantId, ctx) {
+  const known = /** @type {Record<string, any> | undefined} */ (ctx.state.merchants);
+  if (known && !Object.hasOwn(known, merchantId)) return null;
+  const given = known?.[merchantId] ?? {};
+  return {
+    name: given.name ?? `Test merchant ${merchantId}`,
+    currency: given.currency ?? "USD",
+    timezone: given.timezone ?? "America/Los_Angeles",
+  };
+}
+
+/** @param {string} merchantId @param {VendorContext} ctx */
+function getMerchant(merchantId, ctx) {
+  const merchant = merchantOf(merchantId, ctx);
+  return ctx.reply(200, {
+    href: `https://apisandbox.dev.clover.com/v3/merchants/${merchantId}`,
+    id: merchantId,
+    name: merchant?.name,
+  });
+}
+
+/** @param {string} merchantId @param {VendorContext} ctx */
+function getProperties(merchantId, ctx) {
+  const merchant = merchantOf(merchantId, ctx);
+  return ctx.reply(200, {
+    defaultCurrency: merchant?.currency,
+    timezone: merchant?.timezone,
+    tipsEnabled: true,
+    groupLineItems: true,
+  });
+}
+
+/**
+ * One merchant's stored objects of a kind (order types, tenders), created on first use.
+ * @param {VendorContext} ctx @param {"orderTypes" | "tenders"} kind @param {string} merchantId
+ * @returns {any[]}
+ */
+function objectsOf(ctx, kind, merchantId) {
+  const byMerchant = /** @type {Map<string, any[]>} */ (ctx.state[kind] ?? new Map());
+  ctx.state[kind] = byMerchant;
+  let objects = byMerchant.get(merchantId);
+  if (!objects) {
+    objects =
+      kind === "tenders"
+        ? SYSTEM_TENDERS.map((t) => ({
+            id: cloverId(),
+            editable: false,
+            enabled: true,
+            visible: true,
+            ...t,
+          }))
+        : [];
+    byMerchant.set(merchantId, objects);
+  }
+  return objects;
+}
+
+/** @param {VendorContext} ctx @param {"orderTypes" | "tenders"} kind @param {string} merchantId */
+function listOf(ctx, kind, merchantId) {
+  return ctx.reply(200, { elements: objectsOf(ctx, kind, merchantId) });
+}
+
+/** @param {string} merchantId @param {any} body @param {VendorContext} ctx */
+function createOrderType(merchantId, body, ctx) {
+  if (typeof body?.label !== "string" || body.label === "") {
+    return cloverError(ctx, 400, "label is required");
+  }
+  const orderType = {
+    id: cloverId(),
+    labelKey: body.labelKey ?? null,
+    label: body.label,
+    taxable: body.taxable ?? true,
+    isDefault: body.isDefault ?? false,
+    filterCategories: body.filterCategories ?? false,
+    isHidden: body.isHidden ?? false,
+    hoursAvailable: body.hoursAvailable ?? "ALL",
+    isDeleted: false,
+  };
+  objectsOf(ctx, "orderTypes", merchantId).push(orderType);
+  return ctx.reply(200, orderType);
+}
+
+/** @param {string} merchantId @param {any} body @param {VendorContext} ctx */
+function createTender(merchantId, body, ctx) {
+  if (typeof body?.label !== "string" || body.label === "") {
+    return cloverError(ctx, 400, "label is required");
+  }
+  if (typeof body.labelKey === "string" && body.labelKey.startsWith("com.clover.")) {
+    return cloverError(ctx, 400, "labelKey is reserved for system tenders");
+  }
+  const tender = {
+    id: cloverId(),
+    editable: body.editable ?? true,
+    labelKey: body.labelKey ?? null,
+    label: body.label,
+    opensCashDrawer: body.opensCashDrawer ?? false,
+    supportsTipping: body.supportsTipping ?? false,
+    enabled: body.enabled ?? true,
+    visible: body.visible ?? true,
+    instructions: body.instructions ?? null,
+  };
+  objectsOf(ctx, "tenders", merchantId).push(tender);
+  return ctx.reply(200, tender);
+}
+
+/**
+ * @param {string} merchantId @param {string} orderId @param {URLSearchParams} query @param {VendorContext} ctx
+ */
+function getOrder(merchantId, orderId, query, ctx) {
+  const order = ctx.orders.get(orderId);
+  if (!order || order.merchant?.id !== merchantId) return cloverError(ctx, 404, "Not Found");
+  const expand = (query.get("expand") ?? "").split(",");
+  if (!expand.includes("payments")) return ctx.reply(200, order);
+  return ctx.reply(200, { ...order, payments: { elements: paymentsOf(ctx, orderId) } });
+}
+
+/** @param {VendorContext} ctx @param {string} orderId @returns {any[]} */
+function paymentsOf(ctx, orderId) {
+  const byOrder = /** @type {Map<string, any[]>} */ (ctx.state.payments ?? new Map());
+  ctx.state.payments = byOrder;
+  let payments = byOrder.get(orderId);
+  if (!payments) {
+    payments = [];
+    byOrder.set(orderId, payments);
+  }
+  return payments;
+}
+
+/**
+ * A payment record with one of the merchant's tenders: a positive amount and a valid tender id.
+ * @param {string} merchantId @param {string} orderId @param {any} body @param {VendorContext} ctx
+ */
+function recordPayment(merchantId, orderId, body, ctx) {
+  const order = ctx.orders.get(orderId);
+  if (!order || order.merchant?.id !== merchantId) return cloverError(ctx, 404, "Not Found");
+  const tender = objectsOf(ctx, "tenders", merchantId).find((t) => t.id === body?.tender?.id);
+  if (!tender) return cloverError(ctx, 400, "a valid tender id is required");
+  if (!Number.isInteger(body.amount) || body.amount <= 0) {
+    return cloverError(ctx, 400, "amount must be a positive integer in cents");
+  }
+  for (const field of ["taxAmount", "tipAmount"]) {
+    if (body[field] !== undefined && !Number.isInteger(body[field])) {
+      return cloverError(ctx, 400, `${field} must be an integer in cents`);
+    }
+  }
+  const payment = {
+    id: cloverId(),
+    order: { id: orderId },
+    tender: { id: tender.id },
+    amount: body.amount,
+    taxAmount: body.taxAmount ?? 0,
+    tipAmount: body.tipAmount ?? 0,
+    externalPaymentId: body.externalPaymentId ?? null,
+    result: "SUCCESS",
+    createdTime: Date.now(),
+  };
+  const payments = paymentsOf(ctx, orderId);
+  payments.push(payment);
+  const paid = payments.reduce((sum, p) => sum + p.amount, 0);
+  ctx.orders.set(orderId, {
+    ...order,
+    state: "locked",
+    paymentState: paid >= order.total ? "PAID" : "PARTIALLY_PAID",
+    modifiedTime: Date.now(),
+  });
+  return ctx.reply(200, payment);
+}
+
+/** @param {string} merchantId @param {string} orderId @param {VendorContext} ctx */
+function deleteOrder(merchantId, orderId, ctx) {
+  const order = ctx.orders.get(orderId);
+  if (!order || order.merchant?.id !== merchantId) return cloverError(ctx, 404, "Not Found");
+  if (paymentsOf(ctx, orderId).some((p) => p.result === "SUCCESS")) {
+    return cloverError(ctx, 400, "Cannot delete an order that has payments");
+  }
+  ctx.orders.delete(orderId);
+  return ctx.reply(200, order);
+}
+
 /** @param {VendorContext["state"]} state @returns {TokenState} */
 function tokens(state) {
   let t = /** @type {TokenState | undefined} */ (state.tokens);
   if (!t) {
-    t = { access: new Set(), usedRefresh: new Set(), issued: 0 };
+    t = { access: new Set([WORKER_TEST_TOKEN]), usedRefresh: new Set(), issued: 0 };
     state.tokens = t;
   }
   return t;

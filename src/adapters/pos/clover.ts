@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { OrderStatus } from "../../domain/order-status";
+import { ORDER_TYPES, type OrderStatus, type OrderType } from "../../domain/order-status";
 import { parseVendorAnswer, parseWebhookBody, readJson, vendorFetch } from "./http";
 import {
   type CreatedPosOrder,
@@ -23,9 +23,13 @@ import {
  * `title` (a field the create endpoint accepts and the order list can be
  * filtered on) and every create first searches for it.
  *
- * Optional settings in `connection.credentials` (there is no other place for
- * vendor configuration in `PosConnection`): `orderTypePickup`,
- * `orderTypeDelivery`, `orderTypeDineIn`, the merchant's order type ids.
+ * Connecting (`checkConnection`) reads the merchant and its properties, and
+ * finds or creates what every order needs later, returned in `settings`:
+ * - `orderTypePickup`, `orderTypeDelivery`, `orderTypeDineIn`: order types
+ *   labelled "Online pickup", "Online delivery", "Online dine-in", unless the
+ *   credentials name the merchant's own (kept for connections made before);
+ * - `tenderId`: our custom tender "Orderlane (paid online)", with which every
+ *   order is recorded as paid, so the register does not charge it again.
  *
  * Amounts: Clover takes integer cents, our minor units as they are.
  */
@@ -46,6 +50,53 @@ const cloverOrder = z.object({
 type CloverOrder = z.infer<typeof cloverOrder>;
 
 const cloverOrderList = z.object({ elements: z.array(cloverOrder) });
+
+// Clover Payment (the fields read here); `result` is SUCCESS, FAIL, VOIDED, …:
+// https://docs.clover.com/docs/payment-response-reference
+const cloverPayment = z.object({
+  id: z.string().min(1),
+  tender: z.object({ id: z.string().min(1) }).nullish(),
+  amount: z.number().int().nullish(),
+  result: z.string().nullish(),
+});
+type CloverPayment = z.infer<typeof cloverPayment>;
+
+// GET an order with `expand=payments` nests them as `{ elements }` (expand is listed on the order
+// resource: https://docs.clover.com/reference/orderupdateorder-3)
+const cloverOrderWithPayments = cloverOrder.extend({
+  payments: z.object({ elements: z.array(cloverPayment) }).nullish(),
+});
+
+// GET /v3/merchants/{mId} answers the merchant, with its `name`: https://docs.clover.com/build/web-api
+const cloverMerchant = z.object({ id: z.string().min(1), name: z.string().nullish() });
+
+// GET /v3/merchants/{mId}/properties: the merchant's `defaultCurrency` and `timezone` live there, not on
+// the merchant (the MerchantProperties fields, as listed for the properties endpoint; Clover's own
+// reference page for it was not reachable from here):
+// https://www.withone.ai/knowledge/clover/conn_mod_def%3A%3AF8_9WstwF_0%3A%3AP4dF_N53QDOyR7ef9eVUcw
+const cloverMerchantProperties = z.object({
+  defaultCurrency: z.string().nullish(),
+  timezone: z.string().nullish(),
+});
+
+// Order type: `label`, `labelKey`, `taxable`, `isDefault`, `filterCategories`, `isHidden`, `hoursAvailable`,
+// `isDeleted`, listed as `{ elements }` by GET /v3/merchants/{mId}/order_types:
+// https://www.withone.ai/knowledge/clover/conn_mod_def%3A%3AF8_9GKbMgRg%3A%3AV5HR0bkbRQOYg2eHnt7MBA
+const cloverOrderType = z.object({
+  id: z.string().min(1),
+  label: z.string().nullish(),
+  isDeleted: z.boolean().nullish(),
+});
+const cloverOrderTypeList = z.object({ elements: z.array(cloverOrderType) });
+
+// Tender: `labelKey` (internal name), `label` (shown to merchant and customer), `enabled`, `visible`,
+// `opensCashDrawer`, `editable`, `instructions`: https://docs.clover.com/docs/payment-response-reference
+const cloverTender = z.object({
+  id: z.string().min(1),
+  labelKey: z.string().nullish(),
+  label: z.string().nullish(),
+});
+const cloverTenderList = z.object({ elements: z.array(cloverTender) });
 
 // Clover OAuth, POST /oauth/v2/refresh answer; expirations are Unix seconds:
 // https://docs.clover.com/docs/refresh-access-tokens
@@ -93,14 +144,13 @@ export function buildCloverOrderRequest(
   const lineItems = order.lines.flatMap((line) => cloverLineItems(line));
   const orderCart: Record<string, unknown> = {
     title: cloverOrderTitle(order.orderId),
+    orderType: { id: cloverOrderTypeId(connection, order.orderType) },
     note: cloverNote(connection, order),
     lineItems,
     // One line item per unit (see cloverLineItems); grouping shows them as
     // "2 × Burger" on the register again.
     groupLineItems: true,
   };
-  const orderTypeId = connection.credentials[ORDER_TYPE_KEY[order.orderType]];
-  if (orderTypeId) orderCart.orderType = { id: orderTypeId };
   if (order.discount > 0) {
     assertCents(order.discount, "discount");
     // Clover discounts are negative amounts in cents.
@@ -114,6 +164,35 @@ const ORDER_TYPE_KEY = {
   delivery: "orderTypeDelivery",
   dine_in: "orderTypeDineIn",
 } as const;
+
+/**
+ * The labels of the order types Orderlane creates and finds again by. Clover's docs name no
+ * convention for an integration's order types (a merchant's are free text), so the labels say
+ * where the order came from, as staff read them on the register.
+ */
+export const CLOVER_ORDER_TYPE_LABELS: Readonly<Record<OrderType, string>> = {
+  pickup: "Online pickup",
+  delivery: "Online delivery",
+  dine_in: "Online dine-in",
+};
+
+/**
+ * The Clover order type id for `orderType`: what connecting found or created (`settings`), else one the
+ * owner gave in the credentials. An order without one would land at the register as a plain in-store
+ * sale, so there is no order without it.
+ */
+export function cloverOrderTypeId(connection: PosConnection, orderType: OrderType): string {
+  const key = ORDER_TYPE_KEY[orderType];
+  const id = connection.settings?.[key] || connection.credentials[key];
+  if (!id) {
+    throw new PosError(
+      "permanent",
+      "missing_order_type",
+      `the Clover connection has no order type for ${orderType} orders: reconnect the POS`,
+    );
+  }
+  return id;
+}
 
 function cloverLineItems(line: PosOrderLine): Record<string, unknown>[] {
   assertCents(line.unitPrice, `price of ${line.name}`);
@@ -178,8 +257,8 @@ function assertCents(amount: number, what: string): void {
 // Clover Order `state` and `paymentState`: https://docs.clover.com/reference/orderupdateorder-3
 /**
  * What a Clover order's state means for us. Clover orders have no kitchen
- * states, only payment ones: a refunded or deleted order is cancelled, one
- * settled at the register has been handed over; anything else is no news.
+ * states, only payment ones: a refunded or deleted order is cancelled; anything
+ * else (PAID included, which our own payment record makes it) is no news.
  */
 export function mapCloverOrderStatus(
   order: Pick<CloverOrder, "state" | "paymentState" | "deletedTime">,
@@ -192,8 +271,81 @@ export function mapCloverOrderStatus(
   if (payment === "REFUNDED" || payment === "CREDITED") {
     return { vendorStatus: payment, status: "cancelled" };
   }
-  if (payment === "PAID") return { vendorStatus: payment, status: "completed" };
+  // PAID is no news: every order is recorded as paid with our tender when it is created.
   return { vendorStatus: payment ?? order.state?.toUpperCase() ?? "OPEN", status: null };
+}
+
+/** The `labelKey` of the tender Orderlane creates; a custom tender may not use Clover's `com.clover.` keys. */
+// System tenders' labelKeys (com.clover.tender.cash, …external_payment, …) in the Clover Android SDK:
+// https://github.com/clover/clover-android-sdk/blob/master/clover-android-sdk/src/main/java/com/clover/sdk/v3/base/TenderConstants.java
+export const CLOVER_TENDER_LABEL_KEY = "com.orderlane.tender.paid_online";
+
+// Tender fields (POST /v3/merchants/{mId}/tenders; `label` required, the rest optional):
+// https://www.withone.ai/knowledge/clover/conn_mod_def%3A%3AF8_9Ht0RRNg%3A%3AkDaN0TxKQECRNNN6I7BGqg
+// and their meaning: https://docs.clover.com/docs/payment-response-reference
+/** The tender Orderlane records online payments with: no cash drawer, tips allowed, not editable. */
+export const CLOVER_TENDER = {
+  labelKey: CLOVER_TENDER_LABEL_KEY,
+  label: "Orderlane (paid online)",
+  // Nothing lands in the drawer: the money was taken online.
+  opensCashDrawer: false,
+  // The customer's tip rides on our payment record.
+  supportsTipping: true,
+  enabled: true,
+  visible: true,
+  // A merchant who disabled or renamed it would break the payment records of every order.
+  editable: false,
+  instructions: "Paid online through Orderlane. Refund it in Orderlane, not at the register.",
+} as const;
+
+/**
+ * The payment record that marks our order paid at the register: what the customer paid through Stripe,
+ * with our tender. `amount` is the order's total with tax and without the tip, which is `tipAmount`
+ * beside it, as Clover's own payments carry them (a paid order of total 125 had `amount` 125,
+ * `taxAmount` 5, `tipAmount` 20: https://community.clover.com/questions/27777/clarification-on-refunds.html).
+ * Null when there is nothing to record (Clover refuses a payment that is not positive).
+ */
+// Create a payment record on an order: a positive amount and a valid tender id; it logs external tenders for
+// bookkeeping: https://docs.clover.com/reference/ordercreatepaymentfororder
+export function buildCloverPaymentRequest(
+  order: PosOrder,
+  tenderId: string,
+): Record<string, unknown> | null {
+  const amount = order.total - order.tip;
+  assertCents(amount, "amount paid");
+  assertCents(order.tax, "tax");
+  assertCents(order.tip, "tip");
+  if (amount === 0) return null;
+  return {
+    tender: { id: tenderId },
+    amount,
+    taxAmount: order.tax,
+    tipAmount: order.tip,
+    // Our order id, so staff and reports can tell which online payment this is.
+    externalPaymentId: order.orderId,
+    note: `Paid online, Orderlane #${order.number}`,
+  };
+}
+
+/** Whether a payment record still stands (not voided or failed): Payment `result`, same page as above. */
+function paymentStands(payment: CloverPayment): boolean {
+  const result = payment.result?.toUpperCase() ?? "SUCCESS";
+  return result !== "VOIDED" && result !== "FAIL" && result !== "VOIDING";
+}
+
+/** The tender our payments carry: what connecting created (`settings.tenderId`). */
+function cloverTenderId(connection: PosConnection): string {
+  const tenderId = connection.settings?.tenderId;
+  // An order without our payment would show unpaid at the register, and staff would charge the customer
+  // a second time; a clear failure (reconnecting creates the tender) is the safer of the two.
+  if (!tenderId) {
+    throw new PosError(
+      "permanent",
+      "missing_tender",
+      "the Clover connection has no Orderlane tender to record the payment with: reconnect the POS",
+    );
+  }
+  return tenderId;
 }
 
 /** What a webhook's event type alone says: only a deletion is news without fetching the order. */
@@ -235,30 +387,219 @@ async function findByTitle(
   return elements.find((order) => order.title === title && !order.deletedTime) ?? null;
 }
 
+/** One Clover API call below the merchant: JSON in, the 2xx answer's JSON out. */
+async function cloverCall(
+  connection: PosConnection,
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  options: PosCallOptions,
+  body?: unknown,
+): Promise<unknown> {
+  const headers: Record<string, string> = authHeaders(connection);
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await vendorFetch(
+    merchantUrl(connection, path),
+    { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) },
+    options,
+  );
+  return readJson(response);
+}
+
+// GET /v3/merchants/{mId}: https://docs.clover.com/build/web-api
+/**
+ * The merchant the token reaches. A 404 is a merchant id Clover does not know. A 401 stays `auth`:
+ * Clover answers 401 alike for a bad token, one without the permission and a mistyped merchant id
+ * (https://docs.clover.com/docs/401-unauthorized), so the token is what the owner must check first.
+ */
+async function getMerchant(connection: PosConnection, options: PosCallOptions) {
+  try {
+    return parseAnswer(
+      cloverMerchant,
+      await cloverCall(connection, "GET", "", options),
+      "merchant",
+    );
+  } catch (err) {
+    if (err instanceof PosError && err.details.status === 404) {
+      throw new PosError(
+        "permanent",
+        "unknown_location",
+        `Clover has no merchant ${connection.locationId}`,
+        err.details,
+      );
+    }
+    throw err;
+  }
+}
+
+/** ISO 4217 upper case, or null when Clover's value is not a currency code. */
+function currencyOf(value: string | null | undefined): string | null {
+  const code = value?.trim().toUpperCase() ?? "";
+  return /^[A-Z]{3}$/.test(code) ? code : null;
+}
+
+/** The IANA time zone Clover names, or null when it names none the runtime knows. */
+function timezoneOf(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The ids of our order types for every order type the credentials do not name: the merchant's order
+ * type with our label, else a new one. Found by label, so connecting again creates none twice.
+ */
+// GET/POST /v3/merchants/{mId}/order_types; fields label, taxable, isDefault, filterCategories (false: every
+// category of the menu), isHidden, hoursAvailable ALL|BUSINESS|CUSTOM:
+// https://www.withone.ai/knowledge/clover/conn_mod_def%3A%3AF8_9GKbMgRg%3A%3AV5HR0bkbRQOYg2eHnt7MBA
+async function ensureOrderTypes(
+  connection: PosConnection,
+  options: PosCallOptions,
+): Promise<Record<string, string>> {
+  const missing = ORDER_TYPES.filter((type) => !connection.credentials[ORDER_TYPE_KEY[type]]);
+  if (missing.length === 0) return {};
+  const { elements } = parseAnswer(
+    cloverOrderTypeList,
+    await cloverCall(connection, "GET", "/order_types?limit=1000", options),
+    "order type list",
+  );
+  const settings: Record<string, string> = {};
+  for (const type of missing) {
+    const label = CLOVER_ORDER_TYPE_LABELS[type];
+    const found = elements.find((candidate) => candidate.label === label && !candidate.isDeleted);
+    const orderType =
+      found ??
+      parseAnswer(
+        cloverOrderType,
+        await cloverCall(connection, "POST", "/order_types", options, {
+          label,
+          // Online orders are taxed like any other; the merchant's tax rates apply.
+          taxable: true,
+          // Staff's own default for walk-in sales stays theirs.
+          isDefault: false,
+          filterCategories: false,
+          isHidden: false,
+          hoursAvailable: "ALL",
+        }),
+        "order type",
+      );
+    settings[ORDER_TYPE_KEY[type]] = orderType.id;
+  }
+  return settings;
+}
+
+/** Our tender's id: the merchant's tender with our labelKey, else a new one. */
+// GET/POST /v3/merchants/{mId}/tenders (fields cited at CLOVER_TENDER).
+async function ensureTender(connection: PosConnection, options: PosCallOptions): Promise<string> {
+  const { elements } = parseAnswer(
+    cloverTenderList,
+    await cloverCall(connection, "GET", "/tenders?limit=1000", options),
+    "tender list",
+  );
+  const found = elements.find((tender) => tender.labelKey === CLOVER_TENDER_LABEL_KEY);
+  if (found) return found.id;
+  const created = parseAnswer(
+    cloverTender,
+    await cloverCall(connection, "POST", "/tenders", options, CLOVER_TENDER),
+    "tender",
+  );
+  return created.id;
+}
+
+/** The order with its payments, or null when Clover has no such order (any more). */
+// GET /v3/merchants/{mId}/orders/{orderId}?expand=payments: https://docs.clover.com/reference/orderupdateorder-3
+async function getOrderWithPayments(
+  connection: PosConnection,
+  posOrderId: string,
+  options: PosCallOptions,
+) {
+  try {
+    const order = parseAnswer(
+      cloverOrderWithPayments,
+      await cloverCall(
+        connection,
+        "GET",
+        `/orders/${encodeURIComponent(posOrderId)}?expand=payments`,
+        options,
+      ),
+      "order",
+    );
+    return order.deletedTime ? null : order;
+  } catch (err) {
+    if (err instanceof PosError && err.details.status === 404) return null;
+    throw err;
+  }
+}
+
+/**
+ * Records our payment on the Clover order, once: Clover's payment record takes no idempotency key, so a
+ * payment with our tender already on the order (an earlier attempt whose answer was lost) is the one.
+ */
+async function payOnce(
+  connection: PosConnection,
+  order: PosOrder,
+  posOrderId: string,
+  tenderId: string,
+  options: PosCallOptions,
+): Promise<void> {
+  const request = buildCloverPaymentRequest(order, tenderId);
+  if (!request) return;
+  const current = await getOrderWithPayments(connection, posOrderId, options);
+  if (!current) {
+    throw new PosError(
+      "permanent",
+      "order_deleted",
+      `the Clover order ${posOrderId} was deleted before its payment was recorded`,
+    );
+  }
+  const payments = current.payments?.elements ?? [];
+  if (payments.some((payment) => payment.tender?.id === tenderId && paymentStands(payment))) return;
+  parseAnswer(
+    cloverPayment,
+    await cloverCall(
+      connection,
+      "POST",
+      `/orders/${encodeURIComponent(posOrderId)}/payments`,
+      options,
+      request,
+    ),
+    "payment",
+  );
+}
+
+// Clover atomic orders, POST /v3/merchants/{mId}/atomic_order/orders: https://docs.clover.com/reference/orders-1
+async function createAtomicOrder(
+  connection: PosConnection,
+  body: { orderCart: Record<string, unknown> },
+  options: PosCallOptions,
+): Promise<string> {
+  const created = parseAnswer(
+    cloverOrder,
+    await cloverCall(connection, "POST", "/atomic_order/orders", options, body),
+    "order",
+  );
+  return created.id;
+}
+
 /**
  * Clover: OAuth v2 access tokens, orders by atomic order create, exactly once
- * through a lookup by our reference in `title` before every create.
+ * through a lookup by our reference in `title` before every create, each paid
+ * with our tender once (checked on the order before the payment is recorded).
  */
 export const cloverAdapter: PosAdapter = {
   provider: "clover",
 
   async createOrder(connection, order, options): Promise<CreatedPosOrder> {
+    // Both checked before any call: no order reaches the register without its type and its payment.
     const body = buildCloverOrderRequest(connection, order);
+    const tenderId = cloverTenderId(connection);
     const title = cloverOrderTitle(order.orderId);
     const existing = await findByTitle(connection, title, options);
-    if (existing) return { posOrderId: existing.id, alreadyExisted: true };
-    // Clover atomic orders, POST /v3/merchants/{mId}/atomic_order/orders: https://docs.clover.com/reference/orders-1
-    const response = await vendorFetch(
-      merchantUrl(connection, "/atomic_order/orders"),
-      {
-        method: "POST",
-        headers: { ...authHeaders(connection), "content-type": "application/json" },
-        body: JSON.stringify(body),
-      },
-      options,
-    );
-    const created = parseAnswer(cloverOrder, await readJson(response), "order");
-    return { posOrderId: created.id, alreadyExisted: false };
+    const posOrderId = existing?.id ?? (await createAtomicOrder(connection, body, options));
+    await payOnce(connection, order, posOrderId, tenderId, options);
+    return { posOrderId, alreadyExisted: existing !== null };
   },
 
   async getOrderStatus(connection, posOrderId, options) {
@@ -279,20 +620,53 @@ export const cloverAdapter: PosAdapter = {
     }
   },
 
-  async checkConnection(): Promise<PosLocationInfo> {
-    // Not yet asked of the vendor: connect stores what the owner typed (issue 12 adds the call).
-    throw new PosError("permanent", "not_supported", "checking the connection is not built yet");
+  async checkConnection(connection, options): Promise<PosLocationInfo> {
+    const merchant = await getMerchant(connection, options);
+    const properties = parseAnswer(
+      cloverMerchantProperties,
+      await cloverCall(connection, "GET", "/properties", options),
+      "merchant properties",
+    );
+    const orderTypes = await ensureOrderTypes(connection, options);
+    const tenderId = await ensureTender(connection, options);
+    return {
+      name: merchant.name ?? null,
+      currency: currencyOf(properties.defaultCurrency),
+      timezone: timezoneOf(properties.timezone),
+      settings: { ...orderTypes, tenderId },
+    };
   },
 
   draftProblems(): PosDraftProblem[] {
     return [];
   },
 
-  async cancelOrder(): Promise<boolean> {
-    // Not pushed yet: staff void it in the POS (pos_void_needed).
-    return false;
+  /**
+   * Deletes the order where Clover allows it: an order can be deleted until it has been paid for, and
+   * Clover documents no API to void or refund a payment recorded with an external tender. So an order
+   * with our payment standing answers false (staff refund it at the register, `pos_void_needed`); one
+   * without (nothing to pay, or its payment voided by staff) is deleted. One already gone answers true.
+   */
+  // DELETE /v3/merchants/{mId}/orders/{orderId}: https://docs.clover.com/reference/orderdeleteorder
+  // "An order can be deleted until it has been paid for":
+  // https://community.clover.com/questions/35174/can-an-order-be-deleted-when-it-has-only-been-prin.html
+  async cancelOrder(connection, posOrderId, options): Promise<boolean> {
+    const order = await getOrderWithPayments(connection, posOrderId, options);
+    if (!order) return true;
+    if ((order.payments?.elements ?? []).some(paymentStands)) return false;
+    try {
+      await cloverCall(connection, "DELETE", `/orders/${encodeURIComponent(posOrderId)}`, options);
+    } catch (err) {
+      // Deleted by someone else between the read and the delete: gone is what we wanted.
+      if (err instanceof PosError && err.details.status === 404) return true;
+      throw err;
+    }
+    return true;
   },
 
+  // Clover orders carry `state` and `paymentState` only; the order update takes no preparation state, and
+  // `orderFulfillmentEvent` is listed as an expansion with no documented way to set it:
+  // https://docs.clover.com/reference/orderupdateorder-3
   async updateFulfillment(): Promise<boolean> {
     return false;
   },
@@ -372,6 +746,36 @@ export const cloverAdapter: PosAdapter = {
     return reports;
   },
 };
+
+// Clover's webhook URL verification: a POST whose body is `{ "verificationCode": "…" }`, sent without
+// `X-Clover-Auth`; the developer pastes the code into the dashboard: https://docs.clover.com/docs/webhooks
+const cloverVerificationRequest = z.object({ verificationCode: z.string().min(1) });
+
+/**
+ * The code of a Clover webhook URL verification request, or null when the body is not one. The
+ * route answers it (the request carries no auth code to check) instead of parsing it as a message.
+ */
+export function cloverVerificationCode(rawBody: string): string | null {
+  const parsed = cloverVerificationRequest.safeParse(jsonOrUndefined(rawBody));
+  return parsed.success ? parsed.data.verificationCode : null;
+}
+
+/**
+ * The merchant ids a Clover webhook message names (the keys of its `merchants`), so the route can
+ * find each merchant's tenant; empty when the body is not a Clover message.
+ */
+export function cloverWebhookMerchantIds(rawBody: string): string[] {
+  const parsed = cloverWebhookMessage.safeParse(jsonOrUndefined(rawBody));
+  return parsed.success ? Object.keys(parsed.data.merchants) : [];
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Compares two strings in time that does not depend on where they differ (Web Crypto, Workers and Node). */
 async function constantTimeEqual(a: string, b: string): Promise<boolean> {
