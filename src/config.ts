@@ -13,6 +13,11 @@ export interface Config {
    * CLOVER_APP_SECRET); null where not configured: owners then connect with credentials.
    */
   posOAuthApps: { square: OAuthAppConfig | null; clover: OAuthAppConfig | null };
+  /**
+   * CLOVER_WEBHOOK_AUTH_CODE: the auth code our Clover app's webhooks carry in X-Clover-Auth, for
+   * the app-wide `POST /webhooks/pos/clover`; null when that URL is not in use.
+   */
+  cloverWebhookAuthCode: string | null;
   /** Where an owner grants access: Square's API origin, Clover's web origin (POS_CLOVER_AUTHORIZE_URL). */
   posAuthorizeUrls: { square: string; clover: string };
   /** PUBLIC_BASE_URL: the origin vendors call (no trailing slash); null to use the request's. */
@@ -76,6 +81,7 @@ export function readConfig(env: Env): Config {
       square: oauthApp("SQUARE_APP", env.SQUARE_APP_ID, env.SQUARE_APP_SECRET),
       clover: oauthApp("CLOVER_APP", env.CLOVER_APP_ID, env.CLOVER_APP_SECRET),
     },
+    cloverWebhookAuthCode: env.CLOVER_WEBHOOK_AUTH_CODE?.trim() || null,
     posAuthorizeUrls: {
       square: env.POS_SQUARE_BASE_URL,
       clover: env.POS_CLOVER_AUTHORIZE_URL,

@@ -38,6 +38,25 @@ export async function findPosIntegration(
   return db.query.posIntegrations.findFirst({ where: eq(posIntegrations.tenantId, tenantId) });
 }
 
+/**
+ * The connected integrations of `provider` at this location (a Clover merchant id): how an
+ * app-wide webhook, which names merchants and no tenant, finds the tenants it speaks for.
+ */
+export function findConnectedByLocation(
+  db: Db,
+  provider: string,
+  locationId: string,
+): Promise<PosIntegrationRow[]> {
+  return db.query.posIntegrations.findMany({
+    where: and(
+      eq(posIntegrations.provider, provider),
+      eq(posIntegrations.locationId, locationId),
+      eq(posIntegrations.status, "connected"),
+    ),
+    limit: 10,
+  });
+}
+
 /** Connects (or reconnects) the tenant's POS; secrets are sealed before they reach D1. */
 export async function connectPosIntegration(
   db: Db,

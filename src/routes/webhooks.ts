@@ -1,14 +1,27 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { stripeEventSchema } from "../adapters/payments/stripe";
 import { PaymentWebhookError, type PaymentWebhookEvent } from "../adapters/payments/types";
 import { getPosAdapter } from "../adapters/pos";
-import { POS_PROVIDERS, type PosStatusReport, type WebhookRequest } from "../adapters/pos/types";
+import { cloverMessagesByMerchant, cloverVerificationCode } from "../adapters/pos/clover";
+import {
+  POS_PROVIDERS,
+  type PosProvider,
+  type PosStatusReport,
+  type WebhookRequest,
+} from "../adapters/pos/types";
 import { statusEventSchema } from "../adapters/pos/webhook";
 import { publicUrlOf, readConfig } from "../config";
-import { getDb } from "../db/client";
-import { findPosIntegration, openWebhookSecret } from "../db/pos-integrations";
-import { findTenantBySlug } from "../db/tenants";
+import { type Db, getDb } from "../db/client";
+import {
+  findConnectedByLocation,
+  findPosIntegration,
+  openWebhookSecret,
+} from "../db/pos-integrations";
+import { findTenantById, findTenantBySlug, type Tenant } from "../db/tenants";
+import { PLATFORM_SCOPE, recordWebhookVerification } from "../db/webhook-events";
 import { deliverAfterResponse } from "../delivery";
+import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/errors";
 import {
   createRouter,
@@ -94,6 +107,7 @@ webhooks.openAPIRegistry.registerPath({
   description: [
     "The tenant's POS reports order progress here, signed in the provider's own scheme with the tenant's webhook secret (`webhookSecret` of `POST /v1/admin/{tenant}/pos/connect`): Toast `Toast-Signature`; Square `x-square-hmacsha256-signature`; Clover `X-Clover-Auth`; the `webhook` provider `X-Orderlane-Signature` with `X-Orderlane-Timestamp`. The `sandbox` provider never calls back.",
     "Each status is applied through the order's state machine, forward only: a late or repeated event (by its event id) is answered 200 and changes nothing, as is one about an order this tenant does not have. A cancellation of a paid order refunds it. The body is the provider's own event; for the `webhook` provider, Orderlane's status event.",
+    "Clover's URL verification (`{\"verificationCode\": …}` without `X-Clover-Auth`, sent when the URL is saved in Clover's dashboard) is answered 200, even before a webhook secret is set; the code is shown to the tenant at `GET /v1/admin/{tenant}/pos/integration` (`webhookVerification`) to be pasted back into Clover.",
   ].join("\n\n"),
   security: publicSecurity,
   request: {
@@ -112,7 +126,7 @@ webhooks.openAPIRegistry.registerPath({
         .string()
         .optional()
         .describe(
-          "Square: Base64 HMAC-SHA256 of this request's URL as the Worker receives it (scheme, host, path and query: the notification URL registered with Square) followed by the raw body.",
+          "Square: Base64 HMAC-SHA256 of the notification URL registered with Square (`PUBLIC_BASE_URL` followed by this path and query; the request's own URL when `PUBLIC_BASE_URL` is not set) followed by the raw body.",
         ),
       "x-clover-auth": z
         .string()
@@ -175,6 +189,56 @@ webhooks.openAPIRegistry.registerPath({
   },
 });
 
+webhooks.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/webhooks/pos/clover",
+  tags: ["webhooks"],
+  summary: "Clover's app-wide webhook URL: every merchant's events, routed by merchant id",
+  description: [
+    "Clover configures one webhook URL per app. Messages carry the app's auth code in `X-Clover-Auth` (`CLOVER_WEBHOOK_AUTH_CODE`) and name merchants: each merchant's updates go to the tenants connected to that Clover merchant (`locationId`), as on the per-tenant URL; merchants no tenant is connected to are ignored.",
+    "Clover's URL verification (`{\"verificationCode\": …}` without `X-Clover-Auth`) is answered 200 and its code kept for the operator at `GET /v1/platform/webhooks/clover/verification`.",
+  ].join("\n\n"),
+  security: publicSecurity,
+  request: {
+    headers: z.object({
+      "x-clover-auth": z
+        .string()
+        .optional()
+        .describe("The app's auth code; absent only on the URL verification request."),
+    }),
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.record(z.string(), z.unknown()).describe("Clover's webhook message."),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonContent(
+      z.object({
+        received: z.literal(true).describe("Always true: the events were received."),
+        events: z.number().int().describe("How many order events reached a tenant."),
+        applied: z.number().int().describe("How many of them changed an order."),
+      }),
+      "Received.",
+    ),
+    ...errorResponses(
+      {
+        code: "validation_failed",
+        when: `\`X-Clover-Auth\` is missing or wrong, or the body is not a Clover message: ${SIGNATURE_REFUSED}`,
+        message: "webhook signature is missing or invalid",
+      },
+      {
+        code: "not_found",
+        when: "this deployment does not use the app-wide URL (no `CLOVER_WEBHOOK_AUTH_CODE`)",
+        message: "the app-wide Clover webhook is not in use here",
+      },
+    ),
+  },
+});
+
 /**
  * Vendor webhooks. No bearer: each request proves itself with its sender's
  * signature scheme. A bad signature is 400 and changes nothing; an event
@@ -215,6 +279,44 @@ export const webhookRoutes = webhooks
     deliverAfterResponse(c, effects);
     return c.json({ received: true, applied: changed }, 200);
   })
+  .post("/webhooks/pos/clover", async (c) => {
+    const db = getDb(c.env);
+    const request = await webhookRequest(c);
+    if (await answeredVerification(db, request, PLATFORM_SCOPE)) {
+      return c.json({ received: true, events: 0, applied: 0 }, 200);
+    }
+    const secret = readConfig(c.env).cloverWebhookAuthCode;
+    if (!secret) {
+      throw new ApiError("not_found", "the app-wide Clover webhook is not in use here");
+    }
+    const adapter = getPosAdapter("clover");
+    if (!(await adapter.verifyWebhook(request, secret))) {
+      throw new ApiError("validation_failed", "webhook signature is missing or invalid");
+    }
+    const parts = cloverMessagesByMerchant(request.rawBody);
+    if (parts.length === 0) {
+      throw new ApiError("validation_failed", "webhook body is not a Clover webhook message");
+    }
+    let events = 0;
+    let applied = 0;
+    const decided: Effects[] = [];
+    // Each merchant's updates go to the tenants connected to that merchant; others are not ours.
+    for (const part of parts) {
+      for (const integration of await findConnectedByLocation(db, "clover", part.merchantId)) {
+        const tenant = await findTenantById(db, integration.tenantId);
+        if (!tenant) continue;
+        const result = await applyReports(c.env, db, tenant, "clover", {
+          ...request,
+          rawBody: part.rawBody,
+        });
+        events += result.events;
+        applied += result.applied;
+        decided.push(result.effects);
+      }
+    }
+    deliverAfterResponse(c, combine(...decided));
+    return c.json({ received: true, events, applied }, 200);
+  })
   .post("/webhooks/pos/:provider/:tenant", async (c) => {
     const provider = ProviderParam.safeParse(c.req.param("provider"));
     if (!provider.success) throw new ApiError("not_found", "unknown POS provider");
@@ -225,38 +327,73 @@ export const webhookRoutes = webhooks
     if (!tenant || integration?.status !== "connected" || integration.provider !== provider.data) {
       throw new ApiError("not_found", "no such POS connection");
     }
+    const request = await webhookRequest(c);
+    if (provider.data === "clover" && (await answeredVerification(db, request, tenant.id))) {
+      return c.json({ received: true, events: 0, applied: 0 }, 200);
+    }
     const secret = await openWebhookSecret(readConfig(c.env).credentialsKey, integration);
     if (!secret)
       throw new ApiError(
         "validation_failed",
         "this POS connection has no webhook secret configured",
       );
-    const request: WebhookRequest = {
-      headers: Object.fromEntries([...c.req.raw.headers].map(([k, v]) => [k.toLowerCase(), v])),
-      rawBody: await c.req.text(),
-      // Square signs the notification URL it was given (PUBLIC_BASE_URL), not the one we see.
-      url: publicUrlOf(readConfig(c.env), c.req.url),
-    };
-    const adapter = getPosAdapter(provider.data);
-    if (!(await adapter.verifyWebhook(request, secret))) {
+    if (!(await getPosAdapter(provider.data).verifyWebhook(request, secret))) {
       throw new ApiError("validation_failed", "webhook signature is missing or invalid");
     }
-    let reports: PosStatusReport[];
-    try {
-      reports = adapter.parseWebhook(request);
-    } catch {
-      throw new ApiError(
-        "validation_failed",
-        "webhook body is not an event this endpoint understands",
-      );
-    }
-    let applied = 0;
-    const decided: Effects[] = [];
-    for (const report of reports) {
-      const result = await applyPosReport(c.env, db, tenant, provider.data, report, new Date());
-      if (result.applied) applied += 1;
-      decided.push(result.effects);
-    }
-    deliverAfterResponse(c, combine(...decided));
-    return c.json({ received: true, events: reports.length, applied }, 200);
+    const result = await applyReports(c.env, db, tenant, provider.data, request);
+    deliverAfterResponse(c, result.effects);
+    return c.json({ received: true, events: result.events, applied: result.applied }, 200);
   });
+
+/** The request as the adapters verify it: lower-case headers, the raw body, the public URL. */
+async function webhookRequest(c: Context<AppEnv>): Promise<WebhookRequest> {
+  return {
+    headers: Object.fromEntries([...c.req.raw.headers].map(([k, v]) => [k.toLowerCase(), v])),
+    rawBody: await c.req.text(),
+    // Square signs the notification URL it was given (PUBLIC_BASE_URL), not the one we see.
+    url: publicUrlOf(readConfig(c.env), c.req.url),
+  };
+}
+
+// Clover verifies a webhook URL by POSTing `{"verificationCode": …}` without X-Clover-Auth; the
+// code must be pasted into Clover's dashboard, so it is kept for whoever does that (the owner for
+// the tenant's URL, the operator for the app-wide one): https://docs.clover.com/docs/webhooks
+/** Whether the request was Clover's URL verification, now recorded. */
+async function answeredVerification(
+  db: Db,
+  request: WebhookRequest,
+  tenantId: string,
+): Promise<boolean> {
+  if (request.headers["x-clover-auth"]) return false;
+  const code = cloverVerificationCode(request.rawBody);
+  if (!code) return false;
+  await recordWebhookVerification(db, { provider: "clover", tenantId }, code, new Date());
+  return true;
+}
+
+/** Applies the status reports of a verified body; a body the adapter cannot read is a 400. */
+async function applyReports(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  provider: PosProvider,
+  request: WebhookRequest,
+): Promise<{ events: number; applied: number; effects: Effects }> {
+  let reports: PosStatusReport[];
+  try {
+    reports = getPosAdapter(provider).parseWebhook(request);
+  } catch {
+    throw new ApiError(
+      "validation_failed",
+      "webhook body is not an event this endpoint understands",
+    );
+  }
+  let applied = 0;
+  const decided: Effects[] = [];
+  for (const report of reports) {
+    const result = await applyPosReport(env, db, tenant, provider, report, new Date());
+    if (result.applied) applied += 1;
+    decided.push(result.effects);
+  }
+  return { events: reports.length, applied, effects: combine(...decided) };
+}

@@ -5,8 +5,8 @@ import {
   buildCloverPaymentRequest,
   CLOVER_TENDER_LABEL_KEY,
   cloverAdapter,
+  cloverMessagesByMerchant,
   cloverVerificationCode,
-  cloverWebhookMerchantIds,
   mapCloverOrderStatus,
   mapCloverWebhookType,
 } from "../../src/adapters/pos/clover";
@@ -864,14 +864,30 @@ describe("clover webhook verification and merchants", () => {
     expect(cloverVerificationCode("verificationCode=1")).toBeNull();
   });
 
-  it("names the merchants of a message, and none for a body that is not one", () => {
-    expect(cloverWebhookMerchantIds(JSON.stringify(webhookFixture))).toEqual([MERCHANT]);
-    expect(
-      cloverWebhookMerchantIds(
-        JSON.stringify({ appId: "DRKVJT2ZRRRSC", merchants: { M1: [], M2: [] } }),
-      ),
-    ).toEqual(["M1", "M2"]);
-    expect(cloverWebhookMerchantIds('{"verificationCode":"x"}')).toEqual([]);
-    expect(cloverWebhookMerchantIds("not json")).toEqual([]);
+  it("splits a message by merchant, each part a message its tenant can verify and parse", () => {
+    const parts = cloverMessagesByMerchant(JSON.stringify(webhookFixture));
+    expect(parts.map((p) => p.merchantId)).toEqual([MERCHANT]);
+    const request = (rawBody: string) => ({
+      headers: {},
+      rawBody,
+      url: "https://x/webhooks/pos/clover",
+    });
+    expect(cloverAdapter.parseWebhook(request(parts[0]?.rawBody ?? ""))).toEqual(
+      cloverAdapter.parseWebhook(request(JSON.stringify(webhookFixture))),
+    );
+    const two = cloverMessagesByMerchant(
+      JSON.stringify({
+        appId: "DRKVJT2ZRRRSC",
+        merchants: {
+          M1: [{ objectId: "O:A1", type: "UPDATE", ts: 1 }],
+          M2: [{ objectId: "O:B2", type: "DELETE", ts: 2 }],
+        },
+      }),
+    );
+    expect(two.map((p) => p.merchantId)).toEqual(["M1", "M2"]);
+    const second = cloverAdapter.parseWebhook(request(two[1]?.rawBody ?? ""));
+    expect(second.map((r) => r.posOrderId)).toEqual(["B2"]);
+    expect(cloverMessagesByMerchant('{"verificationCode":"x"}')).toEqual([]);
+    expect(cloverMessagesByMerchant("not json")).toEqual([]);
   });
 });

@@ -749,7 +749,8 @@ export const cloverAdapter: PosAdapter = {
 
 // Clover's webhook URL verification: a POST whose body is `{ "verificationCode": "…" }`, sent without
 // `X-Clover-Auth`; the developer pastes the code into the dashboard: https://docs.clover.com/docs/webhooks
-const cloverVerificationRequest = z.object({ verificationCode: z.string().min(1) });
+// Bounded: the code is stored and shown to whoever pastes it into Clover (a UUID in practice).
+const cloverVerificationRequest = z.object({ verificationCode: z.string().min(1).max(200) });
 
 /**
  * The code of a Clover webhook URL verification request, or null when the body is not one. The
@@ -761,12 +762,19 @@ export function cloverVerificationCode(rawBody: string): string | null {
 }
 
 /**
- * The merchant ids a Clover webhook message names (the keys of its `merchants`), so the route can
- * find each merchant's tenant; empty when the body is not a Clover message.
+ * A Clover webhook message split by merchant, each part a message of its own (same `appId`, one
+ * merchant's updates), so the app-wide route can hand each part to that merchant's tenant; empty
+ * when the body is not a Clover message.
  */
-export function cloverWebhookMerchantIds(rawBody: string): string[] {
+export function cloverMessagesByMerchant(
+  rawBody: string,
+): { merchantId: string; rawBody: string }[] {
   const parsed = cloverWebhookMessage.safeParse(jsonOrUndefined(rawBody));
-  return parsed.success ? Object.keys(parsed.data.merchants) : [];
+  if (!parsed.success) return [];
+  return Object.entries(parsed.data.merchants).map(([merchantId, updates]) => ({
+    merchantId,
+    rawBody: JSON.stringify({ appId: parsed.data.appId, merchants: { [merchantId]: updates } }),
+  }));
 }
 
 function jsonOrUndefined(text: string): unknown {

@@ -5,7 +5,9 @@ import {
   findPosIntegration,
   type PosIntegrationRow,
 } from "../../db/pos-integrations";
+import type { Db } from "../../db/client";
 import { listSyncAttempts, syncStats } from "../../db/sync-attempts";
+import { findWebhookVerification } from "../../db/webhook-events";
 import { keyRouter } from "../../http/auth";
 import { ApiError } from "../../http/errors";
 import {
@@ -185,6 +187,17 @@ const IntegrationSchema = z
     hasWebhookSecret: z
       .boolean()
       .describe("Whether a webhook secret is set, so the POS's status webhooks are accepted."),
+    webhookVerification: z
+      .union([
+        z.object({
+          code: z.string().describe("The code to paste into Clover's dashboard."),
+          receivedAt: serverTime("When Clover sent it"),
+        }),
+        z.null(),
+      ])
+      .describe(
+        "Clover: the newest URL-verification code Clover sent to this tenant's webhook URL, to paste into Clover's webhook settings; null before any, and for other providers.",
+      ),
     health: z
       .object({
         state: z
@@ -257,7 +270,7 @@ const getIntegrationRoute = createRoute({
 
 staff.openapi(getIntegrationRoute, async (c) => {
   const row = await findPosIntegration(c.get("db"), c.get("tenant").id);
-  return c.json({ integration: row ? integrationDto(row) : null }, 200);
+  return c.json({ integration: row ? await integrationDto(c.get("db"), row) : null }, 200);
 });
 
 const connectRoute = createRoute({
@@ -315,7 +328,7 @@ owner.openapi(connectRoute, async (c) => {
     },
     new Date(),
   );
-  return c.json({ integration: integrationDto(row) }, 200);
+  return c.json({ integration: await integrationDto(c.get("db"), row) }, 200);
 });
 
 const oauthStartRoute = createRoute({
@@ -418,7 +431,7 @@ owner.openapi(disconnectRoute, async (c) => {
   }
   const row = await findPosIntegration(db, tenantId);
   if (!row) throw new ApiError("not_found", "no POS is connected");
-  return c.json({ integration: integrationDto(row) }, 200);
+  return c.json({ integration: await integrationDto(c.get("db"), row) }, 200);
 });
 
 const syncHistoryRoute = createRoute({
@@ -544,7 +557,10 @@ function settingsOf(row: PosIntegrationRow) {
   };
 }
 
-function integrationDto(row: PosIntegrationRow): z.infer<typeof IntegrationSchema> {
+async function integrationDto(
+  db: Db,
+  row: PosIntegrationRow,
+): Promise<z.infer<typeof IntegrationSchema>> {
   return {
     provider: row.provider,
     locationId: row.locationId,
@@ -556,6 +572,8 @@ function integrationDto(row: PosIntegrationRow): z.infer<typeof IntegrationSchem
       timezone: row.locationTimezone,
     },
     hasWebhookSecret: row.webhookSecretCiphertext !== null,
+    webhookVerification:
+      row.provider === "clover" ? await findWebhookVerification(db, "clover", row.tenantId) : null,
     health: {
       state:
         row.status === "disconnected" ? "disconnected" : row.degradedAt ? "degraded" : "healthy",
