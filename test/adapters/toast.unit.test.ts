@@ -4,11 +4,13 @@ import {
   buildToastOrderRequest,
   mapToastOrderStatus,
   toastAdapter,
+  toastDraftProblems,
   toDecimalAmount,
 } from "../../src/adapters/pos/toast";
 import {
   type PosCallOptions,
   type PosConnection,
+  type PosDraft,
   PosError,
   type PosOrder,
   type WebhookRequest,
@@ -20,6 +22,7 @@ import loginFixture from "./fixtures/toast-login-response.json";
 import postResponseFixture from "./fixtures/toast-order-post-response.json";
 import requestFixture from "./fixtures/toast-order-request.json";
 import webhookFixture from "./fixtures/toast-order-updated-webhook.json";
+import pricesFixture from "./fixtures/toast-prices-response.json";
 
 // ------------------------------------------------------------------ the double
 
@@ -143,6 +146,7 @@ describe("toast mapping", () => {
       city: "Boston",
       state: "MA",
       zipCode: "02215",
+      country: "US",
     });
     expect(body.promisedDate).toBeUndefined();
   });
@@ -222,10 +226,11 @@ describe("toast mapping", () => {
     expect(() => toDecimalAmount(12.5, "USD")).toThrow("amount 12.5 is not an integer");
   });
 
-  it("reads the documented POST /orders answer", async () => {
+  it("reads the documented prices and POST /orders answers, with the estimated ready time", async () => {
     const seen: string[] = [];
     const fetchFixture: typeof fetch = async (input, init) => {
       seen.push(`${init?.method ?? "GET"} ${String(input)}`);
+      if (String(input).endsWith("/prices")) return Response.json(pricesFixture);
       if (init?.method === "POST") return Response.json(postResponseFixture);
       return Response.json({ ...errorFixture, status: 404, message: "not found" }, { status: 404 });
     };
@@ -239,9 +244,11 @@ describe("toast mapping", () => {
     expect(created).toEqual({
       posOrderId: "89488287-f259-435b-a654-0bc391596af0",
       alreadyExisted: false,
+      estimatedReadyAt: "2021-07-30T12:12:46.235Z",
     });
     expect(seen).toEqual([
       "GET https://ws-api.toasttab.com/orders/v2/orders/orderlane%3Aord_01JTEST0000000000000000001",
+      "POST https://ws-api.toasttab.com/orders/v2/prices",
       "POST https://ws-api.toasttab.com/orders/v2/orders",
     ]);
   });
@@ -439,6 +446,7 @@ describe("toast adapter against the double", () => {
 
   const postedOrders = () =>
     double.requests("toast", "/orders/v2/orders").filter((r) => r.method === "POST");
+  const pricesCalls = () => double.requests("toast", "/orders/v2/prices");
 
   it("creates the order and returns Toast's GUID", async () => {
     const created = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
@@ -450,13 +458,35 @@ describe("toast adapter against the double", () => {
     expect(post?.headers.authorization).toBe(`Bearer ${connection.session?.accessToken}`);
     expect(post?.headers["toast-restaurant-external-id"]).toBe(RESTAURANT);
     expect(post?.headers["content-type"]).toBe("application/json");
-    expect(JSON.parse(post?.body ?? "null")).toEqual(requestFixture);
+    // Toast taxes each line (8.75% in the double, rounded per selection): 2.01 + 0.39 = 2.40, one
+    // cent under our 2.41, so the payment carries Toast's 29.90 and our tip.
+    const [check] = requestFixture.checks;
+    expect(JSON.parse(post?.body ?? "null")).toEqual({
+      ...requestFixture,
+      checks: [
+        {
+          ...check,
+          payments: [
+            {
+              type: "OTHER",
+              otherPayment: { guid: "0dc19214-d29e-4ab9-a773-27e5812999c7" },
+              amount: 29.9,
+              tipAmount: 3,
+            },
+          ],
+        },
+      ],
+    });
   });
 
   it("returns the same order, already existing, when created again", async () => {
     const first = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
     const second = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
-    expect(second).toEqual({ posOrderId: first.posOrderId, alreadyExisted: true });
+    expect(second).toEqual({
+      posOrderId: first.posOrderId,
+      alreadyExisted: true,
+      estimatedReadyAt: first.estimatedReadyAt,
+    });
     expect(double.orders("toast").size).toBe(1);
     expect(postedOrders()).toHaveLength(1);
   });
@@ -469,7 +499,11 @@ describe("toast adapter against the double", () => {
 
     const retried = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
     const [stored] = [...double.orders("toast").values()];
-    expect(retried).toEqual({ posOrderId: stored?.guid, alreadyExisted: true });
+    expect(retried).toEqual({
+      posOrderId: stored?.guid,
+      alreadyExisted: true,
+      estimatedReadyAt: "2025-06-01T18:30:00.000Z",
+    });
     expect(double.orders("toast").size).toBe(1);
   });
 
@@ -567,20 +601,31 @@ describe("toast adapter against the double", () => {
     expect(double.requests("toast", "/orders")).toHaveLength(0);
   });
 
-  it("sends no customer name, phone or email when customer sync is off", async () => {
+  const ANONYMOUS = {
+    firstName: "Orderlane",
+    lastName: "Order 42",
+    phone: "0000000000",
+    email: "ord_01JTEST0000000000000000001@orderlane.invalid",
+  };
+
+  it("sends an anonymous customer, none of the guest's details, when customer sync is off", async () => {
     await toastAdapter.createOrder({ ...connection, syncCustomerInfo: false }, anOrder(), OPTIONS);
     const [post] = postedOrders();
     const body = post?.body ?? "";
     for (const secret of ["Ana", "García", "ana@example.com", "+34600111222", "600111222"]) {
       expect(body).not.toContain(secret);
     }
-    expect(JSON.parse(body).checks[0].customer).toBeUndefined();
+    expect(JSON.parse(body).checks[0].customer).toEqual(ANONYMOUS);
+    expect(JSON.parse(pricesCalls()[0]?.body ?? "null").checks[0].customer).toEqual(ANONYMOUS);
   });
 
-  it("sends no customer when the order has none", async () => {
+  it("sends the anonymous customer on a pickup order that has none, and none on dine-in", async () => {
     await toastAdapter.createOrder(connection, anOrder({ customer: null }), OPTIONS);
-    const [post] = postedOrders();
-    expect(JSON.parse(post?.body ?? "null").checks[0].customer).toBeUndefined();
+    const dineIn = anOrder({ orderId: "ord_dine_in", orderType: "dine_in", customer: null });
+    await toastAdapter.createOrder(connection, dineIn, OPTIONS);
+    const [pickup, table] = postedOrders().map((r) => JSON.parse(r.body));
+    expect(pickup.checks[0].customer).toEqual(ANONYMOUS);
+    expect(table.checks[0].customer).toBeUndefined();
   });
 
   it("reads the order's status from Toast as it moves through the kitchen", async () => {
