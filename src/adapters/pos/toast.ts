@@ -265,6 +265,19 @@ export function withOtherPayment(
   return { ...body, checks: [{ ...check, payments: [payment] }] };
 }
 
+// Prices on selections. Toast prices every selection from the restaurant's menu. Of the fields that
+// set a price from outside, `externalPriceAmount` is for designated marketplace facilitators only,
+// needs a `marketplaceFacilitatorTaxInfo` with the taxes and its own scope, and is not taken by
+// /prices ("Externally-priced orders are only accepted using the /orders endpoint"):
+// https://doc.toasttab.com/doc/devguide/devMpfOrdersandDiscounts.html and
+// https://doc.toasttab.com/doc/apiordersdraftdoc/apiExternallyPricedOrdersandDiscounts.html
+// so it is never sent. `openPriceAmount` "sets the price of a menu item that is configured to use
+// the Open Price pricing strategy" (per unit, before quantity and modifiers), and without it Toast
+// prices such an item at 0.00: https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Selection
+// Every selection and modifier carries our price there, so an open-price item (or modifier, which
+// is a Selection too) is priced as the customer paid. The docs are silent on `openPriceAmount` for
+// an item with a set price; we take it that the menu price stands, and the /prices comparison in
+// createOrder catches any item whose Toast price differs from ours.
 function toastSelectionFor(line: PosOrderLine, currency: string): ToastSelectionBody {
   const ids = splitToastId(line.posItemId);
   if (!ids) {
@@ -313,20 +326,6 @@ function toastModifierFor(
     openPriceAmount: toDecimalAmount(modifier.price, currency),
   };
 }
-
-// Prices on selections. Toast prices every selection from the restaurant's menu. Of the fields that
-// set a price from outside, `externalPriceAmount` is for designated marketplace facilitators only,
-// needs a `marketplaceFacilitatorTaxInfo` with the taxes and its own scope, and is refused by
-// /prices ("Externally-priced orders are only accepted using the /orders endpoint"):
-// https://doc.toasttab.com/doc/devguide/devMpfOrdersandDiscounts.html and
-// https://doc.toasttab.com/doc/apiordersdraftdoc/apiExternallyPricedOrdersandDiscounts.html
-// so it is never sent. `openPriceAmount` "sets the price of a menu item that is configured to use
-// the Open Price pricing strategy" (per unit, before quantity and modifiers), and without it Toast
-// prices such an item at 0.00: https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Selection
-// Every selection and modifier carries our price there, so an open-price item (or modifier, which
-// is a Selection too) is priced as the customer paid. The docs are silent on `openPriceAmount` for
-// an item with a set price; we take it that the menu price stands, and the /prices comparison
-// below catches any item whose Toast price differs from ours.
 
 // Toast special requests: a modifier with `selectionType: "SPECIAL_REQUEST"` and the text in `displayName`:
 // https://doc.toasttab.com/doc/devguide/apiSpecifyingModifiersAndInstructions.html
@@ -386,7 +385,8 @@ function checkCustomer(syncCustomerInfo: boolean, order: PosOrder): ToastCustome
 // (RFC 2606), which no mail ever reaches, built from our order id so no two guests merge. The phone
 // is ten zeros: the docs give no format and no number to use instead.
 const ANONYMOUS_EMAIL_DOMAIN = "@orderlane.invalid";
-// The orders API supports email addresses "up to 53 characters long": https://doc.toasttab.com/openapi/orders/overview
+// The orders API supports email addresses "up to 53 characters long" (the orders API reference's
+// introduction, https://doc.toasttab.com/openapi/orders/overview).
 const EMAIL_MAX = 53;
 
 function anonymousCustomer(order: PosOrder): ToastCustomer {
@@ -446,8 +446,8 @@ function customerProblems(draft: PosDraft, syncCustomerInfo: boolean): PosDraftP
   return problems;
 }
 
-// The orders API supports email addresses of up to 53 characters, a prefix and a domain separated
-// by @, and no international characters: https://doc.toasttab.com/openapi/orders/overview
+// The same introduction: email addresses of up to 53 characters, a prefix and a domain separated
+// by @, "International characters are not supported".
 function toastEmailProblem(email: string): string | null {
   if (!email) return "Toast needs an email address on takeout and delivery orders";
   if (email.length > EMAIL_MAX)
