@@ -119,3 +119,93 @@ describe("the vendor double sends signed status webhooks", () => {
     expect(await webhookAdapter.verifyWebhook(request, "webhook-secret-other-000")).toBe(false);
   });
 });
+
+describe("the double's control API", () => {
+  const MENU_GROUP = "881472e6-dd94-48c6-b5c6-25e51a864208";
+  const LISTED = "9c59d4ab-8242-450f-8f36-b16e1b3ab802";
+  const UNLISTED = "0c7fa3b2-11d4-4b6e-9e2a-5d8c7b6a5f43";
+  const RESTAURANT = "4622e7a9-b4be-3fef-9220-b3dad273e0b4";
+
+  async function control(path: string, body: unknown): Promise<Response> {
+    return fetch(`${double.url}/_control/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function priceOrder(items: Record<string, unknown>[]): Promise<Response> {
+    const login = await fetch(`${double.baseUrl("toast")}/authentication/v1/authentication/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        clientId: "c",
+        clientSecret: "s",
+        userAccessType: "TOAST_MACHINE_CLIENT",
+      }),
+    });
+    const { token } = (await login.json()) as { token: { accessToken: string } };
+    return fetch(`${double.baseUrl("toast")}/orders/v2/prices`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token.accessToken}`,
+        "toast-restaurant-external-id": RESTAURANT,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        diningOption: { guid: "18855a26-40d4-4a8f-b484-c6af211dd597" },
+        checks: [{ selections: items }],
+      }),
+    });
+  }
+
+  const selection = (item: string, extra: Record<string, unknown> = {}) => ({
+    itemGroup: { guid: MENU_GROUP },
+    item: { guid: item },
+    quantity: 2,
+    modifiers: [],
+    ...extra,
+  });
+
+  it("POST /_control/state sets one key of a vendor's state, which the vendor then uses", async () => {
+    double.reset();
+    const set = await control("state", {
+      vendor: "toast",
+      key: "menu",
+      value: { [LISTED]: 7.25 },
+    });
+    expect(set.status).toBe(204);
+    expect(double.state("toast").menu).toEqual({ [LISTED]: 7.25 });
+    await control("state", { vendor: "toast", key: "taxRate", value: 0.1 });
+
+    const priced = await priceOrder([selection(LISTED, { openPriceAmount: 1 })]);
+    expect(priced.status).toBe(200);
+    const order = (await priced.json()) as {
+      guid: unknown;
+      checks: { amount: number; taxAmount: number; totalAmount: number }[];
+    };
+    // The menu's price wins over the selection's own; tax 10% of 14.50.
+    expect(order.guid).toBeNull();
+    expect(order.checks[0]).toMatchObject({ amount: 14.5, taxAmount: 1.45, totalAmount: 15.95 });
+    expect(double.orders("toast").size).toBe(0);
+  });
+
+  it("refuses a control call without vendor and key", async () => {
+    expect((await control("state", { vendor: "toast", value: 1 })).status).toBe(400);
+    expect((await control("state", { vendor: "toast", key: "__proto__", value: {} })).status).toBe(
+      400,
+    );
+  });
+
+  it("prices an unlisted item at its openPriceAmount, and answers 404 for one with no price at all", async () => {
+    double.reset();
+    await control("state", { vendor: "toast", key: "menu", value: { [LISTED]: 7.25 } });
+    const open = await priceOrder([selection(UNLISTED, { openPriceAmount: 3 })]);
+    expect(((await open.json()) as { checks: { amount: number }[] }).checks[0]?.amount).toBe(6);
+    const unknown = await priceOrder([selection(LISTED), selection(UNLISTED)]);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { message: string }).message).toContain(UNLISTED);
+    const negative = await priceOrder([selection(UNLISTED, { openPriceAmount: -1 })]);
+    expect(negative.status).toBe(400);
+  });
+});

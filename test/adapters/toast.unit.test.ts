@@ -4,11 +4,13 @@ import {
   buildToastOrderRequest,
   mapToastOrderStatus,
   toastAdapter,
+  toastDraftProblems,
   toDecimalAmount,
 } from "../../src/adapters/pos/toast";
 import {
   type PosCallOptions,
   type PosConnection,
+  type PosDraft,
   PosError,
   type PosOrder,
   type WebhookRequest,
@@ -20,6 +22,7 @@ import loginFixture from "./fixtures/toast-login-response.json";
 import postResponseFixture from "./fixtures/toast-order-post-response.json";
 import requestFixture from "./fixtures/toast-order-request.json";
 import webhookFixture from "./fixtures/toast-order-updated-webhook.json";
+import pricesFixture from "./fixtures/toast-prices-response.json";
 
 // ------------------------------------------------------------------ the double
 
@@ -143,6 +146,7 @@ describe("toast mapping", () => {
       city: "Boston",
       state: "MA",
       zipCode: "02215",
+      country: "US",
     });
     expect(body.promisedDate).toBeUndefined();
   });
@@ -222,10 +226,11 @@ describe("toast mapping", () => {
     expect(() => toDecimalAmount(12.5, "USD")).toThrow("amount 12.5 is not an integer");
   });
 
-  it("reads the documented POST /orders answer", async () => {
+  it("reads the documented prices and POST /orders answers, with the estimated ready time", async () => {
     const seen: string[] = [];
     const fetchFixture: typeof fetch = async (input, init) => {
       seen.push(`${init?.method ?? "GET"} ${String(input)}`);
+      if (String(input).endsWith("/prices")) return Response.json(pricesFixture);
       if (init?.method === "POST") return Response.json(postResponseFixture);
       return Response.json({ ...errorFixture, status: 404, message: "not found" }, { status: 404 });
     };
@@ -239,9 +244,11 @@ describe("toast mapping", () => {
     expect(created).toEqual({
       posOrderId: "89488287-f259-435b-a654-0bc391596af0",
       alreadyExisted: false,
+      estimatedReadyAt: "2021-07-30T12:12:46.235Z",
     });
     expect(seen).toEqual([
       "GET https://ws-api.toasttab.com/orders/v2/orders/orderlane%3Aord_01JTEST0000000000000000001",
+      "POST https://ws-api.toasttab.com/orders/v2/prices",
       "POST https://ws-api.toasttab.com/orders/v2/orders",
     ]);
   });
@@ -257,6 +264,96 @@ describe("toast mapping", () => {
       expiresAt: "2025-06-02T12:00:00.000Z",
       refreshToken: null,
     });
+  });
+});
+
+// ------------------------------------------------------------------ draft problems
+
+describe("toast draft problems", () => {
+  const address = {
+    line1: "401 Park Drive",
+    city: "Boston",
+    postalCode: "02215",
+    region: "MA",
+    country: "US",
+  };
+  const draft = (overrides: Partial<PosDraft> = {}): PosDraft => ({
+    orderType: "pickup",
+    customer: { name: "Ana García", email: "ana@example.com", phone: "+16175550100" },
+    deliveryAddress: null,
+    ...overrides,
+  });
+  const customer = (fields: Partial<PosDraft["customer"]>) => ({
+    customer: { ...draft().customer, ...fields },
+  });
+
+  it.each<[string, PosDraft, boolean, string[]]>([
+    ["a complete pickup", draft(), true, []],
+    ["one name only", draft(customer({ name: "Ana" })), true, ["customer.name"]],
+    ["no phone", draft(customer({ phone: null })), true, ["customer.phone"]],
+    ["a blank email", draft(customer({ email: "  " })), true, ["customer.email"]],
+    [
+      "an email over 53 characters",
+      draft(customer({ email: `${"a".repeat(50)}@example.com` })),
+      true,
+      ["customer.email"],
+    ],
+    [
+      "an email with international characters",
+      draft(customer({ email: "añа@example.com" })),
+      true,
+      ["customer.email"],
+    ],
+    [
+      "nothing but a first name",
+      draft(customer({ name: "Ana", phone: null, email: null })),
+      true,
+      ["customer.name", "customer.phone", "customer.email"],
+    ],
+    [
+      "nothing shared when customer sync is off",
+      draft(customer({ name: "", phone: null, email: null })),
+      false,
+      [],
+    ],
+    [
+      "a dine-in guest with one name",
+      draft({ orderType: "dine_in", ...customer({ name: "Ana", phone: null }) }),
+      true,
+      [],
+    ],
+    ["a complete delivery", draft({ orderType: "delivery", deliveryAddress: address }), true, []],
+    ["a delivery without an address", draft({ orderType: "delivery" }), true, ["deliveryAddress"]],
+    [
+      "a delivery to a state spelled out",
+      draft({ orderType: "delivery", deliveryAddress: { ...address, region: "Massachusetts" } }),
+      true,
+      ["deliveryAddress.region"],
+    ],
+    [
+      "a delivery without a state, customer sync off",
+      draft({
+        orderType: "delivery",
+        deliveryAddress: { ...address, region: undefined },
+        ...customer({ phone: null }),
+      }),
+      false,
+      ["deliveryAddress.region"],
+    ],
+    [
+      "a delivery without street, city and postal code",
+      draft({
+        orderType: "delivery",
+        deliveryAddress: { ...address, line1: " ", city: "", postalCode: "" },
+      }),
+      true,
+      ["deliveryAddress.line1", "deliveryAddress.city", "deliveryAddress.postalCode"],
+    ],
+  ])("%s", (_name, input, syncCustomerInfo, fields) => {
+    const problems = toastDraftProblems(input, syncCustomerInfo);
+    expect(problems.map((p) => p.field)).toEqual(fields);
+    for (const problem of problems) expect(problem.message).toMatch(/^Toast (needs|takes) /);
+    expect(toastAdapter.draftProblems(input, { syncCustomerInfo })).toEqual(problems);
   });
 });
 
@@ -439,6 +536,7 @@ describe("toast adapter against the double", () => {
 
   const postedOrders = () =>
     double.requests("toast", "/orders/v2/orders").filter((r) => r.method === "POST");
+  const pricesCalls = () => double.requests("toast", "/orders/v2/prices");
 
   it("creates the order and returns Toast's GUID", async () => {
     const created = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
@@ -450,13 +548,35 @@ describe("toast adapter against the double", () => {
     expect(post?.headers.authorization).toBe(`Bearer ${connection.session?.accessToken}`);
     expect(post?.headers["toast-restaurant-external-id"]).toBe(RESTAURANT);
     expect(post?.headers["content-type"]).toBe("application/json");
-    expect(JSON.parse(post?.body ?? "null")).toEqual(requestFixture);
+    // Toast taxes each line (8.75% in the double, rounded per selection): 2.01 + 0.39 = 2.40, one
+    // cent under our 2.41, so the payment carries Toast's 29.90 and our tip.
+    const [check] = requestFixture.checks;
+    expect(JSON.parse(post?.body ?? "null")).toEqual({
+      ...requestFixture,
+      checks: [
+        {
+          ...check,
+          payments: [
+            {
+              type: "OTHER",
+              otherPayment: { guid: "0dc19214-d29e-4ab9-a773-27e5812999c7" },
+              amount: 29.9,
+              tipAmount: 3,
+            },
+          ],
+        },
+      ],
+    });
   });
 
   it("returns the same order, already existing, when created again", async () => {
     const first = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
     const second = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
-    expect(second).toEqual({ posOrderId: first.posOrderId, alreadyExisted: true });
+    expect(second).toEqual({
+      posOrderId: first.posOrderId,
+      alreadyExisted: true,
+      estimatedReadyAt: first.estimatedReadyAt,
+    });
     expect(double.orders("toast").size).toBe(1);
     expect(postedOrders()).toHaveLength(1);
   });
@@ -469,7 +589,11 @@ describe("toast adapter against the double", () => {
 
     const retried = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
     const [stored] = [...double.orders("toast").values()];
-    expect(retried).toEqual({ posOrderId: stored?.guid, alreadyExisted: true });
+    expect(retried).toEqual({
+      posOrderId: stored?.guid,
+      alreadyExisted: true,
+      estimatedReadyAt: "2025-06-01T18:30:00.000Z",
+    });
     expect(double.orders("toast").size).toBe(1);
   });
 
@@ -567,20 +691,293 @@ describe("toast adapter against the double", () => {
     expect(double.requests("toast", "/orders")).toHaveLength(0);
   });
 
-  it("sends no customer name, phone or email when customer sync is off", async () => {
+  const ANONYMOUS = {
+    firstName: "Orderlane",
+    lastName: "Order 42",
+    phone: "0000000000",
+    email: "ord_01JTEST0000000000000000001@orderlane.invalid",
+  };
+
+  it("sends an anonymous customer, none of the guest's details, when customer sync is off", async () => {
     await toastAdapter.createOrder({ ...connection, syncCustomerInfo: false }, anOrder(), OPTIONS);
     const [post] = postedOrders();
     const body = post?.body ?? "";
     for (const secret of ["Ana", "García", "ana@example.com", "+34600111222", "600111222"]) {
       expect(body).not.toContain(secret);
     }
-    expect(JSON.parse(body).checks[0].customer).toBeUndefined();
+    expect(JSON.parse(body).checks[0].customer).toEqual(ANONYMOUS);
+    expect(JSON.parse(pricesCalls()[0]?.body ?? "null").checks[0].customer).toEqual(ANONYMOUS);
   });
 
-  it("sends no customer when the order has none", async () => {
+  it("sends the anonymous customer on a pickup order that has none, and none on dine-in", async () => {
     await toastAdapter.createOrder(connection, anOrder({ customer: null }), OPTIONS);
-    const [post] = postedOrders();
-    expect(JSON.parse(post?.body ?? "null").checks[0].customer).toBeUndefined();
+    const dineIn = anOrder({ orderId: "ord_dine_in", orderType: "dine_in", customer: null });
+    await toastAdapter.createOrder(connection, dineIn, OPTIONS);
+    const [pickup, table] = postedOrders().map((r) => JSON.parse(r.body));
+    expect(pickup.checks[0].customer).toEqual(ANONYMOUS);
+    expect(table.checks[0].customer).toBeUndefined();
+  });
+
+  describe("checkConnection", () => {
+    const fresh = (overrides: Partial<PosConnection> = {}) =>
+      aConnection(double.baseUrl("toast"), overrides);
+
+    it("logs in and reads the restaurant's name, currency and time zone, for any GUID by default", async () => {
+      const guid = "6f3c2a4e-1d2b-4c5d-8e9f-0a1b2c3d4e5f";
+      const info = await toastAdapter.checkConnection(fresh({ locationId: guid }), OPTIONS);
+      expect(info).toEqual({
+        name: "Double Bistro",
+        currency: "USD",
+        timezone: "America/New_York",
+        settings: {},
+      });
+      const calls = double.received.map((r) => `${r.method} ${r.path}`);
+      expect(calls.slice(-2)).toEqual([
+        "POST /authentication/v1/authentication/login",
+        `GET /restaurants/v1/restaurants/${guid}`,
+      ]);
+      const restaurantCall = double.requests("toast", "/restaurants").at(-1);
+      expect(restaurantCall?.headers["toast-restaurant-external-id"]).toBe(guid);
+      expect(restaurantCall?.headers.authorization).toMatch(/^Bearer toast-token-/);
+    });
+
+    it("answers what Toast says of a configured restaurant, upper-casing the currency", async () => {
+      double.state("toast").restaurants = {
+        [RESTAURANT]: { name: "Tommy's Burgers", currencyCode: "cad", timeZone: "America/Toronto" },
+      };
+      expect(await toastAdapter.checkConnection(fresh(), OPTIONS)).toEqual({
+        name: "Tommy's Burgers",
+        currency: "CAD",
+        timezone: "America/Toronto",
+        settings: {},
+      });
+    });
+
+    it("answers null for a time zone that is not an IANA name", async () => {
+      double.state("toast").restaurants = { [RESTAURANT]: { timeZone: "Eastern Time" } };
+      expect((await toastAdapter.checkConnection(fresh(), OPTIONS)).timezone).toBeNull();
+    });
+
+    it("refuses a restaurant Toast does not know as a permanent unknown_location", async () => {
+      double.state("toast").restaurants = { [RESTAURANT]: {} };
+      const other = "8f3a0c8e-0000-4000-8000-000000000001";
+      const error = await posErrorOf(
+        toastAdapter.checkConnection(fresh({ locationId: other }), OPTIONS),
+      );
+      expect(error).toMatchObject({ kind: "permanent", code: "unknown_location" });
+      expect(error.message).toContain(other);
+      expect(error.details.status).toBe(404);
+    });
+
+    it("answers refused client credentials with auth, and never names the secret", async () => {
+      double.state("toast").clients = { "client-1": "secret-1" };
+      const refused = fresh({
+        credentials: { ...aConnection("x").credentials, clientSecret: "not-the-secret" },
+      });
+      const error = await posErrorOf(toastAdapter.checkConnection(refused, OPTIONS));
+      expect(error).toMatchObject({ kind: "auth", code: "unauthorized" });
+      expect(JSON.stringify({ ...error, message: error.message })).not.toContain("not-the-secret");
+      expect(double.requests("toast", "/restaurants")).toHaveLength(0);
+    });
+
+    it("keeps a 5xx retryable and reads a 403 as a restaurant these credentials cannot reach", async () => {
+      const answering =
+        (status: number): typeof fetch =>
+        async (input, init) =>
+          String(input).includes("/restaurants/")
+            ? Response.json({ ...errorFixture, status }, { status })
+            : fetch(input, init);
+      const unavailable = await posErrorOf(
+        toastAdapter.checkConnection(fresh(), { ...OPTIONS, fetch: answering(503) }),
+      );
+      expect(unavailable).toMatchObject({ kind: "retryable", code: "server_error" });
+      const forbidden = await posErrorOf(
+        toastAdapter.checkConnection(fresh(), { ...OPTIONS, fetch: answering(403) }),
+      );
+      expect(forbidden).toMatchObject({ kind: "permanent", code: "unknown_location" });
+    });
+  });
+
+  describe("prices", () => {
+    const MENU = {
+      [BURGER]: 10,
+      "b2c3d4e5-0000-4000-8000-000000000002": 1.5,
+      [FRIES]: 4.5,
+    };
+
+    it("asks Toast for the prices of the same body before posting it", async () => {
+      await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
+      const calls = double.received
+        .filter((r) => r.path.startsWith("/orders"))
+        .map((r) => `${r.method} ${r.path}`);
+      expect(calls).toEqual([
+        "GET /orders/v2/orders/orderlane%3Aord_01JTEST0000000000000000001",
+        "POST /orders/v2/prices",
+        "POST /orders/v2/orders",
+      ]);
+      const [priced] = pricesCalls();
+      expect(priced?.headers["toast-restaurant-external-id"]).toBe(RESTAURANT);
+      expect(JSON.parse(priced?.body ?? "null")).toEqual(requestFixture);
+    });
+
+    it("refuses, without posting it, an order Toast prices above ours, naming both amounts", async () => {
+      double.state("toast").menu = { ...MENU, [FRIES]: 5.5 };
+      const error = await posErrorOf(toastAdapter.createOrder(connection, anOrder(), OPTIONS));
+      expect(error).toMatchObject({ kind: "permanent", code: "price_mismatch" });
+      // 27.50 + 1.00 more for the fries, taxed per line: 2.01 + 0.48.
+      expect(error.message).toContain(
+        "Toast prices order #42 at 30.99 USD, Orderlane at 29.91 USD",
+      );
+      expect(postedOrders()).toHaveLength(0);
+      expect(double.orders("toast").size).toBe(0);
+    });
+
+    it("compares totals with tax: a restaurant that charges no tax in Toast is a mismatch", async () => {
+      double.state("toast").menu = MENU;
+      double.state("toast").taxRate = 0;
+      const error = await posErrorOf(toastAdapter.createOrder(connection, anOrder(), OPTIONS));
+      expect(error.code).toBe("price_mismatch");
+      expect(error.message).toContain("at 27.5 USD, Orderlane at 29.91 USD");
+    });
+
+    it("accepts one minor unit per line of rounding, and pays what Toast computed", async () => {
+      double.state("toast").menu = MENU;
+      double.state("toast").taxRate = 0.0882; // 23.00 → 2.03, 4.50 → 0.40: 29.93, two cents over
+      await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
+      const [post] = postedOrders();
+      expect(JSON.parse(post?.body ?? "null").checks[0].payments).toEqual([
+        {
+          type: "OTHER",
+          otherPayment: { guid: "0dc19214-d29e-4ab9-a773-27e5812999c7" },
+          amount: 29.93,
+          tipAmount: 3,
+        },
+      ]);
+    });
+
+    it("refuses a difference of three cents on a two-line order", async () => {
+      double.state("toast").menu = MENU;
+      double.state("toast").taxRate = 0.0887; // 2.04 + 0.40: 29.94, three cents over
+      const error = await posErrorOf(toastAdapter.createOrder(connection, anOrder(), OPTIONS));
+      expect(error.code).toBe("price_mismatch");
+    });
+
+    it("prefers the Other payment GUID connect stored in settings over the credentials", async () => {
+      const settings = { otherPaymentGuid: "7e1f0000-0000-4000-8000-0000000000aa" };
+      await toastAdapter.createOrder({ ...connection, settings }, anOrder(), OPTIONS);
+      const [post] = postedOrders();
+      expect(JSON.parse(post?.body ?? "null").checks[0].payments[0].otherPayment).toEqual({
+        guid: "7e1f0000-0000-4000-8000-0000000000aa",
+      });
+    });
+
+    it("sends no payment when the restaurant has no Other payment type", async () => {
+      const { otherPaymentGuid: _, ...credentials } = connection.credentials;
+      await toastAdapter.createOrder({ ...connection, credentials }, anOrder(), OPTIONS);
+      const [post] = postedOrders();
+      expect(JSON.parse(post?.body ?? "null").checks[0].payments).toBeUndefined();
+    });
+  });
+
+  it("sends a delivery order with its delivery info, and Toast takes it", async () => {
+    const delivery = anOrder({
+      orderType: "delivery",
+      scheduledFor: null,
+      deliveryAddress: {
+        line1: "401 Park Drive",
+        city: "Boston",
+        postalCode: "02215",
+        region: "ma",
+        country: "US",
+      },
+    });
+    const { posOrderId } = await toastAdapter.createOrder(connection, delivery, OPTIONS);
+    expect(double.orders("toast").get(posOrderId)?.deliveryInfo).toEqual({
+      address1: "401 Park Drive",
+      city: "Boston",
+      state: "MA",
+      zipCode: "02215",
+      country: "US",
+    });
+  });
+
+  describe("estimated ready time", () => {
+    it("is Toast's estimatedFulfillmentDate: the double's prep time after an ASAP order", async () => {
+      double.state("toast").prepMinutes = 20;
+      const before = Date.now();
+      const created = await toastAdapter.createOrder(
+        connection,
+        anOrder({ scheduledFor: null }),
+        OPTIONS,
+      );
+      const readyAt = Date.parse(created.estimatedReadyAt ?? "");
+      expect(readyAt).toBeGreaterThanOrEqual(before + 20 * 60_000 - 1000);
+      expect(readyAt).toBeLessThanOrEqual(Date.now() + 20 * 60_000 + 1000);
+    });
+
+    it("is the promised time of a scheduled order", async () => {
+      const created = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
+      expect(created.estimatedReadyAt).toBe("2025-06-01T18:30:00.000Z");
+    });
+  });
+
+  describe("cancelOrder", () => {
+    const voidCalls = () =>
+      double.requests("toast", "/orders/v2/orders").filter((r) => r.path.endsWith("/void"));
+
+    it("voids an order paid with the Other payment, its items and its payment", async () => {
+      const { posOrderId } = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
+      expect(await toastAdapter.cancelOrder(connection, posOrderId, OPTIONS)).toBe(true);
+      const [call] = voidCalls();
+      expect(call?.method).toBe("POST");
+      expect(call?.path).toBe(`/orders/v2/orders/${posOrderId}/void`);
+      expect(JSON.parse(call?.body ?? "null")).toEqual({
+        selections: { voidAll: true },
+        payments: { voidAll: true },
+      });
+      expect(await toastAdapter.getOrderStatus(connection, posOrderId, OPTIONS)).toEqual({
+        vendorStatus: "VOIDED",
+        status: "cancelled",
+      });
+    });
+
+    it("answers true for an order already voided, without voiding it again", async () => {
+      const { posOrderId } = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
+      await toastAdapter.cancelOrder(connection, posOrderId, OPTIONS);
+      expect(await toastAdapter.cancelOrder(connection, posOrderId, OPTIONS)).toBe(true);
+      expect(voidCalls()).toHaveLength(1);
+    });
+
+    it("answers false, leaving it to staff, for an order without an Other payment", async () => {
+      const { otherPaymentGuid: _, ...credentials } = connection.credentials;
+      const unpaid = { ...connection, credentials };
+      const { posOrderId } = await toastAdapter.createOrder(unpaid, anOrder(), OPTIONS);
+      expect(await toastAdapter.cancelOrder(unpaid, posOrderId, OPTIONS)).toBe(false);
+      expect(voidCalls()).toHaveLength(0);
+      expect(double.orders("toast").get(posOrderId)?.voided).toBe(false);
+    });
+
+    it("answers false when Toast refuses the void to a client that did not create the order", async () => {
+      const { posOrderId } = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
+      const otherClient = aConnection(double.baseUrl("toast"), {
+        credentials: { ...connection.credentials, clientId: "client-2" },
+      });
+      const session = await toastAdapter.refreshSession(otherClient, OPTIONS);
+      expect(await toastAdapter.cancelOrder({ ...otherClient, session }, posOrderId, OPTIONS)).toBe(
+        false,
+      );
+      expect(voidCalls()).toHaveLength(1);
+      expect(double.orders("toast").get(posOrderId)?.voided).toBe(false);
+    });
+  });
+
+  it("has no fulfillment state to set in Toast", async () => {
+    const { posOrderId } = await toastAdapter.createOrder(connection, anOrder(), OPTIONS);
+    const before = double.received.length;
+    expect(await toastAdapter.updateFulfillment(connection, posOrderId, "ready", OPTIONS)).toBe(
+      false,
+    );
+    expect(double.received.length).toBe(before);
   });
 
   it("reads the order's status from Toast as it moves through the kitchen", async () => {

@@ -10,7 +10,9 @@
 //   GET  /_control/orders?vendor=toast     orders the vendor holds
 //   POST /_control/faults { vendor, faults: Fault[] }   queue faults for create-order calls
 //   POST /_control/mode { vendor, mode: Fault | null }   a fault applied to every create-order call
-//   POST /_control/reset                   forget requests, orders, faults
+//   POST /_control/state { vendor, key, value }   set one key of that vendor's free state (what the
+//                                          vendor module reads, e.g. Toast's `menu` or `restaurants`)
+//   POST /_control/reset                   forget requests, orders, faults, state
 //   POST /_control/webhook { vendor, url, secret, body }   send a correctly signed status webhook
 //   POST /_control/namespaces              → 201 { url }: a namespace, a fresh double on a port of its
 //                                          own with its own requests, orders, faults and modes (and its
@@ -115,6 +117,18 @@ export async function startPosDouble({ port = 0, vendors }) {
         }
         if (url.pathname === "/_control/mode") {
           slot(json.vendor).mode = json.mode ?? null;
+          return send(204, undefined);
+        }
+        if (url.pathname === "/_control/state" && req.method === "POST") {
+          if (
+            typeof json.vendor !== "string" ||
+            typeof json.key !== "string" ||
+            !json.key ||
+            json.key === "__proto__"
+          ) {
+            return send(400, { error: "vendor and key are required" });
+          }
+          slot(json.vendor).state[json.key] = json.value;
           return send(204, undefined);
         }
         if (url.pathname === "/_control/webhook") {

@@ -6,6 +6,7 @@ import {
   type PosAdapter,
   type PosCallOptions,
   type PosConnection,
+  type PosDraft,
   type PosDraftProblem,
   PosError,
   type PosLocationInfo,
@@ -19,14 +20,21 @@ import {
 /*
  * Toast POS adapter.
  *
- * Connection settings beyond the client credentials live in
- * `connection.credentials` too, because `PosConnection` has no other place for
- * vendor configuration:
+ * One order is three calls, after a client-credentials login:
+ * 1. GET the order by our `externalId`: a create that timed out may have gone through.
+ * 2. POST /prices with the order: Toast computes every amount (menu prices, modifiers, its own
+ *    taxes per selection), and Toast calls it "the only reliable and supported way to determine
+ *    the payment amount for a check". An order Toast prices away from ours is not sent.
+ * 3. POST /orders with the same body and, when configured, an OTHER payment of Toast's total.
+ *
+ * Connection settings beyond the client credentials (read from `connection.settings` first,
+ * then `connection.credentials`, where the owner types them at connect):
  * - `diningOptionPickup`, `diningOptionDelivery`, `diningOptionDineIn`: the
  *   restaurant's dining option GUIDs (Toast requires one on every order);
  * - `otherPaymentGuid` (optional): an "Other" payment type configured by the
  *   restaurant; when set, the order carries a payment for what the customer
- *   already paid online, so staff do not collect it again.
+ *   already paid online, so staff do not collect it again. Toast voids only
+ *   orders paid that way, so without it a cancel is left to staff.
  *
  * Menu references: Toast needs both the menu group and the item GUID on every
  * selection, and both the modifier group and the modifier GUID on every
@@ -59,17 +67,54 @@ const toastOrder = z.object({
   guestOrderStatus: z.string().nullish(),
   voided: z.boolean().nullish(),
   deleted: z.boolean().nullish(),
+  // Order.estimatedFulfillmentDate: when the order is expected ready for pickup or delivered, set
+  // for TAKE_OUT and DELIVERY dining behaviors only: https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Order
+  estimatedFulfillmentDate: z.string().nullish(),
   deliveryInfo: z.object({ deliveryState: z.string().nullish() }).nullish(),
   checks: z
     .array(
       z.object({
         voided: z.boolean().nullish(),
         selections: z.array(toastSelection).nullish(),
+        // Payment.type is CASH, CREDIT, GIFTCARD, HOUSE_ACCOUNT, REWARDCARD, LEVELUP, OTHER, …:
+        // https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Payment
+        payments: z.array(z.object({ type: z.string().nullish() })).nullish(),
       }),
     )
     .nullish(),
 });
 type ToastOrder = z.infer<typeof toastOrder>;
+
+// POST /prices answers the Order with Toast's amounts and no GUIDs; Check.totalAmount is "the total
+// calculated price of this check including discounts and taxes" (tips are on the payments):
+// https://doc.toasttab.com/openapi/orders/operation/pricesPost and https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Check
+const toastPricesResponse = z.object({
+  checks: z
+    .array(
+      z.object({
+        amount: z.number().nullish(),
+        taxAmount: z.number().nullish(),
+        totalAmount: z.number(),
+      }),
+    )
+    .min(1),
+});
+
+// Restaurants API, GET /restaurants/v1/restaurants/{restaurantGUID} answers a RestaurantInfo whose
+// `general` holds the guest-facing `name`, the IANA `timeZone` and the ISO-4217 `currencyCode`:
+// https://doc.toasttab.com/openapi/restaurants/operation/restaurantsRestaurantGuidGet and
+// https://doc.toasttab.com/openapi/restaurants/tag/Data-definitions/schema/General
+const toastRestaurantInfo = z.object({
+  guid: z.string().nullish(),
+  general: z
+    .object({
+      name: z.string().nullish(),
+      locationName: z.string().nullish(),
+      timeZone: z.string().nullish(),
+      currencyCode: z.string().nullish(),
+    })
+    .nullish(),
+});
 
 // Toast orders API, POST /orders: the example answers with the Order itself while the schema names an
 // `OrderResponse` wrapper `{ orders: [Order] }`; both are accepted: https://doc.toasttab.com/openapi/orders/operation/ordersPost
@@ -103,64 +148,137 @@ const toastOrderWebhookDetails = z.object({
 
 // ------------------------------------------------------------------- mapping
 
+/** A connection setting: what connect stored in `settings` first, else what the owner typed. */
+function settingOf(
+  connection: Pick<PosConnection, "settings" | "credentials">,
+  key: string,
+): string | undefined {
+  return connection.settings?.[key] || connection.credentials[key] || undefined;
+}
+
+interface ToastRef {
+  guid: string;
+}
+
+interface ToastCustomer {
+  firstName: string;
+  lastName: string;
+  phone: string;
+  email: string;
+}
+
+interface ToastDeliveryInfo {
+  address1: string;
+  address2?: string;
+  city: string;
+  state: string;
+  zipCode: string;
+  country?: string;
+}
+
+interface ToastPayment {
+  type: "OTHER";
+  otherPayment: ToastRef;
+  amount: number;
+  tipAmount: number;
+}
+
+type ToastSelectionBody = Record<string, unknown> & { modifiers: Record<string, unknown>[] };
+
+interface ToastCheckBody {
+  displayNumber: string;
+  tabName: string;
+  selections: ToastSelectionBody[];
+  customer?: ToastCustomer;
+  payments?: ToastPayment[];
+}
+
+/** The Order body this adapter sends to /prices and /orders. */
+export interface ToastOrderBody {
+  externalId: string;
+  diningOption: ToastRef;
+  promisedDate?: string;
+  deliveryInfo?: ToastDeliveryInfo;
+  checks: [ToastCheckBody];
+}
+
 // Toast orders API, POST /orders (Order, Check, Selection, Customer, Payment, DeliveryInfo): https://doc.toasttab.com/openapi/orders/operation/ordersPost
 /**
- * Our order as the body of Toast's `POST /orders/v2/orders`. Throws a
- * `permanent` `PosError` before any network call when something cannot be
- * sent: an item or modifier without a Toast id, a missing dining option.
+ * Our order as the Order body of Toast's `POST /orders/v2/prices` and `POST /orders/v2/orders`,
+ * without a payment (`withOtherPayment` adds it once Toast has priced the order). Throws a
+ * `permanent` `PosError` before any network call when something cannot be sent: an item or
+ * modifier without a Toast id, a missing dining option.
  */
-export function buildToastOrderRequest(
-  connection: PosConnection,
-  order: PosOrder,
-): Record<string, unknown> {
-  const customer = connection.syncCustomerInfo ? order.customer : null;
-  const selections = order.lines.map((line) => toastSelectionFor(line));
+export function buildToastOrderRequest(connection: PosConnection, order: PosOrder): ToastOrderBody {
+  const selections = order.lines.map((line) => toastSelectionFor(line, order.currency));
   if (order.specialInstructions && selections[0]) {
     // The Order and Check objects have no free-text note the kitchen sees;
     // a special request on the first selection does reach the KDS.
     appendSpecialRequest(selections[0], `Order note: ${order.specialInstructions}`);
   }
 
-  const check: Record<string, unknown> = {
+  const check: ToastCheckBody = {
     displayNumber: String(order.number),
     tabName: `Orderlane #${order.number}`,
     selections,
   };
-  if (customer) check.customer = toastCustomer(customer);
-  const otherPaymentGuid = connection.credentials.otherPaymentGuid;
-  if (otherPaymentGuid) {
-    check.payments = [
-      {
-        type: "OTHER",
-        otherPayment: { guid: otherPaymentGuid },
-        amount: toDecimalAmount(order.total - order.tip, order.currency),
-        tipAmount: toDecimalAmount(order.tip, order.currency),
-      },
-    ];
-  }
+  const customer = checkCustomer(connection.syncCustomerInfo, order);
+  if (customer) check.customer = customer;
 
-  const body: Record<string, unknown> = {
+  const body: ToastOrderBody = {
     externalId: toastExternalId(order.orderId),
     diningOption: { guid: diningOptionGuid(connection, order) },
     checks: [check],
   };
   if (order.scheduledFor) body.promisedDate = toToastDate(order.scheduledFor);
+  // Order.deliveryInfo: "Delivery information related to orders with a DELIVERY dining option":
+  // https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Order
   if (order.orderType === "delivery" && order.deliveryAddress) {
-    const address = order.deliveryAddress;
-    body.deliveryInfo = {
-      address1: address.line1,
-      ...(address.line2 ? { address2: address.line2 } : {}),
-      city: address.city,
-      state: address.region ?? "",
-      zipCode: address.postalCode,
-    };
+    body.deliveryInfo = toastDeliveryInfo(order.deliveryAddress);
   }
   return body;
 }
 
-type ToastSelectionBody = Record<string, unknown> & { modifiers: Record<string, unknown>[] };
+/**
+ * The body with an OTHER payment of Toast's own total (`toastTotal`, minor units) and our tip,
+ * when the restaurant configured an Other payment type; unchanged otherwise. Toast: a payment
+ * that does not match /prices leaves staff to handle an under- or overpayment:
+ * https://doc.toasttab.com/doc/devguide/apiOrderPrices.html
+ */
+export function withOtherPayment(
+  connection: PosConnection,
+  body: ToastOrderBody,
+  order: PosOrder,
+  toastTotal: number,
+): ToastOrderBody {
+  const otherPaymentGuid = settingOf(connection, "otherPaymentGuid");
+  if (!otherPaymentGuid) return body;
+  // Payment requires type, amount and tipAmount; OTHER needs otherPayment.guid:
+  // https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Payment
+  const payment: ToastPayment = {
+    type: "OTHER",
+    otherPayment: { guid: otherPaymentGuid },
+    amount: toDecimalAmount(toastTotal, order.currency),
+    tipAmount: toDecimalAmount(order.tip, order.currency),
+  };
+  const [check] = body.checks;
+  return { ...body, checks: [{ ...check, payments: [payment] }] };
+}
 
-function toastSelectionFor(line: PosOrderLine): ToastSelectionBody {
+// Prices on selections. Toast prices every selection from the restaurant's menu. Of the fields that
+// set a price from outside, `externalPriceAmount` is for designated marketplace facilitators only,
+// needs a `marketplaceFacilitatorTaxInfo` with the taxes and its own scope, and is not taken by
+// /prices ("Externally-priced orders are only accepted using the /orders endpoint"):
+// https://doc.toasttab.com/doc/devguide/devMpfOrdersandDiscounts.html and
+// https://doc.toasttab.com/doc/apiordersdraftdoc/apiExternallyPricedOrdersandDiscounts.html
+// so it is never sent. `openPriceAmount` "sets the price of a menu item that is configured to use
+// the Open Price pricing strategy" (per unit, before quantity and modifiers), and without it Toast
+// prices such an item at 0.00: https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Selection
+// Every selection and modifier carries our price there, so an open-price item (or modifier, which
+// is a Selection too) is priced as the customer paid. The docs are silent on `openPriceAmount` for
+// an item with a set price; we take it that the menu price stands, and the /prices comparison in
+// createOrder catches any item whose Toast price differs from ours.
+function toastSelectionFor(line: PosOrderLine, currency: string): ToastSelectionBody {
   const ids = splitToastId(line.posItemId);
   if (!ids) {
     throw new PosError(
@@ -171,33 +289,42 @@ function toastSelectionFor(line: PosOrderLine): ToastSelectionBody {
         : `${line.name} has no Toast item id`,
     );
   }
-  const modifiers: Record<string, unknown>[] = line.modifiers.map((modifier) => {
-    const modifierIds = splitToastId(modifier.posModifierId);
-    if (!modifierIds) {
-      throw new PosError(
-        "permanent",
-        "unmapped_item",
-        modifier.posModifierId
-          ? `${modifier.name} (on ${line.name}) has a Toast modifier id that is not "<modifier group GUID>/<modifier GUID>"`
-          : `${modifier.name} (on ${line.name}) has no Toast modifier id`,
-      );
-    }
-    // Toast: "The quantity must match the quantity of the menu item selection":
-    // https://doc.toasttab.com/doc/devguide/apiSpecifyingModifiersAndInstructions.html
-    return {
-      optionGroup: { guid: modifierIds.group },
-      item: { guid: modifierIds.item },
-      quantity: line.quantity,
-    };
-  });
+  const modifiers = line.modifiers.map((modifier) => toastModifierFor(modifier, line, currency));
+  const modifierTotal = line.modifiers.reduce((sum, m) => sum + m.price, 0);
   const selection: ToastSelectionBody = {
     itemGroup: { guid: ids.group },
     item: { guid: ids.item },
     quantity: line.quantity,
+    openPriceAmount: toDecimalAmount(line.unitPrice - modifierTotal, currency),
     modifiers,
   };
   if (line.specialInstructions) appendSpecialRequest(selection, line.specialInstructions);
   return selection;
+}
+
+function toastModifierFor(
+  modifier: PosOrderLine["modifiers"][number],
+  line: PosOrderLine,
+  currency: string,
+): Record<string, unknown> {
+  const ids = splitToastId(modifier.posModifierId);
+  if (!ids) {
+    throw new PosError(
+      "permanent",
+      "unmapped_item",
+      modifier.posModifierId
+        ? `${modifier.name} (on ${line.name}) has a Toast modifier id that is not "<modifier group GUID>/<modifier GUID>"`
+        : `${modifier.name} (on ${line.name}) has no Toast modifier id`,
+    );
+  }
+  // Toast: "The quantity must match the quantity of the menu item selection":
+  // https://doc.toasttab.com/doc/devguide/apiSpecifyingModifiersAndInstructions.html
+  return {
+    optionGroup: { guid: ids.group },
+    item: { guid: ids.item },
+    quantity: line.quantity,
+    openPriceAmount: toDecimalAmount(modifier.price, currency),
+  };
 }
 
 // Toast special requests: a modifier with `selectionType: "SPECIAL_REQUEST"` and the text in `displayName`:
@@ -215,14 +342,153 @@ function splitToastId(id: string | null): { group: string; item: string } | null
   return { group: group.trim(), item: item.trim() };
 }
 
-function toastCustomer(customer: NonNullable<PosOrder["customer"]>): Record<string, unknown> {
-  const [firstName = "", ...rest] = customer.name.trim().split(/\s+/);
-  return {
-    firstName,
-    lastName: rest.join(" "),
-    ...(customer.phone ? { phone: customer.phone } : {}),
-    ...(customer.email ? { email: customer.email } : {}),
+/** Our one `name` as Toast's first name (the first word) and last name (the rest). */
+function splitName(name: string): { firstName: string; lastName: string } {
+  const [firstName = "", ...rest] = name.trim().split(/\s+/);
+  return { firstName, lastName: rest.join(" ") };
+}
+
+// Check.customer: "Required for POST requests for orders that use the takeout or delivery dining
+// options": https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Check
+// Customer requires firstName, lastName, phone and email:
+// https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Customer
+/**
+ * The check's customer. A takeout or delivery order always has one (Toast requires it); a
+ * dine-in order has one only when the guest's details are shared and complete. Without shared
+ * details (customer sync off, or none on the order) the customer is `anonymousCustomer`.
+ */
+function checkCustomer(syncCustomerInfo: boolean, order: PosOrder): ToastCustomer | undefined {
+  const required = order.orderType !== "dine_in";
+  const shared = syncCustomerInfo ? order.customer : null;
+  if (!shared) return required ? anonymousCustomer(order) : undefined;
+  const customer: ToastCustomer = {
+    ...splitName(shared.name),
+    phone: shared.phone?.trim() ?? "",
+    email: shared.email?.trim() ?? "",
   };
+  const complete = Object.values(customer).every(Boolean);
+  if (complete || !required) return complete ? customer : undefined;
+  // draftProblems keeps such drafts out; an older order missing a field still reaches the kitchen.
+  const anonymous = anonymousCustomer(order);
+  return {
+    firstName: customer.firstName || anonymous.firstName,
+    lastName: customer.lastName || anonymous.lastName,
+    phone: customer.phone || anonymous.phone,
+    email: customer.email || anonymous.email,
+  };
+}
+
+// Toast documents no placeholder for a guest who shares no details, only that every field is
+// required and that "the email address is the key that identifies a unique restaurant guest. All
+// distinct guests should have distinct email addresses" (Customer, cited above). So the stand-in is
+// one per order: the order number as the name, and an address in the reserved `.invalid` domain
+// (RFC 2606), which no mail ever reaches, built from our order id so no two guests merge. The phone
+// is ten zeros: the docs give no format and no number to use instead.
+const ANONYMOUS_EMAIL_DOMAIN = "@orderlane.invalid";
+// The orders API supports email addresses "up to 53 characters long" (the orders API reference's
+// introduction, https://doc.toasttab.com/openapi/orders/overview).
+const EMAIL_MAX = 53;
+
+function anonymousCustomer(order: PosOrder): ToastCustomer {
+  const local = order.orderId.replace(/[^A-Za-z0-9_]/g, "_");
+  return {
+    firstName: "Orderlane",
+    lastName: `Order ${order.number}`,
+    phone: "0000000000",
+    email: `${local.slice(0, EMAIL_MAX - ANONYMOUS_EMAIL_DOMAIN.length)}${ANONYMOUS_EMAIL_DOMAIN}`,
+  };
+}
+
+// DeliveryInfo requires address1, city, state ("the postal abbreviation ... in ISO 3166-2 format
+// (two capital letters)") and zipCode; country is the two-letter code:
+// https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/DeliveryInfo
+function toastDeliveryInfo(address: NonNullable<PosOrder["deliveryAddress"]>): ToastDeliveryInfo {
+  const country = address.country.trim().toUpperCase();
+  return {
+    address1: address.line1,
+    ...(address.line2 ? { address2: address.line2 } : {}),
+    city: address.city,
+    state: (address.region ?? "").trim().toUpperCase(),
+    zipCode: address.postalCode,
+    ...(/^[A-Z]{2}$/.test(country) ? { country } : {}),
+  };
+}
+
+/**
+ * What Toast cannot take in a storefront draft (see `draftProblems`), each at the draft's JSON
+ * path. Pure.
+ */
+export function toastDraftProblems(draft: PosDraft, syncCustomerInfo: boolean): PosDraftProblem[] {
+  return [...customerProblems(draft, syncCustomerInfo), ...deliveryProblems(draft)];
+}
+
+function customerProblems(draft: PosDraft, syncCustomerInfo: boolean): PosDraftProblem[] {
+  // Without customer sync a takeout or delivery order carries the anonymous customer, and a
+  // dine-in order needs none (Check.customer, cited above).
+  if (!syncCustomerInfo || draft.orderType === "dine_in") return [];
+  const problems: PosDraftProblem[] = [];
+  const { firstName, lastName } = splitName(draft.customer.name);
+  if (!firstName || !lastName) {
+    problems.push({
+      field: "customer.name",
+      message: "Toast needs a first and a last name on takeout and delivery orders",
+    });
+  }
+  if (!draft.customer.phone?.trim()) {
+    problems.push({
+      field: "customer.phone",
+      message: "Toast needs a phone number on takeout and delivery orders",
+    });
+  }
+  const email = draft.customer.email?.trim() ?? "";
+  const emailProblem = toastEmailProblem(email);
+  if (emailProblem) problems.push({ field: "customer.email", message: emailProblem });
+  return problems;
+}
+
+// The same introduction: email addresses of up to 53 characters, a prefix and a domain separated
+// by @, "International characters are not supported".
+function toastEmailProblem(email: string): string | null {
+  if (!email) return "Toast needs an email address on takeout and delivery orders";
+  if (email.length > EMAIL_MAX)
+    return `Toast takes email addresses of up to ${EMAIL_MAX} characters`;
+  if (!/^[\x21-\x7e]+@[\x21-\x7e]+$/.test(email)) {
+    return "Toast takes email addresses without international characters";
+  }
+  return null;
+}
+
+function deliveryProblems(draft: PosDraft): PosDraftProblem[] {
+  if (draft.orderType !== "delivery") return [];
+  const address = draft.deliveryAddress;
+  // Delivery orders "must provide customer and deliveryInfo information":
+  // https://doc.toasttab.com/doc/devguide/apiOrderTypeDetails.html
+  if (!address) {
+    return [
+      { field: "deliveryAddress", message: "Toast needs a delivery address on delivery orders" },
+    ];
+  }
+  const problems: PosDraftProblem[] = [];
+  const required = [
+    ["line1", address.line1, "a street address"],
+    ["city", address.city, "a city"],
+    ["postalCode", address.postalCode, "a postal code"],
+  ] as const;
+  for (const [field, value, what] of required) {
+    if (!value?.trim()) {
+      problems.push({
+        field: `deliveryAddress.${field}`,
+        message: `Toast needs ${what} for delivery`,
+      });
+    }
+  }
+  if (!/^[A-Za-z]{2}$/.test(address.region?.trim() ?? "")) {
+    problems.push({
+      field: "deliveryAddress.region",
+      message: "Toast needs the state as its two-letter code (e.g. MA) for delivery",
+    });
+  }
+  return problems;
 }
 
 const DINING_OPTION_KEY = {
@@ -233,7 +499,7 @@ const DINING_OPTION_KEY = {
 
 function diningOptionGuid(connection: PosConnection, order: PosOrder): string {
   const key = DINING_OPTION_KEY[order.orderType];
-  const guid = connection.credentials[key];
+  const guid = settingOf(connection, key);
   if (!guid) {
     throw new PosError(
       "permanent",
@@ -260,6 +526,11 @@ export function toDecimalAmount(minor: number, currency: string): number {
   const whole = (abs - fraction) / scale;
   const sign = minor < 0 ? "-" : "";
   return Number(`${sign}${whole}.${String(fraction).padStart(digits, "0")}`);
+}
+
+/** A decimal amount from Toast (12.5) in minor units (1250), rounded to the nearest unit. */
+export function toMinorAmount(decimal: number, currency: string): number {
+  return Math.round(decimal * 10 ** currencyDigits(currency));
 }
 
 function currencyDigits(currency: string): number {
@@ -342,11 +613,15 @@ const GUEST_STATUS = new Map<string, OrderStatus>([
 
 // ------------------------------------------------------------------- calls
 
-function ordersUrl(connection: PosConnection, path = ""): string {
-  return `${connection.baseUrl.replace(/\/+$/, "")}/orders/v2/orders${path}`;
+function apiUrl(connection: PosConnection, path: string): string {
+  return `${connection.baseUrl.replace(/\/+$/, "")}${path}`;
 }
 
-// Toast orders API requests carry `Authorization: Bearer` and the restaurant GUID in `Toast-Restaurant-External-ID`:
+function ordersUrl(connection: PosConnection, path = ""): string {
+  return apiUrl(connection, `/orders/v2/orders${path}`);
+}
+
+// Toast API requests carry `Authorization: Bearer` and the restaurant GUID in `Toast-Restaurant-External-ID`:
 // https://doc.toasttab.com/doc/devguide/apiOrdersGetDetailedInfoAboutOneOrder.html
 function orderHeaders(connection: PosConnection): Record<string, string> {
   const token = connection.session?.accessToken;
@@ -358,6 +633,10 @@ function orderHeaders(connection: PosConnection): Record<string, string> {
     "toast-restaurant-external-id": connection.locationId,
     accept: "application/json",
   };
+}
+
+function jsonHeaders(connection: PosConnection): Record<string, string> {
+  return { ...orderHeaders(connection), "content-type": "application/json" };
 }
 
 /** A 2xx Toast answer in its documented shape, or a `bad_response` (retryable). */
@@ -374,21 +653,191 @@ async function findByExternalId(
   options: PosCallOptions,
 ): Promise<ToastOrder | null> {
   try {
-    const response = await vendorFetch(
-      ordersUrl(connection, `/${encodeURIComponent(externalId)}`),
-      { method: "GET", headers: orderHeaders(connection) },
-      options,
-    );
-    return parseAnswer(toastOrder, await readJson(response), "order lookup");
+    return await getToastOrder(connection, externalId, options);
   } catch (err) {
     if (err instanceof PosError && err.details.status === 404) return null;
     throw err;
   }
 }
 
+// Toast orders API, GET /orders/v2/orders/{guid}: https://doc.toasttab.com/openapi/orders/operation/ordersGuidGet
+async function getToastOrder(
+  connection: PosConnection,
+  key: string,
+  options: PosCallOptions,
+): Promise<ToastOrder> {
+  const response = await vendorFetch(
+    ordersUrl(connection, `/${encodeURIComponent(key)}`),
+    { method: "GET", headers: orderHeaders(connection) },
+    options,
+  );
+  return parseAnswer(toastOrder, await readJson(response), "order");
+}
+
+// Toast orders API, POST /orders/v2/prices; it validates the order like a POST /orders (404 for an
+// entity that does not exist) and stores nothing: https://doc.toasttab.com/openapi/orders/operation/pricesPost
+/** Toast's total of the order's checks (with tax, without tips), in minor units. */
+async function priceWithToast(
+  connection: PosConnection,
+  body: ToastOrderBody,
+  currency: string,
+  options: PosCallOptions,
+): Promise<number> {
+  const response = await vendorFetch(
+    apiUrl(connection, "/orders/v2/prices"),
+    { method: "POST", headers: jsonHeaders(connection), body: JSON.stringify(body) },
+    options,
+  );
+  const priced = parseAnswer(toastPricesResponse, await readJson(response), "prices answer");
+  return priced.checks.reduce((sum, check) => sum + toMinorAmount(check.totalAmount, currency), 0);
+}
+
 /**
- * Toast: orders by client-credentials session, exactly once per order through
- * the order's `externalId` (looked up before every create, because a create
+ * Throws `price_mismatch` when Toast's total differs from ours by more than rounding. Both are
+ * totals with tax and without the tip: Toast's Check.totalAmount includes discounts and taxes, and
+ * tips travel on the payment (`tipAmount`), as ours is `total - tip`. Toast computes its own tax
+ * per selection (Selection.tax) where we tax the order once, so each line may round one minor unit
+ * apart: the tolerance is one minor unit per line.
+ */
+export function assertToastPrice(order: PosOrder, toastTotal: number): void {
+  const ours = order.total - order.tip;
+  const tolerance = Math.max(1, order.lines.length);
+  if (Math.abs(toastTotal - ours) <= tolerance) return;
+  const amount = (minor: number) => `${toDecimalAmount(minor, order.currency)} ${order.currency}`;
+  throw new PosError(
+    "permanent",
+    "price_mismatch",
+    `Toast prices order #${order.number} at ${amount(toastTotal)}, Orderlane at ${amount(ours)} (total less tip): the order was not sent to Toast; check the item and tax settings in Toast against the menu`,
+  );
+}
+
+// Toast orders API, POST /orders/{orderGuid}/void with `selections.voidAll` and `payments.voidAll`
+// true; "Only Orders with OTHER payment types can be voided":
+// https://doc.toasttab.com/openapi/orders/operation/voidOrder
+async function voidToastOrder(
+  connection: PosConnection,
+  posOrderId: string,
+  options: PosCallOptions,
+): Promise<ToastOrder> {
+  const response = await vendorFetch(
+    ordersUrl(connection, `/${encodeURIComponent(posOrderId)}/void`),
+    {
+      method: "POST",
+      headers: jsonHeaders(connection),
+      body: JSON.stringify({ selections: { voidAll: true }, payments: { voidAll: true } }),
+    },
+    options,
+  );
+  return parseAnswer(toastOrder, await readJson(response), "void answer");
+}
+
+// Void prerequisites: an order paid with an Other payment (not cash, card or gift card), not
+// already voided or deleted, voided by the client that created it: https://doc.toasttab.com/doc/devguide/apiVoidOrder.html
+/** Whether Toast lets this adapter void the order. */
+function voidable(order: ToastOrder): boolean {
+  const payments = (order.checks ?? []).flatMap((check) => check.payments ?? []);
+  return !order.deleted && payments.length > 0 && payments.every((p) => p.type === "OTHER");
+}
+
+function clientCredentials(
+  connection: PosConnection,
+): { clientId: string; clientSecret: string } | null {
+  const { clientId, clientSecret } = connection.credentials;
+  return clientId && clientSecret ? { clientId, clientSecret } : null;
+}
+
+/**
+ * A client-credentials login; Toast's refusal comes through as `vendorFetch` classed it (401
+ * is `auth`).
+ */
+async function login(
+  connection: PosConnection,
+  credentials: { clientId: string; clientSecret: string },
+  options: PosCallOptions,
+): Promise<PosSession> {
+  // Toast authentication API, POST /authentication/v1/authentication/login with TOAST_MACHINE_CLIENT:
+  // https://doc.toasttab.com/openapi/authentication/operation/authenticationLoginPost
+  const response = await vendorFetch(
+    apiUrl(connection, "/authentication/v1/authentication/login"),
+    {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ ...credentials, userAccessType: "TOAST_MACHINE_CLIENT" }),
+    },
+    options,
+  );
+  const { token } = parseAnswer(toastLoginResponse, await readJson(response), "login answer");
+  const now = options.now?.() ?? new Date();
+  return {
+    accessToken: token.accessToken,
+    expiresAt: new Date(now.getTime() + token.expiresIn * 1000).toISOString(),
+    refreshToken: null,
+  };
+}
+
+/**
+ * The restaurant's configuration. A GUID Toast does not know (404, also for an archived
+ * restaurant) or one this client may not reach (403) is `unknown_location`.
+ */
+async function fetchRestaurant(
+  connection: PosConnection,
+  options: PosCallOptions,
+): Promise<z.infer<typeof toastRestaurantInfo>> {
+  let response: Response;
+  try {
+    // Restaurants API, GET /restaurants/v1/restaurants/{restaurantGUID}, the GUID in the path and in
+    // Toast-Restaurant-External-ID; 404 for an invalid or archived GUID:
+    // https://doc.toasttab.com/openapi/restaurants/operation/restaurantsRestaurantGuidGet
+    response = await vendorFetch(
+      apiUrl(
+        connection,
+        `/restaurants/v1/restaurants/${encodeURIComponent(connection.locationId)}`,
+      ),
+      { method: "GET", headers: orderHeaders(connection) },
+      options,
+    );
+  } catch (err) {
+    // Toast answers 403 when "the API client does not have access to the restaurant":
+    // https://doc.toasttab.com/openapi/orders/operation/pricesPost
+    if (err instanceof PosError && (err.details.status === 404 || err.details.status === 403)) {
+      throw new PosError(
+        "permanent",
+        "unknown_location",
+        `Toast has no restaurant ${connection.locationId} that these credentials can reach`,
+        err.details,
+      );
+    }
+    throw err;
+  }
+  return parseAnswer(toastRestaurantInfo, await readJson(response), "restaurant");
+}
+
+function ianaTimeZoneOrNull(zone: string | null | undefined): string | null {
+  if (!zone) return null;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return zone;
+  } catch {
+    return null;
+  }
+}
+
+function currencyOrNull(code: string | null | undefined): string | null {
+  const upper = code?.trim().toUpperCase() ?? "";
+  return /^[A-Z]{3}$/.test(upper) ? upper : null;
+}
+
+function createdOrder(order: ToastOrder, alreadyExisted: boolean): CreatedPosOrder {
+  return {
+    posOrderId: order.guid,
+    alreadyExisted,
+    estimatedReadyAt: fromToastDate(order.estimatedFulfillmentDate),
+  };
+}
+
+/**
+ * Toast: orders by client-credentials session, priced by Toast before they are sent, exactly once
+ * per order through the order's `externalId` (looked up before every create, because a create
  * that timed out may still have gone through).
  */
 export const toastAdapter: PosAdapter = {
@@ -398,82 +847,92 @@ export const toastAdapter: PosAdapter = {
     const body = buildToastOrderRequest(connection, order);
     const externalId = toastExternalId(order.orderId);
     const existing = await findByExternalId(connection, externalId, options);
-    if (existing) return { posOrderId: existing.guid, alreadyExisted: true };
+    if (existing) return createdOrder(existing, true);
 
+    const toastTotal = await priceWithToast(connection, body, order.currency, options);
+    assertToastPrice(order, toastTotal);
+    const paid = withOtherPayment(connection, body, order, toastTotal);
     try {
       // Toast orders API, POST /orders/v2/orders: https://doc.toasttab.com/openapi/orders/operation/ordersPost
       const response = await vendorFetch(
         ordersUrl(connection),
-        {
-          method: "POST",
-          headers: { ...orderHeaders(connection), "content-type": "application/json" },
-          body: JSON.stringify(body),
-        },
+        { method: "POST", headers: jsonHeaders(connection), body: JSON.stringify(paid) },
         options,
       );
       const created = parseAnswer(toastPostOrderResponse, await readJson(response), "order");
-      return { posOrderId: created.guid, alreadyExisted: false };
+      return createdOrder(created, false);
     } catch (err) {
       // Toast refuses a second order with an `externalId` it already holds, so
       // a refusal may only mean a concurrent attempt won: look once more.
       if (err instanceof PosError && err.kind === "permanent") {
         const raced = await findByExternalId(connection, externalId, options).catch(() => null);
-        if (raced) return { posOrderId: raced.guid, alreadyExisted: true };
+        if (raced) return createdOrder(raced, true);
       }
       throw err;
     }
   },
 
   async getOrderStatus(connection, posOrderId, options) {
-    // Toast orders API, GET /orders/v2/orders/{guid}: https://doc.toasttab.com/openapi/orders/operation/ordersGuidGet
-    const response = await vendorFetch(
-      ordersUrl(connection, `/${encodeURIComponent(posOrderId)}`),
-      { method: "GET", headers: orderHeaders(connection) },
-      options,
-    );
-    return mapToastOrderStatus(parseAnswer(toastOrder, await readJson(response), "order"));
+    return mapToastOrderStatus(await getToastOrder(connection, posOrderId, options));
   },
 
-  async checkConnection(): Promise<PosLocationInfo> {
-    // Not yet asked of the vendor: connect stores what the owner typed (issue 12 adds the call).
-    throw new PosError("permanent", "not_supported", "checking the connection is not built yet");
+  async checkConnection(connection, options): Promise<PosLocationInfo> {
+    const credentials = clientCredentials(connection);
+    if (!credentials) {
+      throw new PosError("auth", "missing_credentials", "Toast needs a clientId and clientSecret");
+    }
+    const session = await login(connection, credentials, options);
+    const { general } = await fetchRestaurant({ ...connection, session }, options);
+    return {
+      name: general?.name || general?.locationName || null,
+      currency: currencyOrNull(general?.currencyCode),
+      timezone: ianaTimeZoneOrNull(general?.timeZone),
+      settings: {},
+    };
   },
 
-  draftProblems(): PosDraftProblem[] {
-    return [];
+  draftProblems(draft, connection): PosDraftProblem[] {
+    return toastDraftProblems(draft, connection.syncCustomerInfo);
   },
 
-  async cancelOrder(): Promise<boolean> {
-    // Not pushed yet: staff void it in the POS (pos_void_needed).
-    return false;
+  async cancelOrder(connection, posOrderId, options): Promise<boolean> {
+    const order = await getToastOrder(connection, posOrderId, options);
+    // "Once an order has been voided, it can not be updated": https://doc.toasttab.com/doc/devguide/apiVoidOrder.html
+    if (order.voided) return true;
+    // Toast voids only orders paid with an Other payment; staff void the rest (pos_void_needed).
+    if (!voidable(order)) return false;
+    try {
+      return (await voidToastOrder(connection, posOrderId, options)).voided === true;
+    } catch (err) {
+      if (!(err instanceof PosError) || err.kind !== "permanent") throw err;
+      // A refusal: someone voided it meanwhile, or Toast will not let this client void it (a
+      // restricted order, one another client created), which staff must do by hand.
+      return (await getToastOrder(connection, posOrderId, options)).voided === true;
+    }
   },
 
   async updateFulfillment(): Promise<boolean> {
+    // Toast has no fulfillment state an integration can set: Selection.fulfillmentStatus is
+    // "Response only" and moves as staff use the POS and KDS
+    // (https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/Selection), the guest
+    // order status moves "when a restaurant's kitchen moves an order"
+    // (https://doc.toasttab.com/doc/devguide/apiGuestOrderFulfillmentStatusWebhook.html), and the
+    // orders API's writes are payments, selections, discounts, delivery info and void only
+    // (https://doc.toasttab.com/openapi/orders/operation/ordersPost and the pages beside it).
     return false;
   },
 
   async refreshSession(connection, options): Promise<PosSession> {
-    const { clientId, clientSecret } = connection.credentials;
-    if (!clientId || !clientSecret) {
+    const credentials = clientCredentials(connection);
+    if (!credentials) {
       throw new PosError(
         "permanent",
         "refresh_failed",
         "the Toast connection has no client credentials",
       );
     }
-    let response: Response;
     try {
-      // Toast authentication API, POST /authentication/v1/authentication/login with TOAST_MACHINE_CLIENT:
-      // https://doc.toasttab.com/openapi/authentication/operation/authenticationLoginPost
-      response = await vendorFetch(
-        `${connection.baseUrl.replace(/\/+$/, "")}/authentication/v1/authentication/login`,
-        {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json" },
-          body: JSON.stringify({ clientId, clientSecret, userAccessType: "TOAST_MACHINE_CLIENT" }),
-        },
-        options,
-      );
+      return await login(connection, credentials, options);
     } catch (err) {
       // Refused credentials will not get better by retrying the same call.
       if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
@@ -483,13 +942,6 @@ export const toastAdapter: PosAdapter = {
       }
       throw err;
     }
-    const { token } = parseAnswer(toastLoginResponse, await readJson(response), "login answer");
-    const now = options.now?.() ?? new Date();
-    return {
-      accessToken: token.accessToken,
-      expiresAt: new Date(now.getTime() + token.expiresIn * 1000).toISOString(),
-      refreshToken: null,
-    };
   },
 
   // Toast message signing: Base64(HMAC-SHA256(secret, body + timestamp)) in `Toast-Signature`; the
