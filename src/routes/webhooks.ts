@@ -196,7 +196,7 @@ webhooks.openAPIRegistry.registerPath({
   summary: "Clover's app-wide webhook URL: every merchant's events, routed by merchant id",
   description: [
     "Clover configures one webhook URL per app. Messages carry the app's auth code in `X-Clover-Auth` (`CLOVER_WEBHOOK_AUTH_CODE`) and name merchants: each merchant's updates go to the tenants connected to that Clover merchant (`locationId`), as on the per-tenant URL; merchants no tenant is connected to are ignored.",
-    "Clover's URL verification (`{\"verificationCode\": …}` without `X-Clover-Auth`) is answered 200 and its code kept for the operator at `GET /v1/platform/webhooks/clover/verification`.",
+    'Clover\'s URL verification (`{"verificationCode": …}` without `X-Clover-Auth`) is answered 200 and its code kept for the operator at `GET /v1/platform/webhooks/clover/verification`.',
   ].join("\n\n"),
   security: publicSecurity,
   request: {

@@ -256,7 +256,8 @@ function connectBody(provider: (typeof POS_PROVIDERS)[number]): Record<string, u
   };
   return {
     provider,
-    locationId: `fuzz-${provider}-location`,
+    // Square's double knows only its sellers' locations (the connect check asks it).
+    locationId: provider === "square" ? "L_TEST_LOCATION" : `fuzz-${provider}-location`,
     credentials: credentials[provider],
     webhookSecret: `${provider}-webhook-secret-0123`,
     settings,

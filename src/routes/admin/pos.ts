@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Db } from "../../db/client";
 import {
   DEFAULT_POS_SETTINGS,
   disconnectPosIntegration,
   findPosIntegration,
   type PosIntegrationRow,
 } from "../../db/pos-integrations";
-import type { Db } from "../../db/client";
 import { listSyncAttempts, syncStats } from "../../db/sync-attempts";
 import { findWebhookVerification } from "../../db/webhook-events";
 import { keyRouter } from "../../http/auth";
