@@ -56,6 +56,8 @@ export default defineConfig(async () => {
               // Square's OAuth app; the double plays Square's authorize page and token endpoint.
               SQUARE_APP_ID: "sq0idp-orderlane-tests",
               SQUARE_APP_SECRET: "sq0csp-orderlane-tests-secret",
+              // The app-wide Clover webhook URL's auth code (X-Clover-Auth).
+              CLOVER_WEBHOOK_AUTH_CODE: "clover-app-auth-code",
               // Not the origin requests arrive on (http://orderlane.test): Square's signature is
               // checked over this one, as behind a proxy or custom host.
               PUBLIC_BASE_URL: "https://orders.orderlane.example",

@@ -8,12 +8,13 @@ import {
   type Tenant,
   updateTenantLimits,
 } from "../db/tenants";
+import { findWebhookVerification, PLATFORM_SCOPE } from "../db/webhook-events";
 import { deliverAfterResponse } from "../delivery";
 import { adminRouter } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { errorResponses, jsonBody, jsonContent, TenantParam } from "../http/router";
 import { effectsOf } from "../services/effects";
-import { TenantSchema } from "./schemas";
+import { serverTime, TenantSchema } from "./schemas";
 
 /**
  * The tenant's money ceiling (minor units): no price, modifier, tip,
@@ -142,6 +143,32 @@ const deleteTenantRoute = createRoute({
   },
 });
 
+const webhookVerificationRoute = createRoute({
+  method: "get",
+  path: "/v1/platform/webhooks/clover/verification",
+  tags: ["platform"],
+  summary: "The code Clover sent to verify the app-wide webhook URL",
+  description:
+    "When the app-wide `POST /webhooks/pos/clover` is saved as the Clover app's webhook URL, Clover POSTs a verification code there; paste this code back into the app's webhook settings in Clover's dashboard.",
+  responses: {
+    200: jsonContent(
+      z.object({
+        verification: z
+          .union([
+            z.object({
+              code: z.string().describe("The code to paste into Clover's dashboard."),
+              receivedAt: serverTime("When Clover sent it"),
+            }),
+            z.null(),
+          ])
+          .describe("The newest code Clover sent; null before any."),
+      }),
+      "The code, or null.",
+    ),
+    ...errorResponses(),
+  },
+});
+
 export const platformRoutes = adminRouter()
   .openapi(createTenantRoute, async (c) => {
     const input = c.req.valid("json");
@@ -169,6 +196,12 @@ export const platformRoutes = adminRouter()
     if (!updated) throw new ApiError("not_found", "unknown tenant");
     return c.json({ tenant: tenantDto(updated) }, 200);
   })
+  .openapi(webhookVerificationRoute, async (c) =>
+    c.json(
+      { verification: await findWebhookVerification(c.get("db"), "clover", PLATFORM_SCOPE) },
+      200,
+    ),
+  )
   .openapi(deleteTenantRoute, async (c) => {
     const db = c.get("db");
     const tenant = await findTenantBySlug(db, c.req.valid("param").tenant);

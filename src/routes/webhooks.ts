@@ -299,8 +299,8 @@ export const webhookRoutes = webhooks
     }
     let events = 0;
     let applied = 0;
-    const decided: Effects[] = [];
     // Each merchant's updates go to the tenants connected to that merchant; others are not ours.
+    // Each tenant's effects are delivered to its own hub.
     for (const part of parts) {
       for (const integration of await findConnectedByLocation(db, "clover", part.merchantId)) {
         const tenant = await findTenantById(db, integration.tenantId);
@@ -311,10 +311,9 @@ export const webhookRoutes = webhooks
         });
         events += result.events;
         applied += result.applied;
-        decided.push(result.effects);
+        deliverAfterResponse(c, result.effects);
       }
     }
-    deliverAfterResponse(c, combine(...decided));
     return c.json({ received: true, events, applied }, 200);
   })
   .post("/webhooks/pos/:provider/:tenant", async (c) => {

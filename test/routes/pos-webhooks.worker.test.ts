@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  ADMIN_TOKEN,
   call,
   callJson,
   createKey,
@@ -900,5 +901,130 @@ describe("POS webhooks: routing", () => {
     );
     expect(await snapshot(s)).toEqual(before);
     expect(before.order?.status).toBe("confirmed");
+  });
+});
+
+describe("POS webhooks: Clover's URL verification and its app-wide URL", () => {
+  const verification = (code: string): Signed => ({
+    body: JSON.stringify({ verificationCode: code }),
+    headers: { "content-type": "application/json" },
+  });
+
+  it("answers the verification on a tenant's URL before any secret is set, and shows the code", async () => {
+    const t = await createTenant();
+    await callJson(
+      `/v1/admin/${t.slug}/pos/connect`,
+      {
+        token: t.ownerKey,
+        body: {
+          provider: "clover",
+          locationId: CONNECT.clover.locationId,
+          credentials: CONNECT.clover.credentials,
+        },
+      },
+      200,
+    );
+    const before = await tableCounts();
+    expect(await sendOk("clover", t.slug, verification("6f1c-verify-42"))).toEqual({
+      received: true,
+      events: 0,
+      applied: 0,
+    });
+    expect(await tableCounts()).toEqual(before);
+    const staff = await createKey(t, "staff");
+    const { integration } = await callJson<{
+      integration: { webhookVerification: { code: string; receivedAt: string } | null };
+    }>(`/v1/admin/${t.slug}/pos/integration`, { token: staff }, 200);
+    expect(integration.webhookVerification?.code).toBe("6f1c-verify-42");
+    // The newest code replaces an older one.
+    await sendOk("clover", t.slug, verification("7a2d-verify-43"));
+    const again = await callJson<{ integration: { webhookVerification: { code: string } } }>(
+      `/v1/admin/${t.slug}/pos/integration`,
+      { token: staff },
+      200,
+    );
+    expect(again.integration.webhookVerification.code).toBe("7a2d-verify-43");
+  });
+
+  it("is not a way around the auth code: with X-Clover-Auth, or on another provider's URL, it is refused", async () => {
+    const clover = await setupProvider("clover");
+    const withAuth = { ...verification("x"), headers: { "x-clover-auth": "wrong" } };
+    await expectError(await send("clover", clover.t.slug, withAuth), 400, "validation_failed");
+    const toast = await setupProvider("toast");
+    await expectError(
+      await send("toast", toast.t.slug, verification("x")),
+      400,
+      "validation_failed",
+    );
+    const { integration } = await callJson<{ integration: { webhookVerification: unknown } }>(
+      `/v1/admin/${toast.t.slug}/pos/integration`,
+      { token: toast.t.ownerKey },
+      200,
+    );
+    expect(integration.webhookVerification).toBeNull();
+  });
+
+  it("answers the app-wide URL's verification and shows its code to the operator only", async () => {
+    const answer = await call("/webhooks/pos/clover", {
+      method: "POST",
+      rawBody: verification("app-wide-code-1").body,
+    });
+    expect(answer.status).toBe(200);
+    const { verification: shown } = await callJson<{ verification: { code: string } | null }>(
+      "/v1/platform/webhooks/clover/verification",
+      { token: ADMIN_TOKEN },
+      200,
+    );
+    expect(shown?.code).toBe("app-wide-code-1");
+    const owner = (await createTenant()).ownerKey;
+    const refused = await call("/v1/platform/webhooks/clover/verification", { token: owner });
+    expect(refused.status).toBe(401);
+  });
+
+  it("routes each merchant's part of an app-wide message to its tenant; unknown merchants are ignored", async () => {
+    const a = await setupProvider("clover");
+    const b = await setupProvider("clover");
+    const merchantOf = async (s: Setup, id: string) => {
+      await env.DB.prepare("UPDATE pos_integrations SET location_id = ? WHERE tenant_id = ?")
+        .bind(id, s.t.id)
+        .run();
+      return id;
+    };
+    const ma = await merchantOf(a, `MAPPWIDEA${Date.now().toString(36).toUpperCase()}`);
+    const mb = await merchantOf(b, `MAPPWIDEB${Date.now().toString(36).toUpperCase()}`);
+    const ts = Date.now();
+    const body = JSON.stringify({
+      appId: "ORDERLANEAPP1",
+      merchants: {
+        [ma]: [{ objectId: `O:${a.externalId}`, type: "DELETE", ts }],
+        [mb]: [{ objectId: `O:${b.externalId}`, type: "DELETE", ts }],
+        MNOBODYHERE: [{ objectId: "O:ZZZZ", type: "DELETE", ts }],
+      },
+    });
+    const forged = await call("/webhooks/pos/clover", {
+      method: "POST",
+      rawBody: body,
+      headers: cloverDouble.signWebhook(body, "not-the-app-code"),
+    });
+    expect(forged.status).toBe(400);
+    expect((await orderRow(a.orderId))?.status).toBe("confirmed");
+
+    const res = await call("/webhooks/pos/clover", {
+      method: "POST",
+      rawBody: body,
+      headers: cloverDouble.signWebhook(body, "clover-app-auth-code"),
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect(JSON.parse(text)).toEqual({ received: true, events: 2, applied: 2 });
+    expect((await orderRow(a.orderId))?.status).toBe("cancelled");
+    expect((await orderRow(b.orderId))?.status).toBe("cancelled");
+    // The same message again changes nothing.
+    const replay = await call("/webhooks/pos/clover", {
+      method: "POST",
+      rawBody: body,
+      headers: cloverDouble.signWebhook(body, "clover-app-auth-code"),
+    });
+    expect(await replay.json()).toEqual({ received: true, events: 2, applied: 0 });
   });
 });
