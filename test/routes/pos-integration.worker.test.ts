@@ -1,6 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, callJson, createKey, createTenant, expectError, tableCounts } from "../helpers";
+import {
+  call,
+  callJson,
+  createKey,
+  createMenuItem,
+  createTenant,
+  expectError,
+  tableCounts,
+} from "../helpers";
 
 const toastBody = {
   provider: "toast",
@@ -136,5 +144,92 @@ describe("POS integration settings", () => {
       403,
       "forbidden",
     );
+  });
+});
+
+describe("a draft the tenant's POS cannot take is refused before payment", () => {
+  async function toastTenant(settings: Record<string, unknown> = {}) {
+    const t = await createTenant();
+    await callJson(
+      `/v1/admin/${t.slug}/pos/connect`,
+      {
+        token: t.ownerKey,
+        body: {
+          ...toastBody,
+          credentials: { ...toastBody.credentials, diningOptionDelivery: "do-delivery" },
+          settings: { autoSync: true, ...settings },
+        },
+      },
+      200,
+    );
+    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
+    return { t, itemId: item.id };
+  }
+
+  let seq = 0;
+  const place = (slug: string, body: Record<string, unknown>) =>
+    call(`/v1/stores/${slug}/orders`, {
+      body,
+      headers: { "idempotency-key": `toast-draft-${Date.now()}-${++seq}` },
+    });
+
+  it("Toast: a pickup without a last name, phone or email is 422 naming each field, and writes nothing", async () => {
+    const { t, itemId } = await toastTenant();
+    const before = await tableCounts();
+    const error = await expectError(
+      await place(t.slug, {
+        orderType: "pickup",
+        items: [{ menuItemId: itemId, quantity: 1 }],
+        customer: { name: "Ada" },
+      }),
+      422,
+      "validation_failed",
+    );
+    expect(error.details).toMatchObject({ reason: "pos_requirements", provider: "toast" });
+    const fields = (error.details as { issues: { path: string }[] }).issues.map((i) => i.path);
+    expect(fields).toEqual(
+      expect.arrayContaining(["customer.name", "customer.phone", "customer.email"]),
+    );
+    expect(await tableCounts()).toEqual(before);
+  });
+
+  it("Toast: a delivery whose address has no two-letter state is 422 at deliveryAddress.region", async () => {
+    const { t, itemId } = await toastTenant();
+    const error = await expectError(
+      await place(t.slug, {
+        orderType: "delivery",
+        items: [{ menuItemId: itemId, quantity: 1 }],
+        customer: { name: "Ada Lovelace", phone: "+15550100", email: "ada@example.com" },
+        deliveryAddress: {
+          line1: "1 Main St",
+          city: "Boston",
+          postalCode: "02108",
+          country: "US",
+          region: "Massachusetts",
+        },
+      }),
+      422,
+      "validation_failed",
+    );
+    const fields = (error.details as { issues: { path: string }[] }).issues.map((i) => i.path);
+    expect(fields).toContain("deliveryAddress.region");
+  });
+
+  it("the same draft is taken when it satisfies Toast, and by a tenant whose POS asks nothing of it", async () => {
+    const { t, itemId } = await toastTenant();
+    const created = await place(t.slug, {
+      orderType: "pickup",
+      items: [{ menuItemId: itemId, quantity: 1 }],
+      customer: { name: "Ada Lovelace", phone: "+15550100", email: "ada@example.com" },
+    });
+    expect(created.status, await created.text()).toBe(201);
+    // With customer details kept from the POS, Toast gets an anonymous customer instead.
+    const anonymous = await toastTenant({ syncCustomerInfo: false });
+    const kept = await place(anonymous.t.slug, {
+      orderType: "pickup",
+      items: [{ menuItemId: anonymous.itemId, quantity: 1 }],
+      customer: { name: "Ada" },
+    });
+    expect(kept.status, await kept.text()).toBe(201);
   });
 });
