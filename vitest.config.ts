@@ -56,6 +56,9 @@ export default defineConfig(async () => {
               // Square's OAuth app; the double plays Square's authorize page and token endpoint.
               SQUARE_APP_ID: "sq0idp-orderlane-tests",
               SQUARE_APP_SECRET: "sq0csp-orderlane-tests-secret",
+              CLOVER_APP_ID: "ORDERLANECLOVERAPP",
+              CLOVER_APP_SECRET: "clover-app-secret-for-tests",
+              POS_CLOVER_AUTHORIZE_URL: `${double}/clover`,
               // The app-wide Clover webhook URL's auth code (X-Clover-Auth).
               CLOVER_WEBHOOK_AUTH_CODE: "clover-app-auth-code",
               // Not the origin requests arrive on (http://orderlane.test): Square's signature is

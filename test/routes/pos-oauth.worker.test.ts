@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../src/db/client";
+import { DEFAULT_POS_SETTINGS } from "../../src/db/pos-integrations";
 import { ApiError } from "../../src/http/errors";
 import { runScheduled } from "../../src/scheduled";
-import { completePosOAuth } from "../../src/services/pos-oauth";
+import { completePosOAuth, startPosOAuth } from "../../src/services/pos-oauth";
 import { caught } from "../caught";
 import {
   call,
@@ -190,12 +191,6 @@ describe("POS OAuth: Square", () => {
       403,
       "forbidden",
     );
-    const clover = await expectError(
-      await call(`/v1/admin/${t.slug}/pos/oauth/clover/start`, { token: t.ownerKey, body: {} }),
-      422,
-      "validation_failed",
-    );
-    expect(clover.details).toMatchObject({ reason: "oauth_not_configured" });
     await expectError(
       await call(`/v1/admin/${t.slug}/pos/oauth/toast/start`, { token: t.ownerKey, body: {} }),
       400,
@@ -243,5 +238,127 @@ describe("POS OAuth: Square", () => {
     // Not due any more: the next pass leaves it alone.
     await runScheduled(env, new Date());
     expect(await tokenCalls("refresh_token")).toBe(refreshes + 1);
+  });
+
+  it("a renewal Square refuses ends the renewals and raises integration_degraded once", async () => {
+    const t = await createTenant();
+    expect(
+      (await followToWorker(await approveAtSquare((await start(t)).authorizeUrl))).status,
+    ).toBe(200);
+    await env.DB.prepare(
+      "UPDATE pos_integrations SET session_refresh_at = '2000-01-01T00:00:00.000Z' WHERE tenant_id = ?",
+    )
+      .bind(t.id)
+      .run();
+    await posDouble.control("state", { vendor: "square", key: "refreshRefused", value: true });
+    try {
+      await runScheduled(env, new Date());
+      await runScheduled(env, new Date());
+    } finally {
+      await posDouble.control("state", { vendor: "square", key: "refreshRefused", value: false });
+    }
+    const alerts = await env.DB.prepare(
+      "SELECT kind, message FROM alerts WHERE tenant_id = ? AND kind = 'integration_degraded'",
+    )
+      .bind(t.id)
+      .all<{ kind: string; message: string }>();
+    expect(alerts.results).toHaveLength(1);
+    expect(alerts.results[0]?.message).toMatch(/reconnect/);
+    const { integration } = await callJson<{ integration: { health: { state: string } } }>(
+      `/v1/admin/${t.slug}/pos/integration`,
+      { token: t.ownerKey },
+      200,
+    );
+    expect(integration.health.state).toBe("degraded");
+    const row = await env.DB.prepare(
+      "SELECT session_refresh_at FROM pos_integrations WHERE tenant_id = ?",
+    )
+      .bind(t.id)
+      .first();
+    expect(row).toEqual({ session_refresh_at: null });
+  });
+
+  it("a provider without an OAuth app on this deployment is 422 and stores nothing", async () => {
+    const t = await createTenant();
+    const before = await tableCounts();
+    const unconfigured = { ...env, CLOVER_APP_ID: "", CLOVER_APP_SECRET: "" } as Env;
+    const error = await caught(
+      startPosOAuth(
+        unconfigured,
+        getDb(env),
+        { id: t.id },
+        {
+          provider: "clover",
+          locationId: null,
+          webhookSecret: null,
+          settings: DEFAULT_POS_SETTINGS,
+        },
+        "http://orderlane.test",
+        new Date(),
+      ),
+      ApiError,
+    );
+    expect(error).toMatchObject({ status: 422, details: { reason: "oauth_not_configured" } });
+    expect(await tableCounts()).toEqual(before);
+  });
+});
+
+describe("POS OAuth: Clover", () => {
+  it("connects the merchant that granted access, and renews its short-lived session", async () => {
+    const t = await createTenant();
+    const started = await callJson<{ authorizeUrl: string }>(
+      `/v1/admin/${t.slug}/pos/oauth/clover/start`,
+      { token: t.ownerKey, body: { webhookSecret: "clover-app-auth-code" } },
+      200,
+    );
+    const url = new URL(started.authorizeUrl);
+    expect(`${url.origin}${url.pathname}`).toBe(
+      `${env.POS_CLOVER_AUTHORIZE_URL}/oauth/v2/authorize`,
+    );
+    expect(url.searchParams.get("client_id")).toBe("ORDERLANECLOVERAPP");
+    expect(url.searchParams.get("redirect_uri")).toBe(
+      "https://orders.orderlane.example/oauth/clover/callback",
+    );
+    const res = await fetch(started.authorizeUrl, { redirect: "manual" });
+    const back = new URL(res.headers.get("location") ?? "");
+    expect(back.searchParams.get("merchant_id")).toBe("MCLOVEROAUTH01");
+    const page = await call(`${back.pathname}${back.search}`);
+    const text = await page.text();
+    expect(page.status, text).toBe(200);
+    expect(text).toContain("Clover is connected");
+    const { integration } = await callJson<{ integration: Record<string, unknown> }>(
+      `/v1/admin/${t.slug}/pos/integration`,
+      { token: t.ownerKey },
+      200,
+    );
+    expect(integration).toMatchObject({
+      provider: "clover",
+      locationId: "MCLOVEROAUTH01",
+      status: "connected",
+      hasWebhookSecret: true,
+    });
+    // Clover's access tokens last 30 minutes here: renewed after 15, with the rotated refresh token.
+    const row = await env.DB.prepare(
+      "SELECT session_refresh_at, session_ciphertext FROM pos_integrations WHERE tenant_id = ?",
+    )
+      .bind(t.id)
+      .first<{ session_refresh_at: string; session_ciphertext: string }>();
+    const refreshIn = Date.parse(row?.session_refresh_at ?? "") - Date.now();
+    expect(refreshIn).toBeGreaterThan(14 * 60_000);
+    expect(refreshIn).toBeLessThanOrEqual(15 * 60_000);
+    const refreshes = async () =>
+      (await posDouble.received("clover")).filter((r) => r.path === "/oauth/v2/refresh").length;
+    const before = await refreshes();
+    for (let pass = 0; pass < 2; pass++) {
+      await runScheduled(env, new Date(Date.now() + (pass + 1) * 16 * 60_000));
+    }
+    // Two renewals in a row: each used the refresh token the one before it got.
+    expect(await refreshes()).toBe(before + 2);
+    const after = await env.DB.prepare(
+      "SELECT degraded_at FROM pos_integrations WHERE tenant_id = ?",
+    )
+      .bind(t.id)
+      .first();
+    expect(after).toEqual({ degraded_at: null });
   });
 });

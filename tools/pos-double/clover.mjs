@@ -6,6 +6,10 @@
 //
 // - POST /oauth/v2/refresh { client_id, refresh_token } → a new token pair; refresh tokens are single use
 //   Clover OAuth: https://docs.clover.com/docs/refresh-access-tokens
+// - GET  /oauth/v2/authorize?client_id&redirect_uri&state  the merchant approves at once: a 302 to
+//   redirect_uri?merchant_id&client_id&code (and the state)
+// - POST /oauth/v2/token { client_id, client_secret, code } → the first token pair; a code works once,
+//   for the app it was issued to: https://docs.clover.com/docs/high-trust-app-auth-flow
 // - GET  /v3/merchants/{mId}                                    the merchant (id, name); 404 for one it does not know
 //   https://docs.clover.com/build/web-api
 // - GET  /v3/merchants/{mId}/properties                         defaultCurrency, timezone
@@ -25,6 +29,8 @@
 // State (`double.state("clover")`), all optional:
 //   merchants: Record<mId, { name?, currency?, timezone? }>   the merchants that exist; unset: every id is a merchant
 //              (a name, USD, America/Los_Angeles)
+//   refreshRefused: true    every refresh answers 401 (the merchant uninstalled the app)
+//   oauthMerchant: string   the merchant that approves at the authorize page (default MCLOVEROAUTH01)
 //   routeFaults: Record<string, Fault[]>   faults (`status`, `delay`, `accept_then_fail`) for the next calls of one
 //              route, by its name in MERCHANT_ROUTES ("GET merchant", "POST payments", …), oldest first
 //
@@ -95,6 +101,9 @@ const clover = {
   name: "clover",
   async handle(req, ctx) {
     if (req.method === "POST" && req.path === "/oauth/v2/refresh") return refresh(req.json, ctx);
+    if (req.method === "GET" && req.path === "/oauth/v2/authorize")
+      return authorize(req.query, ctx);
+    if (req.method === "POST" && req.path === "/oauth/v2/token") return exchange(req.json, ctx);
 
     const atomic = ATOMIC.exec(req.path);
     if (req.method === "POST" && atomic?.[1]) return createOrder(atomic[1], req, ctx);
@@ -329,6 +338,65 @@ export function addAccessToken(state, token) {
   tokens(state).access.add(token);
 }
 
+/** @param {VendorContext["state"]} state @returns {Map<string, { clientId: string, used: boolean }>} */
+function authCodes(state) {
+  let codes = /** @type {Map<string, { clientId: string, used: boolean }> | undefined} */ (
+    state.authCodes
+  );
+  if (!codes) {
+    codes = new Map();
+    state.authCodes = codes;
+  }
+  return codes;
+}
+
+/** The merchant approves at once: back to the app's redirect URL with a single-use code. */
+function authorize(/** @type {URLSearchParams} */ query, /** @type {VendorContext} */ ctx) {
+  const clientId = query.get("client_id");
+  const redirectUri = query.get("redirect_uri");
+  if (!clientId || !redirectUri)
+    return cloverError(ctx, 400, "client_id and redirect_uri are required");
+  const code = `clover-code-${randomUUID()}`;
+  authCodes(ctx.state).set(code, { clientId, used: false });
+  const back = new URL(redirectUri);
+  const merchant =
+    typeof ctx.state.oauthMerchant === "string" ? ctx.state.oauthMerchant : "MCLOVEROAUTH01";
+  back.searchParams.set("merchant_id", merchant);
+  back.searchParams.set("client_id", clientId);
+  back.searchParams.set("code", code);
+  const state = query.get("state");
+  if (state !== null) back.searchParams.set("state", state);
+  return ctx.reply(302, undefined, { location: back.toString() });
+}
+
+/** @param {any} body @param {VendorContext} ctx */
+function exchange(body, ctx) {
+  if (!body || !body.client_id || !body.client_secret || !body.code) {
+    return cloverError(ctx, 400, "client_id, client_secret and code are required");
+  }
+  const grant = authCodes(ctx.state).get(body.code);
+  if (!grant || grant.used || grant.clientId !== body.client_id) {
+    return cloverError(ctx, 401, "Invalid authorization code");
+  }
+  grant.used = true;
+  return ctx.reply(200, issuePair(ctx));
+}
+
+/** A new access and refresh token pair; expirations in Unix seconds. */
+function issuePair(/** @type {VendorContext} */ ctx) {
+  const t = tokens(ctx.state);
+  t.issued += 1;
+  const accessToken = `clover-access-${t.issued}-${randomUUID()}`;
+  t.access.add(accessToken);
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    access_token: accessToken,
+    access_token_expiration: now + 1800,
+    refresh_token: `clover-refresh-${t.issued}-${randomUUID()}`,
+    refresh_token_expiration: now + 31_536_000,
+  };
+}
+
 /** @param {any} body @param {VendorContext} ctx */
 function refresh(body, ctx) {
   if (
@@ -341,20 +409,11 @@ function refresh(body, ctx) {
     return cloverError(ctx, 400, "client_id and refresh_token are required");
   }
   const t = tokens(ctx.state);
-  if (t.usedRefresh.has(body.refresh_token)) {
+  if (ctx.state.refreshRefused === true || t.usedRefresh.has(body.refresh_token)) {
     return cloverError(ctx, 401, "Invalid refresh token");
   }
   t.usedRefresh.add(body.refresh_token);
-  t.issued += 1;
-  const accessToken = `clover-access-${t.issued}-${randomUUID()}`;
-  t.access.add(accessToken);
-  const now = Math.floor(Date.now() / 1000);
-  return ctx.reply(200, {
-    access_token: accessToken,
-    access_token_expiration: now + 1800,
-    refresh_token: `clover-refresh-${t.issued}-${randomUUID()}`,
-    refresh_token_expiration: now + 31_536_000,
-  });
+  return ctx.reply(200, issuePair(ctx));
 }
 
 /** @param {Record<string, string>} headers @param {VendorContext} ctx */

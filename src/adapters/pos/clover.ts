@@ -9,6 +9,8 @@ import {
   type PosDraftProblem,
   PosError,
   type PosLocationInfo,
+  type PosOAuth,
+  type PosOAuthApp,
   type PosOrder,
   type PosOrderLine,
   type PosSession,
@@ -588,8 +590,79 @@ async function createAtomicOrder(
  * through a lookup by our reference in `title` before every create, each paid
  * with our tender once (checked on the order before the payment is recorded).
  */
+// ------------------------------------------------------------------- OAuth
+
+// Clover high-trust apps, v2/OAuth: the merchant is sent to `/oauth/v2/authorize` (Clover's web
+// origin, www.clover.com) and comes back with `merchant_id`, `client_id` and `code`; the code is
+// exchanged at `/oauth/v2/token` (the API origin) with the app secret for an access and refresh
+// token pair, expirations in Unix seconds: https://docs.clover.com/docs/high-trust-app-auth-flow.
+// That page does not list `state`; it is sent as RFC 6749 section 4.1.1 has it, and the callback
+// refuses to connect without it.
+const cloverTokenResponse = cloverRefreshResponse;
+
+/** Clover's authorization-code flow (high-trust app: the secret stays on the server). */
+export const cloverOAuth: PosOAuth = {
+  authorizeUrl(app: PosOAuthApp, state: string): string {
+    const query = new URLSearchParams({
+      client_id: app.clientId,
+      redirect_uri: app.redirectUri,
+      state,
+    });
+    return `${app.authorizeBaseUrl.replace(/\/+$/, "")}/oauth/v2/authorize?${query}`;
+  },
+
+  async exchangeCode(app, callback, options) {
+    const code = callback.get("code");
+    if (!code) {
+      throw new PosError(
+        "permanent",
+        "authorization_denied",
+        "Clover did not grant access: no code",
+      );
+    }
+    let response: Response;
+    try {
+      response = await vendorFetch(
+        `${app.apiBaseUrl.replace(/\/+$/, "")}/oauth/v2/token`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify({
+            client_id: app.clientId,
+            client_secret: app.clientSecret,
+            code,
+          }),
+        },
+        options,
+      );
+    } catch (err) {
+      // A used, expired or foreign code stays refused.
+      if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
+        throw new PosError("permanent", "code_refused", "Clover refused the code", err.details);
+      }
+      throw err;
+    }
+    const token = parseAnswer(cloverTokenResponse, await readJson(response), "token answer");
+    return {
+      session: {
+        accessToken: token.access_token,
+        expiresAt: new Date(token.access_token_expiration * 1000).toISOString(),
+        refreshToken: token.refresh_token,
+      },
+      merchantId: callback.get("merchant_id"),
+      // A refresh needs only the app id and the (rotating) refresh token.
+      credentials: {
+        accessToken: token.access_token,
+        refreshToken: token.refresh_token,
+        clientId: app.clientId,
+      },
+    };
+  },
+};
+
 export const cloverAdapter: PosAdapter = {
   provider: "clover",
+  oauth: cloverOAuth,
 
   async createOrder(connection, order, options): Promise<CreatedPosOrder> {
     // Both checked before any call: no order reaches the register without its type and its payment.
