@@ -7,7 +7,7 @@ import { pruneTerminalTickets } from "./db/terminal-tickets";
 import { deliver, redeliverPendingEvents, resendUnsentNotifications } from "./delivery";
 import { type Effects, effectsOf, NO_EFFECTS } from "./services/effects";
 import { refreshDueSessions } from "./services/pos-oauth";
-import { pollOrdersInFlight } from "./services/pos-polling";
+import { pollOrdersInFlight, probeDownPos } from "./services/pos-polling";
 import { requeueStuckSubmissions } from "./services/pos-sync";
 import { requeuePendingPushes } from "./services/pos-updates";
 import { releaseExpiringAuthorisations, requeueStaleRefunds } from "./services/sweeps";

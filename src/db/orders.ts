@@ -148,6 +148,8 @@ export type OrderPatch = Partial<
     | "posClaimedUntil"
     | "paymentCapturedAt"
     | "paymentIntentId"
+    | "posEnteredAt"
+    | "posEnteredBy"
   >
 >;
 

@@ -1,4 +1,5 @@
-import { and, asc, eq, isNotNull, lte, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { z } from "zod";
 import type { PosSession } from "../adapters/pos/types";
 import { decryptJson, encryptJson } from "../crypto";
@@ -241,8 +242,124 @@ export function sessionRefreshRefused(db: Db, tenantId: string, now: Date) {
 export function integrationSucceeded(db: Db, tenantId: string, now: Date) {
   return db
     .update(posIntegrations)
-    .set({ consecutiveFailures: 0, degradedAt: null, updatedAt: now.toISOString() })
+    .set({
+      consecutiveFailures: 0,
+      unansweredStreak: 0,
+      degradedAt: null,
+      updatedAt: now.toISOString(),
+    })
     .where(eq(posIntegrations.tenantId, tenantId));
+}
+
+/** Counts an attempt the POS did not answer; returns the streak now and whether it is down already. */
+export async function countUnanswered(
+  db: Db,
+  tenantId: string,
+  now: Date,
+): Promise<{ streak: number; down: boolean }> {
+  const [row] = await db
+    .update(posIntegrations)
+    .set({
+      unansweredStreak: sql`${posIntegrations.unansweredStreak} + 1`,
+      updatedAt: now.toISOString(),
+    })
+    .where(eq(posIntegrations.tenantId, tenantId))
+    .returning({
+      streak: posIntegrations.unansweredStreak,
+      downSince: posIntegrations.downSince,
+    });
+  return { streak: row?.streak ?? 0, down: row?.downSince != null };
+}
+
+/**
+ * Marks the connected POS down with its first probe at `probeAt`, in one batch with `also`
+ * (the alert telling staff), which the caller guards with `downMarked`. False when it was down
+ * already, or is not connected.
+ */
+export async function markPosDown(
+  db: Db,
+  tenantId: string,
+  probeAt: Date,
+  now: Date,
+  also: (won: SQL) => BatchItem<"sqlite">[],
+): Promise<boolean> {
+  const at = now.toISOString();
+  const [marked] = await db.batch([
+    db
+      .update(posIntegrations)
+      .set({ downSince: at, probeAt: probeAt.toISOString(), probeFailures: 0, updatedAt: at })
+      .where(
+        and(
+          eq(posIntegrations.tenantId, tenantId),
+          eq(posIntegrations.status, "connected"),
+          isNull(posIntegrations.downSince),
+        ),
+      )
+      .returning({ tenantId: posIntegrations.tenantId }),
+    ...also(downMarked(tenantId, at)),
+  ]);
+  return marked.length === 1;
+}
+
+/** Holds in a batch once the POS was marked down at `at` by it. */
+function downMarked(tenantId: string, at: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${posIntegrations} WHERE ${posIntegrations.tenantId} = ${tenantId} AND ${posIntegrations.downSince} = ${at})`;
+}
+
+/**
+ * Marks the POS answering again, in one batch with `also` (the alert telling staff), guarded by
+ * the same update having won. False when it was not down.
+ */
+export async function markPosUp(
+  db: Db,
+  tenantId: string,
+  now: Date,
+  also: (won: SQL) => BatchItem<"sqlite">[],
+): Promise<boolean> {
+  const at = now.toISOString();
+  const [marked] = await db.batch([
+    db
+      .update(posIntegrations)
+      .set({
+        downSince: null,
+        probeAt: null,
+        probeFailures: 0,
+        unansweredStreak: 0,
+        // Marks the row for the guard below: this update, not another, brought it back.
+        updatedAt: at,
+      })
+      .where(and(eq(posIntegrations.tenantId, tenantId), isNotNull(posIntegrations.downSince)))
+      .returning({ tenantId: posIntegrations.tenantId }),
+    ...also(
+      sql`EXISTS (SELECT 1 FROM ${posIntegrations} WHERE ${posIntegrations.tenantId} = ${tenantId} AND ${posIntegrations.downSince} IS NULL AND ${posIntegrations.updatedAt} = ${at})`,
+    ),
+  ]);
+  return marked.length === 1;
+}
+
+/** Down integrations whose next probe is due. */
+export function listDueProbes(db: Db, now: Date, limit: number): Promise<PosIntegrationRow[]> {
+  return db.query.posIntegrations.findMany({
+    where: and(
+      eq(posIntegrations.status, "connected"),
+      isNotNull(posIntegrations.downSince),
+      lte(posIntegrations.probeAt, now.toISOString()),
+    ),
+    orderBy: [asc(posIntegrations.probeAt)],
+    limit,
+  });
+}
+
+/** A probe the POS did not answer: the next one at `probeAt`. */
+export async function probeUnanswered(db: Db, tenantId: string, probeAt: Date, now: Date) {
+  await db
+    .update(posIntegrations)
+    .set({
+      probeAt: probeAt.toISOString(),
+      probeFailures: sql`${posIntegrations.probeFailures} + 1`,
+      updatedAt: now.toISOString(),
+    })
+    .where(and(eq(posIntegrations.tenantId, tenantId), isNotNull(posIntegrations.downSince)));
 }
 
 /**

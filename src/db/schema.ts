@@ -170,6 +170,9 @@ export const orders = sqliteTable(
      * cleared once the POS has it; the cron pass sends it again while it stays set.
      */
     posPush: text("pos_push").$type<PosPush>(),
+    /** A manual-entry order (`posStatus: manual`) typed into the POS by hand: when, and by which key. */
+    posEnteredAt: text("pos_entered_at"),
+    posEnteredBy: text("pos_entered_by"),
     /** When the cron pass last asked the POS for this order's status (services/pos-polling.ts). */
     posPolledAt: text("pos_polled_at"),
     /** The Stripe PaymentIntent paying for this order, when payments are on. */
@@ -461,6 +464,16 @@ export const posIntegrations = sqliteTable("pos_integrations", {
     .default({}),
   /** Orders in a row that ended `failed`; reset by a success. */
   consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  /** Submission attempts in a row, across orders, the POS did not answer (retryable); reset by a success. */
+  unansweredStreak: integer("unanswered_streak").notNull().default(0),
+  /**
+   * Since when the POS is taken to be down (services/pos-outage.ts): new paid orders go to the
+   * terminals for entry by hand (`posStatus: manual`) until a probe or a submission succeeds.
+   */
+  downSince: text("down_since"),
+  /** When the cron pass next asks the down POS whether it answers, and how often it did not. */
+  probeAt: text("probe_at"),
+  probeFailures: integer("probe_failures").notNull().default(0),
   degradedAt: text("degraded_at"),
   connectedAt: text("connected_at").notNull(),
   disconnectedAt: text("disconnected_at"),

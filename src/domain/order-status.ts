@@ -42,7 +42,14 @@ export const PAYMENT_STATUSES = [
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 /** Every POS sync status; `not_required` when the tenant has no POS connected. */
-export const POS_STATUSES = ["not_required", "queued", "retrying", "synced", "failed"] as const;
+export const POS_STATUSES = [
+  "not_required",
+  "manual",
+  "queued",
+  "retrying",
+  "synced",
+  "failed",
+] as const;
 /** Whether the order has reached the restaurant's POS. */
 export type PosStatus = (typeof POS_STATUSES)[number];
 

@@ -34,6 +34,7 @@ export interface StoredOrder {
   scheduledFor: string | null;
   estimatedReadyAt: string | null;
   externalId: string | null;
+  posEnteredAt: string | null;
   createdAt: string;
   updatedAt: string;
   items: {
@@ -86,6 +87,8 @@ export interface OrderView {
   scheduledFor: string | null;
   estimatedReadyAt: string | null;
   externalId: string | null;
+  /** A manual-entry order (`posStatus: manual`): when staff typed it into the POS; null before. */
+  posEnteredAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -126,6 +129,7 @@ export function orderView(order: StoredOrder, tenantSlug: string): OrderView {
     scheduledFor: order.scheduledFor,
     estimatedReadyAt: order.estimatedReadyAt,
     externalId: order.externalId,
+    posEnteredAt: order.posEnteredAt,
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
   };

@@ -113,6 +113,7 @@ const placedOrder = {
   scheduledFor: null,
   estimatedReadyAt: null,
   externalId: null,
+  posEnteredAt: null,
   createdAt: PLACED_AT,
   updatedAt: PLACED_AT,
 } satisfies z.infer<typeof OrderSchema>;

@@ -196,7 +196,7 @@ export const OrderSchema = z
     posStatus: z
       .enum(POS_STATUSES)
       .describe(
-        "Whether the restaurant's POS has it: `not_required` (no POS, or not paid yet), `queued`, `retrying` after a failed attempt, `synced`, or `failed` when the POS refused it for good.",
+        "Whether the restaurant's POS has it: `not_required` (no POS, or not paid yet), `manual` (paid while the POS was down: staff enter it in the POS by hand, then `POST …/entered-in-pos`), `queued`, `retrying` after a failed attempt, `synced`, or `failed` when the POS refused it for good.",
       ),
     orderType: z.enum(ORDER_TYPES).describe("How the customer gets the order."),
     customer: z
@@ -239,6 +239,12 @@ export const OrderSchema = z
       .string()
       .nullable()
       .describe("The order's id in the tenant's POS once the POS has it, else null."),
+    posEnteredAt: z
+      .string()
+      .nullable()
+      .describe(
+        "A manual-entry order (`posStatus` `manual`): when staff marked it entered in the POS by hand, ISO 8601 UTC; null before, and for every other order.",
+      ),
     createdAt: serverTime("When the order was placed"),
     updatedAt: serverTime("When the order last changed"),
   })

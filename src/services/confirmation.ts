@@ -9,7 +9,8 @@ import { ApiError } from "../http/errors";
 import { captureIfAuthorised, releaseUnpaidIntent } from "./capture";
 import { combine, type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { type OrderChangeResult, withFreshOrder } from "./order-change";
-import { posRequired, posSubmitMessage } from "./pos-sync";
+import { posPathFor } from "./pos-outage";
+import { posSubmitMessage } from "./pos-sync";
 
 /**
  * Confirming a payment, by Stripe's webhook or by staff (`mark-paid`), and
@@ -18,7 +19,8 @@ import { posRequired, posSubmitMessage } from "./pos-sync";
 
 /**
  * Confirms a paid order and, when the tenant's POS takes orders
- * automatically, queues it for submission: `posStatus` is `queued` in the
+ * automatically, queues it for submission (or, while that POS is down, hands it to staff to
+ * enter by hand: `posStatus: manual`, no message): `posStatus` is `queued` in the
  * same batch as the confirmation, and the message follows the commit (the
  * cron pass re-queues it should the send fail). The result's `effects` hold
  * the confirmation's events and that message. `known` holds what the
@@ -42,7 +44,7 @@ export async function confirmOrderAndQueue(
     tenant,
     orderId,
     source,
-    posRequired(integration),
+    posPathFor(integration),
     now,
     extra,
     before,
@@ -56,9 +58,10 @@ export async function confirmOrderAndQueue(
     messages: queued ? [posSubmitMessage(tenant.id, orderId)] : [],
   });
   // Authorised to be captured on POS acceptance, but no POS will be asked (it was
-  // disconnected since the order was placed): the restaurant takes it, so capture now.
+  // disconnected since the order was placed, or it is down and staff enter the order by hand):
+  // the restaurant takes it, so capture now.
   const captured =
-    result.order.posStatus === "not_required"
+    result.order.posStatus === "not_required" || result.order.posStatus === "manual"
       ? await captureIfAuthorised(env, tenant, orderId, now, result.order)
       : NO_EFFECTS;
   return { ...result, effects: combine(confirmed, captured) };
@@ -75,7 +78,7 @@ export async function confirmOrderPayment(
   tenant: Tenant,
   orderId: string,
   source: StatusSource,
-  posRequired: boolean,
+  posStatus: "queued" | "manual" | "not_required",
   now: Date,
   extra?: OrderChange["extra"],
   known?: OrderWithItems,
@@ -104,7 +107,7 @@ export async function confirmOrderPayment(
         patch: {
           status: "confirmed",
           paymentStatus: "paid",
-          posStatus: posRequired ? "queued" : "not_required",
+          posStatus,
           // Paid at the counter: the card payment is no longer this order's (its intent is cancelled).
           ...(source === "staff" ? { paymentIntentId: null } : {}),
         },

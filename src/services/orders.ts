@@ -249,6 +249,8 @@ export async function placeOrder(
     estimatedReadyAt: null,
     posPush: null,
     posPolledAt: null,
+    posEnteredAt: null,
+    posEnteredBy: null,
     paymentIntentId: payment?.id ?? null,
     paymentCaptureMethod: captureMethod,
     paymentCapturedAt: null,

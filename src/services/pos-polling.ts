@@ -3,10 +3,11 @@ import { PosError, type PosProvider } from "../adapters/pos/types";
 import { readConfig } from "../config";
 import type { Db } from "../db/client";
 import { listOrdersToPoll, markPolled } from "../db/orders";
-import { findPosIntegration } from "../db/pos-integrations";
+import { findPosIntegration, listDueProbes, probeUnanswered } from "../db/pos-integrations";
 import { findTenantById } from "../db/tenants";
 import { logLine } from "../log";
 import type { Effects } from "./effects";
+import { nextProbeAt, noteAnswered } from "./pos-outage";
 import { applyPosReport } from "./pos-reports";
 import { callWithOneRefresh, connectionFor } from "./pos-sync";
 
@@ -115,6 +116,42 @@ async function pollTenant(
       );
       // A refused session stops this tenant's polls for this pass; the submission path alerts.
       if (err.kind !== "retryable") break;
+    }
+  }
+  return decided;
+}
+
+/** Down POS connections probed in one cron pass. */
+const PROBES_PER_PASS = 20;
+
+/**
+ * The cron pass's probe of each down POS whose time has come (services/pos-outage.ts): the
+ * vendor's connection check (Square RetrieveLocation, Toast restaurant info, Clover merchant).
+ * An answer brings automatic submission back; none sets the next probe further out.
+ */
+export async function probeDownPos(env: Env, db: Db, now: Date): Promise<Effects[]> {
+  const due = await listDueProbes(db, now, PROBES_PER_PASS);
+  const decided: Effects[] = [];
+  for (const integration of due) {
+    const tenant = await findTenantById(db, integration.tenantId);
+    if (!tenant) continue;
+    const provider = integration.provider as PosProvider;
+    const adapter = getPosAdapter(provider);
+    const options = { timeoutMs: readConfig(env).posTimeoutMs, now: () => now };
+    try {
+      await callWithOneRefresh(
+        env,
+        db,
+        tenant.id,
+        adapter,
+        await connectionFor(env, integration),
+        options,
+        (c) => adapter.checkConnection(c, options),
+      );
+      decided.push(await noteAnswered(db, tenant, integration, now));
+    } catch (err) {
+      if (!(err instanceof PosError)) throw err;
+      await probeUnanswered(db, tenant.id, nextProbeAt(now, integration.probeFailures + 1), now);
     }
   }
   return decided;

@@ -47,6 +47,7 @@ import type { PosSubmitMessage } from "../queues/messages";
 import { captureIfAuthorised } from "./capture";
 import { combine, type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { dimensionChange, withFreshOrder } from "./order-change";
+import { noteAnswered, noteUnanswered } from "./pos-outage";
 import { startRefund } from "./refunds";
 
 /** What the consumer does with the message. */
@@ -58,11 +59,6 @@ export type SubmissionOutcome =
 const CLAIM_MS = 60_000;
 /** When another delivery holds the claim, look again after this long. */
 const CLAIMED_RETRY_SECONDS = 15;
-
-/** Whether a newly confirmed order goes to the POS (`queued`) or not (`not_required`). */
-export function posRequired(integration: PosIntegrationRow | undefined): boolean {
-  return integration?.status === "connected" && integration.autoSync;
-}
 
 /** The order's message for the `pos-submissions` queue, sent after its batch committed. */
 export function posSubmitMessage(tenantId: string, orderId: string): PosSubmitMessage {
@@ -196,6 +192,7 @@ export async function submitOrderToPos(
     );
     const effects = combine(
       synced.effects,
+      await noteAnswered(db, tenant, integration, clock()),
       await alertIfRefundStarted(db, tenant, synced.order, clock()),
       await captureIfAuthorised(env, tenant, order.id, clock(), synced.order),
     );
@@ -214,6 +211,9 @@ export async function submitOrderToPos(
     errorCode: error.code,
     errorMessage: describeError(error),
   });
+  // No answer (a timeout, a 5xx, a 429): counted towards the POS being down.
+  const outage =
+    error.kind === "retryable" ? await noteUnanswered(db, tenant, clock()) : NO_EFFECTS;
   if (decision.action === "retry") {
     const { effects } = await changePosState(
       db,
@@ -223,7 +223,10 @@ export async function submitOrderToPos(
       clock(),
       (won) => [guardedSyncAttemptInsert(db, attempt, won)],
     );
-    return { outcome: { kind: "retry", delaySeconds: decision.delaySeconds }, effects };
+    return {
+      outcome: { kind: "retry", delaySeconds: decision.delaySeconds },
+      effects: combine(effects, outage),
+    };
   }
   const effects = await handlePosFailure(env, tenant, claimed, {
     reason:
@@ -233,7 +236,7 @@ export async function submitOrderToPos(
     attempt,
     now: clock(),
   });
-  return { outcome: { kind: "done", result: "failed" }, effects };
+  return { outcome: { kind: "done", result: "failed" }, effects: combine(effects, outage) };
 }
 
 /**

@@ -22,6 +22,7 @@ const stored: StoredOrder = {
   deliveryAddress: { line1: "1 Main St", city: "Paris", postalCode: "75001", country: "FR" },
   scheduledFor: null,
   estimatedReadyAt: "2026-11-20T12:25:00.000Z",
+  posEnteredAt: null,
   externalId: "sq_1",
   createdAt: "2026-12-01T10:00:00.000Z",
   updatedAt: "2026-12-01T10:05:00.000Z",
@@ -53,6 +54,7 @@ describe("orderView", () => {
       total: { amount: 2827, currency: "EUR" },
       externalId: "sq_1",
       estimatedReadyAt: "2026-11-20T12:25:00.000Z",
+      posEnteredAt: null,
     });
     expect(view.items).toEqual([
       {

@@ -21,6 +21,7 @@ import {
 import { cancelOrder } from "../../services/cancellation";
 import { confirmOrderAndQueue } from "../../services/confirmation";
 import { changeOrderStatus } from "../../services/orders";
+import { markEnteredInPos } from "../../services/pos-outage";
 import { retryPosSubmission } from "../../services/pos-sync";
 import { retryRefund, settleRefundByHand } from "../../services/refunds";
 import {
@@ -400,4 +401,39 @@ staff.openapi(posRetryRoute, async (c) => {
   return c.json({ order: orderView(requeued.order, tenant.slug) }, 202);
 });
 
-export const orderRoutes = staff.route("/", staffPaying);
+const enteredInPosRoute = createRoute({
+  method: "post",
+  path: "/v1/admin/{tenant}/orders/{id}/entered-in-pos",
+  tags: ["admin: orders"],
+  summary: "Record that a manual-entry order was typed into the POS by hand (terminal role)",
+  description:
+    "While the POS is down, paid orders come to the terminals as manual-entry tickets (`posStatus` `manual`) instead of being sent to it. Once someone has typed the order into the POS, this records when and with which key (`posEnteredAt`), and terminals hear of it (`order_updated`). Such an order is never also sent automatically. Needs only the terminal role, as moving an order forward does; the socket's `entered_in_pos` command is its twin.",
+  request: { params: OrderIdParams },
+  responses: {
+    200: jsonContent(z.object({ order: OrderOut }), "Recorded."),
+    ...errorResponses(NO_ORDER, {
+      code: "conflict",
+      when: "the order's `posStatus` is not `manual` (`details.posStatus`), or it was marked entered already (`details.posEnteredAt`)",
+      message: "this order was already marked entered in the POS",
+      details: { posEnteredAt: "2026-11-20T12:05:00.000Z" },
+    }),
+  },
+});
+
+// The cashier at a terminal enters the order: the terminal role, as for moving it forward.
+const terminal = keyRouter("terminal");
+terminal.openapi(enteredInPosRoute, async (c) => {
+  const tenant = c.get("tenant");
+  const key = c.get("apiKey");
+  const { order, effects } = await markEnteredInPos(
+    c.get("db"),
+    tenant,
+    c.req.valid("param").id,
+    { keyId: key.id, source: key.role === "terminal" ? "terminal" : "staff" },
+    new Date(),
+  );
+  deliverAfterResponse(c, effects);
+  return c.json({ order: orderView(order, tenant.slug) }, 200);
+});
+
+export const orderRoutes = staff.route("/", staffPaying).route("/", terminal);
