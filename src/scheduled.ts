@@ -42,7 +42,9 @@ export async function runScheduled(env: Env, now: Date): Promise<void> {
   const renewals = await refreshDueSessions(env, db, now);
   // Orders in the kitchen no webhook has spoken of lately: the POS is asked.
   const polled = await pollOrdersInFlight(env, db, now);
-  decided.push(...polled, ...released, ...refundsRequeued, ...renewals, {
+  // A POS taken to be down is asked whether it answers again.
+  const probed = await probeDownPos(env, db, now);
+  decided.push(...polled, ...probed, ...released, ...refundsRequeued, ...renewals, {
     ...NO_EFFECTS,
     messages: [...stuck, ...pushes],
   });
