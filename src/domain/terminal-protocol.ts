@@ -6,6 +6,12 @@ import type { KeyRole } from "./roles";
 /**
  * The terminal socket protocol (`/ws/pos/:tenant`), both directions. Every
  * incoming frame goes through `parseTerminalMessage`; nothing is cast.
+ *
+ * Ordering (CONTRACT.md "Terminal socket"): on one socket the hub sends
+ * events in seq order. A replay (`?after=` on connect, or `resume`) comes
+ * before any live event; live events wait until its last page. A client
+ * applies events in seq order, drops one at or below its last contiguous seq,
+ * and on a gap holds the early ones and sends `resume` from that seq.
  */
 
 /** Event types a terminal receives with a sequence number. */
@@ -18,7 +24,11 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** An event as the tenant's log holds it and terminals receive it. */
+/**
+ * An event as the tenant's log holds it and terminals receive it. `seq` is
+ * the tenant's, one higher for each event; delivery is at least once, so a
+ * client ignores a seq it has applied.
+ */
 export interface SequencedEvent {
   type: EventType;
   seq: number;
@@ -30,6 +40,7 @@ export interface SequencedEvent {
 export type ServerMessage =
   | SequencedEvent
   | {
+      /** First on every socket; `seq` is the newest event's, `lastAck` this terminal's last `ack`. */
       type: "hello";
       seq: number;
       tenant: string;
@@ -49,7 +60,13 @@ export type ServerMessage =
       error?: { code: string; message: string };
     }
   | {
-      /** Ends every replay: `more` says another `resume` from `through` is needed. */
+      /**
+       * Ends every replay page. The page held every event still in the log in
+       * `(after, through]`, in order: a seq there that did not come was pruned
+       * and will not. With `more`, the socket gets no live events until the
+       * client sends `resume` from `through`; without, live events follow on
+       * from `through + 1`.
+       */
       type: "replayed";
       data: { after: number; through: number; more: boolean };
     }
@@ -58,7 +75,7 @@ export type ServerMessage =
 
 /** Frames larger than this are refused unread (UTF-8 bytes of a text frame). */
 export const MAX_FRAME_BYTES = 16 * 1024;
-/** One replay (`?after=` or `resume`) sends at most this many events; the client pages on. */
+/** One replay page (`?after=` or `resume`) sends at most this many events; the client pages on. */
 export const REPLAY_PAGE_SIZE = 500;
 
 /** Close code for a socket whose key was revoked, or whose tenant was deleted (contract). */
@@ -68,6 +85,10 @@ const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const TerminalMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ack"), seq }).strict(),
+  /**
+   * Replays from `after` (which may be below what this socket was sent: the
+   * client asked); live events wait until the replay reaches the end of the log.
+   */
   z.object({ type: z.literal("resume"), after: seq }).strict(),
   z
     .object({

@@ -53,6 +53,14 @@ interface Attachment {
   keyId: string;
   role: KeyRole;
   connectedAt: string;
+  /** The highest event seq sent on this socket: a live event at or below it is not sent. */
+  sent: number;
+  /**
+   * A replay is under way (a `resume` arrived, or a page ended with `more`): live
+   * events are not sent, since the replay reads them from the log in order. Kept
+   * here, not in memory, because the object may hibernate between two pages.
+   */
+  replaying: boolean;
 }
 
 /**
@@ -148,11 +156,14 @@ export class TenantHub extends DurableObject<Env> {
       return new Response(null, { status: 101, webSocket: client });
     }
     this.ctx.acceptWebSocket(server, [terminalId]);
+    const seq = this.#lastSeq();
     const attachment: Attachment = {
       terminalId,
       keyId,
       role,
       connectedAt: new Date().toISOString(),
+      sent: seq,
+      replaying: false,
     };
     server.serializeAttachment(attachment);
     this.#sql.exec(
@@ -161,7 +172,6 @@ export class TenantHub extends DurableObject<Env> {
       terminalId,
       attachment.connectedAt,
     );
-    const seq = this.#lastSeq();
     this.#send(server, {
       type: "hello",
       seq,
@@ -169,6 +179,8 @@ export class TenantHub extends DurableObject<Env> {
       timestamp: attachment.connectedAt,
       data: { terminalId, seq, lastAck: this.#lastAck(terminalId) },
     });
+    // Nothing here awaits, so nothing is published between hello and this
+    // replay: it goes out before any live event.
     const after = new URL(request.url).searchParams.get("after");
     if (after !== null && /^\d{1,15}$/.test(after)) this.#replay(server, Number(after));
     return new Response(null, { status: 101, webSocket: client });
@@ -193,13 +205,14 @@ export class TenantHub extends DurableObject<Env> {
       });
       return;
     }
+    if (message.type === "resume") {
+      await this.#resume(ws, message);
+      return;
+    }
     // Commands that change or reveal anything check the key in D1 first, so a
     // revoked key is refused from the moment it is revoked, before its socket is closed.
     // (set_status reads the key together with its order: #setStatus.)
-    if (
-      (message.type === "ack_alert" || message.type === "resume") &&
-      !(await this.#keyIsLive(ws))
-    ) {
+    if (message.type === "ack_alert" && !(await this.#keyIsLive(ws))) {
       this.#refuseRevoked(ws, message);
       return;
     }
@@ -228,7 +241,53 @@ export class TenantHub extends DurableObject<Env> {
     if (left > 0) await this.ctx.storage.setAlarm(Date.now() + PRUNE_EVERY_MS);
   }
 
-  async #handle(ws: WebSocket, message: TerminalMessage): Promise<void> {
+  /**
+   * Replays the log after `message.after`, once the key is known to be live.
+   * Live events are held from the moment the frame arrives: a publish during
+   * the key check would otherwise overtake the replay. They are in the log,
+   * so the replay (or its last page) sends them in order.
+   */
+  async #resume(
+    ws: WebSocket,
+    message: Extract<TerminalMessage, { type: "resume" }>,
+  ): Promise<void> {
+    const wait = this.#resumeWait(ws);
+    if (wait > 0) {
+      this.#send(ws, {
+        type: "error",
+        code: "rate_limited",
+        message: `at most ${RESUME_LIMIT.count} resumes per ${RESUME_LIMIT.windowMs / 1000} s; try again later`,
+        details: { retryAfterMs: wait },
+      });
+      return;
+    }
+    const before = this.#attachment(ws);
+    ws.serializeAttachment({ ...before, replaying: true });
+    let live: boolean;
+    try {
+      live = await this.#keyIsLive(ws);
+    } catch (err) {
+      // No replay follows: live events flow again (a client sees the gap and resumes).
+      ws.serializeAttachment({ ...this.#attachment(ws), replaying: before.replaying });
+      console.error(JSON.stringify({ level: "error", msg: "resume failed", error: String(err) }));
+      this.#send(ws, {
+        type: "error",
+        code: "internal",
+        message: "the replay failed; resume again",
+      });
+      return;
+    }
+    if (!live) {
+      this.#refuseRevoked(ws, message);
+      return;
+    }
+    this.#replay(ws, message.after);
+  }
+
+  async #handle(
+    ws: WebSocket,
+    message: Exclude<TerminalMessage, { type: "resume" }>,
+  ): Promise<void> {
     switch (message.type) {
       case "ping":
         this.#send(ws, { type: "pong" });
@@ -241,20 +300,6 @@ export class TenantHub extends DurableObject<Env> {
           new Date().toISOString(),
           terminalId,
         );
-        return;
-      }
-      case "resume": {
-        const wait = this.#resumeWait(ws);
-        if (wait > 0) {
-          this.#send(ws, {
-            type: "error",
-            code: "rate_limited",
-            message: `at most ${RESUME_LIMIT.count} resumes per ${RESUME_LIMIT.windowMs / 1000} s; try again later`,
-            details: { retryAfterMs: wait },
-          });
-          return;
-        }
-        this.#replay(ws, message.after);
         return;
       }
       case "set_status":
@@ -380,6 +425,9 @@ export class TenantHub extends DurableObject<Env> {
   /**
    * Sends the events after `after`, at most one page of them, then
    * `replayed`, whose `more` tells the client to resume from `through`.
+   * Until a page reaches the end of the log the socket gets no live events
+   * (#broadcast); after it, the socket has been sent everything up to the
+   * newest seq, so live events follow on without a gap.
    */
   #replay(ws: WebSocket, after: number): void {
     const rows = this.#sql
@@ -400,10 +448,15 @@ export class TenantHub extends DurableObject<Env> {
       });
     }
     const through = rows.at(-1)?.seq ?? Math.max(after, 0);
-    this.#send(ws, {
-      type: "replayed",
-      data: { after, through, more: rows.length === REPLAY_PAGE_SIZE && through < this.#lastSeq() },
+    const newest = this.#lastSeq();
+    const more = rows.length === REPLAY_PAGE_SIZE && through < newest;
+    const attachment = this.#attachment(ws);
+    ws.serializeAttachment({
+      ...attachment,
+      sent: more ? Math.max(attachment.sent, through) : newest,
+      replaying: more,
     });
+    this.#send(ws, { type: "replayed", data: { after, through, more } });
   }
 
   /** Zero when this socket may resume now, else the milliseconds until it may. */
@@ -489,11 +542,18 @@ export class TenantHub extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Sends a new event to every socket that is not being replayed to and has
+   * not been sent it: on one socket, live events only ever move its seq forward.
+   */
   #broadcast(event: SequencedEvent): void {
     const frame = JSON.stringify(event);
     for (const ws of this.ctx.getWebSockets()) {
+      const attachment = ws.deserializeAttachment() as Attachment | null;
+      if (!attachment || attachment.replaying || event.seq <= attachment.sent) continue;
       try {
         ws.send(frame);
+        ws.serializeAttachment({ ...attachment, sent: event.seq });
       } catch {
         // A socket closing under us resumes by seq when it reconnects.
       }

@@ -14,6 +14,7 @@ import {
   isPending,
   nextStep,
   orderAgeMs,
+  reconnecting,
   requestStatus,
   ticketsIn,
 } from "../../web/terminal/board";
@@ -197,7 +198,7 @@ describe("terminal board reducer", () => {
   });
 
   it("asks for a full replay when the server's log is behind the screen", () => {
-    const seen = fold([newOrder(5, order())], liveBoard()).state;
+    const seen = fold([newOrder(5, order())], { ...liveBoard(), lastSeq: 4 }).state;
     const { state, effects } = applyFrame(seen, hello(2), NOW);
 
     expect(effects).toEqual([{ kind: "resume", after: 0 }]);
@@ -470,6 +471,39 @@ describe("paged replays", () => {
     const { state, effects } = fold([hello(900), newOrder(500, o), replayed(0, 500, true)]);
     expect(state.lastSeq).toBe(500);
     expect(effects).toContainEqual({ kind: "resume", after: 500 });
+  });
+
+  it("applies a live event that arrives between two pages after the second page, and loses nothing", () => {
+    const loyalty = (seq: number): ServerFrame => ({
+      type: "loyalty_updated",
+      ...envelope(seq),
+      data: {
+        phone: "+15550100",
+        pointsChange: 1,
+        balance: seq,
+        transactionType: "add",
+        reason: null,
+      },
+    });
+    const page = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => loyalty(from + i));
+    const { state, effects } = fold(
+      [
+        hello(600),
+        ...page(1, 500),
+        replayed(0, 500, true),
+        loyalty(601),
+        ...page(501, 601),
+        replayed(500, 601, false),
+      ],
+      reconnecting(emptyBoard()),
+    );
+    expect(state.lastSeq).toBe(601);
+    expect(effects.filter((e) => e.kind === "resume")).toEqual([{ kind: "resume", after: 500 }]);
+    expect(effects.filter((e) => e.kind === "ack").map((e) => e.kind === "ack" && e.seq)).toEqual(
+      Array.from({ length: 601 }, (_, i) => i + 1),
+    );
+    expect(state.activity[0]?.text).toBe("Loyalty +15550100: +1 points (balance 601)");
   });
 
   it("asks for nothing more after the last page", () => {

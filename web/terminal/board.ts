@@ -1,3 +1,12 @@
+import {
+  connecting,
+  type EventOrder,
+  emptyOrder,
+  endReplay,
+  type Ordered,
+  replayRefused,
+  takeEvent,
+} from "./event-order";
 import type { Alert, Order, OrderStatus, ServerFrame } from "./protocol";
 
 /**
@@ -26,9 +35,8 @@ export interface BoardAlert extends Alert {
   at: string;
 }
 
-export interface BoardState {
-  /** The highest event seq folded in; the screen resumes after it. */
-  lastSeq: number;
+/** The board, and where it stands in the tenant's event log (`EventOrder`: the seq it resumes after). */
+export interface BoardState extends EventOrder<SequencedFrame> {
   /** The newest seq the server had when this connection said hello. */
   serverSeq: number;
   /**
@@ -101,7 +109,7 @@ const RANK: Readonly<Record<OrderStatus, number>> = {
 /** A board with nothing on it, before the first hello. */
 export function emptyBoard(): BoardState {
   return {
-    lastSeq: 0,
+    ...emptyOrder<SequencedFrame>(),
     serverSeq: 0,
     synced: false,
     clockOffsetMs: 0,
@@ -120,10 +128,15 @@ export function isOnBoard(status: OrderStatus): boolean {
   return BOARD_STATUSES.has(status);
 }
 
+/** The socket (re)connects with `?after=` the board's `lastSeq`: a replay is under way. */
+export function reconnecting(state: BoardState): BoardState {
+  return { ...state, ...connecting(state) };
+}
+
 /**
- * Folds one server frame into the board. Events are delivered at least once
- * and replayed on resume, so an event whose seq is not above `lastSeq` is a
- * duplicate and changes nothing.
+ * Folds one server frame into the board. Events are applied in seq order,
+ * each once (`event-order.ts`): a duplicate changes nothing, one past a gap
+ * waits while the board asks `resume` from its last contiguous seq.
  */
 export function applyFrame(state: BoardState, frame: ServerFrame, now: number): Reduced {
   switch (frame.type) {
@@ -140,20 +153,18 @@ export function applyFrame(state: BoardState, frame: ServerFrame, now: number): 
       return { state: { ...state, pending: rest, ticketErrors }, effects: [] };
     }
     case "replayed":
-      // A replay comes in pages of at most 500 events: ask for the next one.
-      return frame.data.more
-        ? {
-            state,
-            effects: [{ kind: "resume", after: Math.max(state.lastSeq, frame.data.through) }],
-          }
-        : { state, effects: [] };
+      return applyOrdered(state, endReplay(state, frame.data), now);
     case "error":
-      return { state: { ...state, notice: `${frame.message} (${frame.code})` }, effects: [] };
+      // It may answer a resume (rate_limited, internal): the next gap asks again.
+      return {
+        state: { ...state, ...replayRefused(state), notice: `${frame.message} (${frame.code})` },
+        effects: [],
+      };
     case "pong":
     case "malformed":
       return { state, effects: [] };
     default:
-      return applyEvent(state, frame, now);
+      return applyOrdered(state, takeEvent(state, frame), now);
   }
 }
 
@@ -164,7 +175,7 @@ function applyHello(state: BoardState, serverSeq: number, timestamp: string, now
     // The server's log is behind what this screen saw: it was reset, so its
     // seqs start again. Everything it still holds is news to this screen.
     return {
-      state: { ...state, lastSeq: 0, serverSeq, clockOffsetMs },
+      state: { ...state, lastSeq: 0, early: [], replayAfter: 0, serverSeq, clockOffsetMs },
       effects: [{ kind: "resume", after: 0 }],
     };
   }
@@ -177,10 +188,34 @@ type SequencedFrame = Exclude<
   { type: "hello" | "replayed" | "set_status_result" | "error" | "pong" | "malformed" }
 >;
 
+/** Applies the events the order released, one seq at a time, then asks for what is missing. */
+function applyOrdered(
+  state: BoardState,
+  { order, ready, resume }: Ordered<SequencedFrame>,
+  now: number,
+): Reduced {
+  const moved =
+    order.lastSeq !== state.lastSeq ||
+    order.early !== state.early ||
+    order.replayAfter !== state.replayAfter;
+  if (!moved && resume === null) return { state, effects: [] };
+  let next = state;
+  const effects: Effect[] = [];
+  for (const event of ready) {
+    const applied = applyEvent({ ...next, lastSeq: event.seq }, event, now);
+    next = applied.state;
+    effects.push(...applied.effects);
+  }
+  next = { ...next, ...order };
+  if (!next.synced && next.lastSeq >= next.serverSeq) next = { ...next, synced: true };
+  if (resume !== null) effects.push({ kind: "resume", after: resume });
+  return { state: next, effects };
+}
+
+/** Folds one event in; `state.lastSeq` is already its seq. */
 function applyEvent(state: BoardState, event: SequencedFrame, now: number): Reduced {
-  if (event.seq <= state.lastSeq) return { state, effects: [] };
   const effects: Effect[] = [{ kind: "ack", seq: event.seq }];
-  let next: BoardState = { ...state, lastSeq: event.seq };
+  let next: BoardState = state;
 
   switch (event.type) {
     case "new_order":

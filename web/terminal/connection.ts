@@ -18,8 +18,13 @@ import {
 export type ConnectionPhase = "connecting" | "connected" | "reconnecting" | "offline" | "stopped";
 
 export interface ConnectionCallbacks {
-  /** The highest seq the board holds; read on every connect. */
-  lastSeq(): number;
+  /**
+   * Called on every (re)connect: the board's last contiguous seq, sent as
+   * `?after=`; the board then expects that replay before any live event. Kept
+   * in memory only: after a reload the board is empty and rebuilds itself
+   * from the log (`?after=0`), so a stored seq would leave its tickets out.
+   */
+  resumeFrom(): number;
   onFrame(frame: ServerFrame): void;
   onPhase(phase: ConnectionPhase, detail: string): void;
   /** The key was refused (revoked, or not a terminal key of this tenant); the socket stopped. */
@@ -144,8 +149,8 @@ export class TerminalConnection {
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("ticket", ticket);
     if (this.#credentials.name) url.searchParams.set("name", this.#credentials.name);
-    // The server replays every logged event after this seq right after hello.
-    url.searchParams.set("after", String(this.#callbacks.lastSeq()));
+    // The server replays every logged event after this seq right after hello, before any live one.
+    url.searchParams.set("after", String(this.#callbacks.resumeFrom()));
     return url.toString();
   }
 

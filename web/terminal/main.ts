@@ -5,6 +5,7 @@ import {
   dismissNotice,
   emptyBoard,
   failPending,
+  reconnecting,
   requestStatus,
   ticketsIn,
 } from "./board";
@@ -75,7 +76,10 @@ function startSession(credentials: Credentials, firstTicket?: string): void {
     window.location.origin,
     credentials,
     {
-      lastSeq: () => board.lastSeq,
+      resumeFrom: () => {
+        board = reconnecting(board);
+        return board.lastSeq;
+      },
       onFrame: handleFrame,
       onPhase: (next, detail) => {
         phase = next;
