@@ -54,6 +54,13 @@ export type ServerMessage =
       error?: { code: string; message: string };
     }
   | {
+      type: "entered_in_pos_result";
+      requestId: string | null;
+      orderId: string;
+      ok: boolean;
+      error?: { code: string; message: string };
+    }
+  | {
       type: "ack_alert_result";
       alertId: string;
       ok: boolean;
@@ -99,6 +106,13 @@ export const TerminalMessageSchema = z.discriminatedUnion("type", [
     })
     .strict(),
   z.object({ type: z.literal("ack_alert"), alertId: z.string().min(1).max(64) }).strict(),
+  z
+    .object({
+      type: z.literal("entered_in_pos"),
+      orderId: z.string().min(1).max(64),
+      requestId: z.string().min(1).max(100).optional(),
+    })
+    .strict(),
   z.object({ type: z.literal("ping") }).strict(),
 ]);
 export type TerminalMessage = z.infer<typeof TerminalMessageSchema>;
@@ -112,8 +126,9 @@ export type ParseResult =
   | { ok: false; error: { type: "error"; code: string; message: string; details?: unknown } };
 
 /**
- * The role a command needs: that of its HTTP twin. Moving an order forward
- * and acknowledging alerts are a terminal's work; cancelling refunds a paid
+ * The role a command needs: that of its HTTP twin. Moving an order forward,
+ * acknowledging alerts and recording a manual ticket entered in the POS
+ * (`POST …/orders/:id/entered-in-pos`) are a terminal's work; cancelling refunds a paid
  * order, so it needs staff, as `POST /v1/admin/:tenant/orders/:id/cancel`.
  */
 export function commandRole(message: TerminalMessage): KeyRole {

@@ -25,6 +25,7 @@ import { acknowledgeStaffAlert } from "../services/alerts";
 import { cancelOrder } from "../services/cancellation";
 import type { Effects } from "../services/effects";
 import { changeOrderStatus } from "../services/orders";
+import { markEnteredInPos } from "../services/pos-outage";
 
 /** Headers the Worker sets on the upgrade it forwards, after authenticating it. */
 export const HUB_HEADERS = {
@@ -212,7 +213,10 @@ export class TenantHub extends DurableObject<Env> {
     // Commands that change or reveal anything check the key in D1 first, so a
     // revoked key is refused from the moment it is revoked, before its socket is closed.
     // (set_status reads the key together with its order: #setStatus.)
-    if (message.type === "ack_alert" && !(await this.#keyIsLive(ws))) {
+    if (
+      (message.type === "ack_alert" || message.type === "entered_in_pos") &&
+      !(await this.#keyIsLive(ws))
+    ) {
       this.#refuseRevoked(ws, message);
       return;
     }
@@ -308,6 +312,39 @@ export class TenantHub extends DurableObject<Env> {
       case "ack_alert":
         await this.#ackAlert(ws, message.alertId);
         return;
+      case "entered_in_pos":
+        await this.#enteredInPos(ws, message);
+        return;
+    }
+  }
+
+  /** A manual ticket typed into the POS: the same flow as `POST …/orders/:id/entered-in-pos`. */
+  async #enteredInPos(
+    ws: WebSocket,
+    message: Extract<TerminalMessage, { type: "entered_in_pos" }>,
+  ): Promise<void> {
+    const answer = {
+      type: "entered_in_pos_result" as const,
+      requestId: message.requestId ?? null,
+      orderId: message.orderId,
+    };
+    try {
+      const tenant = await this.#loadTenant();
+      const { keyId, role } = this.#attachment(ws);
+      const { effects } = await markEnteredInPos(
+        getDb(this.env),
+        tenant,
+        message.orderId,
+        { keyId, source: role === "terminal" ? "terminal" : "staff" },
+        new Date(),
+      );
+      await this.#deliver(effects, () => this.#send(ws, { ...answer, ok: true }));
+    } catch (err) {
+      const error =
+        err instanceof ApiError
+          ? { code: err.code, message: err.message }
+          : { code: "internal", message: "the order could not be marked entered; try again" };
+      this.#send(ws, { ...answer, ok: false, error });
     }
   }
 
@@ -518,6 +555,14 @@ export class TenantHub extends DurableObject<Env> {
       });
     } else if (message.type === "ack_alert") {
       this.#send(ws, { type: "ack_alert_result", alertId: message.alertId, ok: false, error });
+    } else if (message.type === "entered_in_pos") {
+      this.#send(ws, {
+        type: "entered_in_pos_result",
+        requestId: message.requestId ?? null,
+        orderId: message.orderId,
+        ok: false,
+        error,
+      });
     } else {
       this.#send(ws, { type: "error", ...error });
     }

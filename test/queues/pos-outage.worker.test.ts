@@ -187,6 +187,30 @@ describe("when the POS is down", () => {
     expect(queued.details).toMatchObject({ posStatus: "retrying" });
   });
 
+  it("the socket's entered_in_pos does what its HTTP twin does, with the same role and once", async () => {
+    const s = await downTenant();
+    const terminalKey = await createKey(s.t, "terminal");
+    const terminal = await connectTerminal(s.t.slug, { token: terminalKey });
+    const order = await paidOrder(s.t.slug, s.t.ownerKey, s.itemId);
+    terminal.send({ type: "entered_in_pos", orderId: order.id, requestId: "r1" });
+    const ok = await terminal.waitFor(
+      (m) => m.type === "entered_in_pos_result" && m.requestId === "r1",
+    );
+    expect(ok).toMatchObject({ ok: true, orderId: order.id });
+    const update = await terminal.waitFor(
+      (m) =>
+        m.type === "order_updated" &&
+        (m.data as { order: { id: string; posEnteredAt: string | null } }).order.id === order.id &&
+        (m.data as { order: { posEnteredAt: string | null } }).order.posEnteredAt !== null,
+    );
+    expect(update.data).toMatchObject({ change: "pos", order: { posStatus: "manual" } });
+    terminal.send({ type: "entered_in_pos", orderId: order.id, requestId: "r2" });
+    const twice = await terminal.waitFor(
+      (m) => m.type === "entered_in_pos_result" && m.requestId === "r2",
+    );
+    expect(twice).toMatchObject({ ok: false, error: { code: "conflict" } });
+  });
+
   it("probes back off while the POS stays silent, and its first answer brings automatic submission back", async () => {
     const s = await downTenant();
     const downAt = Date.parse((await integration(s.t.id))?.down_since ?? "");
