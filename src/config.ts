@@ -9,6 +9,11 @@ export interface Config {
   posBaseUrls: { toast: string; clover: string; square: string };
   posTimeoutMs: number;
   /**
+   * POS_DOWN_AFTER_SECONDS: how long a POS must go without answering (three attempts in a row
+   * unanswered) before new orders are taken by hand (services/pos-outage.ts); 120 by default.
+   */
+  posDownAfterMs: number;
+  /**
    * Our OAuth apps at Square and Clover (SQUARE_APP_ID/SQUARE_APP_SECRET, CLOVER_APP_ID/
    * CLOVER_APP_SECRET); null where not configured: owners then connect with credentials.
    */
@@ -77,6 +82,7 @@ export function readConfig(env: Env): Config {
       square: env.POS_SQUARE_BASE_URL,
     },
     posTimeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 10_000,
+    posDownAfterMs: positiveInt(env.POS_DOWN_AFTER_SECONDS, 120) * 1000,
     posOAuthApps: {
       square: oauthApp("SQUARE_APP", env.SQUARE_APP_ID, env.SQUARE_APP_SECRET),
       clover: oauthApp("CLOVER_APP", env.CLOVER_APP_ID, env.CLOVER_APP_SECRET),

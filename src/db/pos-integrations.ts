@@ -102,6 +102,12 @@ export async function connectPosIntegration(
     locationTimezone: input.location.timezone,
     vendorSettings: input.location.settings,
     consecutiveFailures: 0,
+    unansweredStreak: 0,
+    // The connection check just got an answer.
+    lastAnsweredAt: at,
+    downSince: null,
+    probeAt: null,
+    probeFailures: 0,
     degradedAt: null,
     connectedAt: at,
     disconnectedAt: null,
@@ -245,18 +251,22 @@ export function integrationSucceeded(db: Db, tenantId: string, now: Date) {
     .set({
       consecutiveFailures: 0,
       unansweredStreak: 0,
+      lastAnsweredAt: now.toISOString(),
       degradedAt: null,
       updatedAt: now.toISOString(),
     })
     .where(eq(posIntegrations.tenantId, tenantId));
 }
 
-/** Counts an attempt the POS did not answer; returns the streak now and whether it is down already. */
+/**
+ * Counts an attempt the POS did not answer; returns the streak now, whether it is down already,
+ * and when it last answered.
+ */
 export async function countUnanswered(
   db: Db,
   tenantId: string,
   now: Date,
-): Promise<{ streak: number; down: boolean }> {
+): Promise<{ streak: number; down: boolean; lastAnsweredAt: string | null }> {
   const [row] = await db
     .update(posIntegrations)
     .set({
@@ -267,8 +277,14 @@ export async function countUnanswered(
     .returning({
       streak: posIntegrations.unansweredStreak,
       downSince: posIntegrations.downSince,
+      lastAnsweredAt: posIntegrations.lastAnsweredAt,
+      connectedAt: posIntegrations.connectedAt,
     });
-  return { streak: row?.streak ?? 0, down: row?.downSince != null };
+  return {
+    streak: row?.streak ?? 0,
+    down: row?.downSince != null,
+    lastAnsweredAt: row?.lastAnsweredAt ?? row?.connectedAt ?? null,
+  };
 }
 
 /**
@@ -325,6 +341,7 @@ export async function markPosUp(
         probeAt: null,
         probeFailures: 0,
         unansweredStreak: 0,
+        lastAnsweredAt: at,
         // Marks the row for the guard below: this update, not another, brought it back.
         updatedAt: at,
       })

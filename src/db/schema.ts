@@ -466,6 +466,8 @@ export const posIntegrations = sqliteTable("pos_integrations", {
   consecutiveFailures: integer("consecutive_failures").notNull().default(0),
   /** Submission attempts in a row, across orders, the POS did not answer (retryable); reset by a success. */
   unansweredStreak: integer("unanswered_streak").notNull().default(0),
+  /** When the POS last answered a submission or a probe (its connection check, at connect). */
+  lastAnsweredAt: text("last_answered_at"),
   /**
    * Since when the POS is taken to be down (services/pos-outage.ts): new paid orders go to the
    * terminals for entry by hand (`posStatus: manual`) until a probe or a submission succeeds.

@@ -14,7 +14,8 @@ import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { orderUpdatedEvent, withFreshOrder } from "./order-change";
 
 // A POS that stops answering: after three submission attempts in a row (across orders) it did
-// not answer, it is taken to be down. New paid orders then go to the terminals as manual-entry
+// not answer, and no answer for POS_DOWN_AFTER_SECONDS (two minutes by default, so scattered
+// faults among answers never count), it is taken to be down. New paid orders then go to the terminals as manual-entry
 // tickets (`posStatus: manual`, services/confirmation.ts) instead of waiting in the queue; the
 // cron pass probes it with backoff (services/pos-polling.ts), and the first answer (a probe or a
 // submission still retrying) brings automatic submission back for new orders. Staff hear of
@@ -37,10 +38,20 @@ export function posPathFor(
   return integration.downSince ? "manual" : "queued";
 }
 
-/** An attempt the POS did not answer: counted, and at the third in a row the POS is down. */
-export async function noteUnanswered(db: Db, tenant: Tenant, now: Date): Promise<Effects> {
-  const { streak, down } = await countUnanswered(db, tenant.id, now);
+/**
+ * An attempt the POS did not answer: counted; at the third in a row, with no answer for
+ * `silenceMs`, the POS is down.
+ */
+export async function noteUnanswered(
+  db: Db,
+  tenant: Tenant,
+  silenceMs: number,
+  now: Date,
+): Promise<Effects> {
+  const { streak, down, lastAnsweredAt } = await countUnanswered(db, tenant.id, now);
   if (down || streak < DOWN_AFTER_UNANSWERED) return NO_EFFECTS;
+  const silentFor = now.getTime() - Date.parse(lastAnsweredAt ?? "");
+  if (!(silentFor >= silenceMs)) return NO_EFFECTS;
   const alert = buildAlert(
     db,
     {

@@ -213,7 +213,9 @@ export async function submitOrderToPos(
   });
   // No answer (a timeout, a 5xx, a 429): counted towards the POS being down.
   const outage =
-    error.kind === "retryable" ? await noteUnanswered(db, tenant, clock()) : NO_EFFECTS;
+    error.kind === "retryable"
+      ? await noteUnanswered(db, tenant, config.posDownAfterMs, clock())
+      : NO_EFFECTS;
   if (decision.action === "retry") {
     const { effects } = await changePosState(
       db,

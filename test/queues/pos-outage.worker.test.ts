@@ -70,9 +70,18 @@ async function paidOrder(slug: string, ownerKey: string, itemId: string) {
   return paid.order;
 }
 
+/** Makes the POS's last answer (its connection check) three minutes old: past POS_DOWN_AFTER_SECONDS. */
+async function silentSince3Minutes(tenantId: string): Promise<void> {
+  const past = new Date(Date.now() - 3 * MINUTE).toISOString();
+  await env.DB.prepare("UPDATE pos_integrations SET last_answered_at = ? WHERE tenant_id = ?")
+    .bind(past, tenantId)
+    .run();
+}
+
 /** A Square tenant whose POS has stopped answering: three orders' attempts got 503s. */
 async function downTenant() {
   const s = await setupSquareTenant();
+  await silentSince3Minutes(s.t.id);
   await posDouble.setMode("square", { kind: "status", status: 503 });
   const stuck: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -91,6 +100,7 @@ async function downTenant() {
 describe("when the POS is down", () => {
   it("three unanswered attempts in a row take the POS down and tell staff once", async () => {
     const s = await setupSquareTenant();
+    await silentSince3Minutes(s.t.id);
     await posDouble.setMode("square", { kind: "status", status: 503 });
     for (let i = 0; i < 2; i++) {
       const order = await queuedOrder(s);
@@ -106,8 +116,20 @@ describe("when the POS is down", () => {
     expect(await alertKinds(s.t.id)).toEqual(["pos_down"]);
   });
 
+  it("three unanswered attempts within two minutes of an answer leave it up", async () => {
+    const s = await setupSquareTenant();
+    await posDouble.setMode("square", { kind: "status", status: 503 });
+    for (let i = 0; i < 4; i++) {
+      const order = await queuedOrder(s);
+      await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
+    }
+    expect(await integration(s.t.id)).toMatchObject({ down_since: null, unanswered_streak: 4 });
+    expect(await alertKinds(s.t.id)).toEqual([]);
+  });
+
   it("an answer in between keeps it up: the streak is of attempts in a row", async () => {
     const s = await setupSquareTenant();
+    await silentSince3Minutes(s.t.id);
     await posDouble.inject("square", [
       { kind: "status", status: 503 },
       { kind: "status", status: 503 },

@@ -42,6 +42,8 @@ function order(overrides: Partial<Order> = {}): Order {
     specialInstructions: null,
     deliveryAddress: null,
     scheduledFor: null,
+    estimatedReadyAt: null,
+    posEnteredAt: null,
     total: { amount: 2990, currency: "USD" },
     createdAt: "2026-11-20T11:57:00.000Z",
     updatedAt: "2026-11-20T11:58:00.000Z",

@@ -252,6 +252,11 @@ page.board.addEventListener("click", (event) => {
   const status = button?.dataset.nextStatus;
   if (orderId && isOrderStatus(status)) advance(orderId, status);
 });
+page.board.addEventListener("click", (event) => {
+  const orderId = closestAction(event, "entered-in-pos")?.dataset.orderId;
+  // The order_updated that follows shows it recorded; a refusal comes back as its result.
+  if (orderId) connection?.send({ type: "entered_in_pos", orderId });
+});
 page.banners.addEventListener("click", (event) => {
   const alertId = closestAction(event, "dismiss-alert")?.dataset.alertId;
   if (alertId) {

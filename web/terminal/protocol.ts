@@ -41,6 +41,8 @@ export const OrderSchema = z.object({
   specialInstructions: z._default(z.nullish(z.string()), null),
   deliveryAddress: z._default(z.nullish(DeliveryAddressSchema), null),
   scheduledFor: z._default(z.nullish(z.string()), null),
+  estimatedReadyAt: z._default(z.nullish(z.string()), null),
+  posEnteredAt: z._default(z.nullish(z.string()), null),
   total: MoneySchema,
   createdAt: z.string(),
   updatedAt: z.string(),

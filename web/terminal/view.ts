@@ -196,7 +196,15 @@ export class BoardView {
     const pending = isPending(board, order.id);
     const error = board.ticketErrors[order.id] ?? "";
     const canSend = phase === "connected";
-    const signature = JSON.stringify([order.updatedAt, order.status, pending, error, canSend]);
+    const signature = JSON.stringify([
+      order.updatedAt,
+      order.status,
+      order.posStatus,
+      order.posEnteredAt,
+      pending,
+      error,
+      canSend,
+    ]);
     let rendered = this.#tickets.get(order.id);
     if (!rendered) {
       rendered = {
@@ -249,6 +257,16 @@ function fillTicket(
   if (order.scheduledFor) {
     parts.push(h("div", { class: "ticket__scheduled" }, `For ${formatTime(order.scheduledFor)}`));
   }
+  if (order.estimatedReadyAt) {
+    parts.push(
+      h(
+        "div",
+        { class: "ticket__ready", "data-testid": "ticket-ready" },
+        `POS: ready ${formatTime(order.estimatedReadyAt)}`,
+      ),
+    );
+  }
+  if (order.posStatus === "manual") parts.push(manualEntry(order, state));
   parts.push(
     h(
       "ul",
@@ -333,6 +351,39 @@ function fillTicket(
   }
   parts.push(footer);
   element.replaceChildren(...parts);
+}
+
+/**
+ * A ticket taken while the POS was down: the banner asking for it to be typed into the POS, and
+ * the button recording that it was (`entered_in_pos`); once recorded, when.
+ */
+function manualEntry(order: Order, state: { canSend: boolean }): HTMLElement {
+  if (order.posEnteredAt) {
+    return h(
+      "div",
+      { class: "ticket__manual ticket__manual--done", "data-testid": "manual-entered" },
+      `Entered in the POS at ${formatTime(order.posEnteredAt)}`,
+    );
+  }
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "ghost",
+      "data-testid": "entered-in-pos",
+      "data-action": "entered-in-pos",
+      "data-order-id": order.id,
+    },
+    "Entered in POS",
+  );
+  if (!state.canSend) button.setAttribute("disabled", "");
+  return h(
+    "div",
+    { class: "ticket__manual", role: "alert", "data-testid": "manual-entry" },
+    h("strong", {}, "Enter this order in the POS: "),
+    "the POS was down when it was paid.",
+    button,
+  );
 }
 
 /** "pos_sync_failed" → "Pos sync failed". */

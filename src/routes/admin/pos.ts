@@ -201,13 +201,19 @@ const IntegrationSchema = z
     health: z
       .object({
         state: z
-          .enum(["healthy", "degraded", "disconnected"])
-          .describe("`degraded` after three orders in a row failed, until one succeeds."),
+          .enum(["healthy", "degraded", "down", "disconnected"])
+          .describe(
+            "`down` while the POS does not answer (new paid orders are taken by hand, `posStatus` `manual`), until it answers again; `degraded` after three orders in a row failed, until one succeeds.",
+          ),
         consecutiveFailures: z.number().int().describe("Orders failed in a row."),
         degradedAt: z
           .string()
           .nullable()
           .describe("When it became degraded, ISO 8601 UTC; null while healthy."),
+        downSince: z
+          .string()
+          .nullable()
+          .describe("Since when the POS has not answered, ISO 8601 UTC; null while it answers."),
       })
       .describe("How the POS has been answering."),
     connectedAt: serverTime("When it was last connected"),
@@ -575,12 +581,18 @@ async function integrationDto(
     webhookVerification:
       row.provider === "clover" ? await findWebhookVerification(db, "clover", row.tenantId) : null,
     health: {
-      state:
-        row.status === "disconnected" ? "disconnected" : row.degradedAt ? "degraded" : "healthy",
+      state: healthState(row),
       consecutiveFailures: row.consecutiveFailures,
       degradedAt: row.degradedAt,
+      downSince: row.downSince,
     },
     connectedAt: row.connectedAt,
     disconnectedAt: row.disconnectedAt,
   };
+}
+
+function healthState(row: PosIntegrationRow): "healthy" | "degraded" | "down" | "disconnected" {
+  if (row.status === "disconnected") return "disconnected";
+  if (row.downSince) return "down";
+  return row.degradedAt ? "degraded" : "healthy";
 }

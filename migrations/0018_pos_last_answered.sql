@@ -1,0 +1,1 @@
+ALTER TABLE `pos_integrations` ADD `last_answered_at` text;
