@@ -37,7 +37,7 @@ function expectedOutcome(
   source: StatusSource,
   orderType: OrderType,
 ): Outcome {
-  const isReport = source === "stripe" || source === "pos_webhook";
+  const isReport = source === "stripe" || source === "pos_webhook" || source === "pos_poll";
   if (from === to) return "ignore";
   if (from === "pending_payment" && to === "confirmed") {
     return source === "stripe" || source === "system" ? "apply" : "reject";
@@ -62,12 +62,12 @@ const COMBINATIONS = ORDER_STATUSES.flatMap((from) =>
   ),
 );
 
-const REPORTS: readonly StatusSource[] = ["stripe", "pos_webhook"];
+const REPORTS: readonly StatusSource[] = ["stripe", "pos_webhook", "pos_poll"];
 const COMMANDS: readonly StatusSource[] = ["storefront", "terminal", "staff", "system"];
 
 describe("decideTransition, every combination", () => {
-  it("covers 7 × 7 statuses × 6 sources × 3 order types", () => {
-    expect(COMBINATIONS.length).toBe(882);
+  it("covers 7 × 7 statuses × 7 sources × 3 order types", () => {
+    expect(COMBINATIONS.length).toBe(1029);
   });
 
   it("splits the combinations as the rules imply", () => {
@@ -78,14 +78,15 @@ describe("decideTransition, every combination", () => {
     // + the other 11 forward or cancel edges from confirmed…out_for_delivery (× 18)
     // Refused moves per order type, leaving pending→confirmed aside: 42 pairs
     // minus 12 legal edges (15 for delivery), i.e. 29 + 26 + 29 = 84.
-    // ignore: 126 unchanged + 2 report sources × 84
-    // reject: 4 command sources × 84 + pending→confirmed from the 4 non-payment sources × 3 types
+    // (the cancel and forward edges are legal from all 7 sources: × 21)
+    // ignore: 147 unchanged + 3 report sources × 84
+    // reject: 4 command sources × 84 + pending→confirmed from the 5 non-payment sources × 3 types
     expect(counts).toEqual({
-      apply: 6 + 18 + 18 + 11 * 18,
-      ignore: 126 + 2 * 84,
-      reject: 4 * 84 + 4 * 3,
+      apply: 6 + 21 + 21 + 11 * 21,
+      ignore: 147 + 3 * 84,
+      reject: 4 * 84 + 5 * 3,
     });
-    expect(counts.apply + counts.ignore + counts.reject).toBe(882);
+    expect(counts.apply + counts.ignore + counts.reject).toBe(1029);
   });
 
   it.each(COMBINATIONS)(
@@ -406,12 +407,20 @@ describe("status vocabularies", () => {
       "refunded",
       "refund_failed",
     ]);
-    expect(POS_STATUSES).toEqual(["not_required", "queued", "retrying", "synced", "failed"]);
+    expect(POS_STATUSES).toEqual([
+      "not_required",
+      "manual",
+      "queued",
+      "retrying",
+      "synced",
+      "failed",
+    ]);
     expect(ORDER_TYPES).toEqual(["pickup", "delivery", "dine_in"]);
     expect(STATUS_SOURCES).toEqual([
       "storefront",
       "stripe",
       "pos_webhook",
+      "pos_poll",
       "terminal",
       "staff",
       "system",
