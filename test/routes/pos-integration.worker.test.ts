@@ -233,3 +233,92 @@ describe("a draft the tenant's POS cannot take is refused before payment", () =>
     expect(kept.status, await kept.text()).toBe(201);
   });
 });
+
+describe("pos/connect asks the POS first and stores nothing it refuses", () => {
+  const control = async (vendor: string, key: string, value: unknown) => {
+    const res = await fetch(`${env.POS_DOUBLE_URL}/_control/state`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ vendor, key, value }),
+    });
+    expect(res.ok).toBe(true);
+  };
+  const square = (locationId: string) => ({
+    provider: "square",
+    locationId,
+    credentials: { accessToken: "sq-access" },
+  });
+
+  async function refused(
+    t: { slug: string; ownerKey: string; id: string },
+    body: unknown,
+    reason: string,
+  ) {
+    const before = await tableCounts();
+    const error = await expectError(
+      await call(`/v1/admin/${t.slug}/pos/connect`, { token: t.ownerKey, body }),
+      422,
+      "validation_failed",
+    );
+    expect(error.details).toMatchObject({ reason });
+    expect(await tableCounts()).toEqual(before);
+    return error;
+  }
+
+  it("a location the seller does not have is 422 pos_location_refused, and an earlier connection stays", async () => {
+    const t = await createTenant();
+    await callJson(`/v1/admin/${t.slug}/pos/connect`, { token: t.ownerKey, body: toastBody }, 200);
+    const error = await refused(t, square("L_NOT_THE_SELLERS"), "pos_location_refused");
+    expect(error.details).toMatchObject({ provider: "square", vendorStatus: 404 });
+    const { integration } = await callJson<{ integration: { provider: string } }>(
+      `/v1/admin/${t.slug}/pos/integration`,
+      { token: t.ownerKey },
+      200,
+    );
+    expect(integration.provider).toBe("toast");
+  });
+
+  it("credentials the POS refuses are 422 pos_credentials_refused, naming no secret", async () => {
+    const t = await createTenant();
+    await control("toast", "clients", { "toast-client": "the-right-secret" });
+    try {
+      const error = await refused(t, toastBody, "pos_credentials_refused");
+      expect(JSON.stringify(error)).not.toContain("toast-very-secret-value");
+    } finally {
+      await control("toast", "clients", null);
+    }
+  });
+
+  it("a location selling in another currency than the tenant is 422 pos_currency_mismatch", async () => {
+    const t = await createTenant({ currency: "EUR" });
+    const error = await refused(t, square("L_TEST_LOCATION"), "pos_currency_mismatch");
+    expect(error.message).toContain("USD");
+  });
+
+  it("a POS that does not answer is 422 pos_unreachable: nothing changed, try again", async () => {
+    const t = await createTenant();
+    await control("clover", "routeFaults", { "GET merchant": [{ kind: "status", status: 503 }] });
+    await refused(
+      t,
+      {
+        provider: "clover",
+        locationId: "MCLOVERTEST01",
+        credentials: { accessToken: "clover-access" },
+      },
+      "pos_unreachable",
+    );
+    // Once it answers, the same request connects.
+    await callJson(
+      `/v1/admin/${t.slug}/pos/connect`,
+      {
+        token: t.ownerKey,
+        body: {
+          provider: "clover",
+          locationId: "MCLOVERTEST01",
+          credentials: { accessToken: "clover-access" },
+        },
+      },
+      200,
+    );
+  });
+});
