@@ -150,14 +150,20 @@ function pricingError(
 
 /** 422 naming each field of the draft the tenant's POS cannot accept (Toast's customer rules). */
 function refuseWhatThePosCannotTake(
-  integration: { provider: string; syncCustomerInfo: boolean },
+  integration: {
+    provider: string;
+    syncCustomerInfo: boolean;
+    vendorSettings: Record<string, string>;
+  },
   draft: OrderDraft,
+  discounted: boolean,
 ): void {
   const provider = POS_PROVIDERS.find((p) => p === integration.provider);
   if (!provider) return;
   const problems = getPosAdapter(provider).draftProblems(
     {
       orderType: draft.orderType,
+      discounted,
       customer: {
         name: draft.customer.name,
         email: draft.customer.email ?? null,
@@ -165,7 +171,7 @@ function refuseWhatThePosCannotTake(
       },
       deliveryAddress: draft.deliveryAddress ?? null,
     },
-    integration,
+    { syncCustomerInfo: integration.syncCustomerInfo, settings: integration.vendorSettings },
   );
   const [first] = problems;
   if (!first) return;
@@ -211,7 +217,7 @@ export async function placeOrder(
   // Checked before payment: a draft the POS cannot take never becomes a paid order it refuses.
   const integration = context.integration;
   if (integration?.status === "connected" && integration.autoSync) {
-    refuseWhatThePosCannotTake(integration, draft);
+    refuseWhatThePosCannotTake(integration, draft, priced.discount > 0);
   }
   const at = now.toISOString();
   const id = newOrderId(now);

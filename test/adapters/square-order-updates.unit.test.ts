@@ -128,6 +128,7 @@ describe("squareAdapter.draftProblems", () => {
           squareAdapter.draftProblems(
             {
               orderType,
+              discounted: true,
               customer: { name: "", email: null, phone: null },
               deliveryAddress: null,
             },

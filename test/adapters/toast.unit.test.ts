@@ -279,6 +279,7 @@ describe("toast draft problems", () => {
   };
   const draft = (overrides: Partial<PosDraft> = {}): PosDraft => ({
     orderType: "pickup",
+    discounted: false,
     customer: { name: "Ana García", email: "ana@example.com", phone: "+16175550100" },
     deliveryAddress: null,
     ...overrides,
@@ -350,10 +351,24 @@ describe("toast draft problems", () => {
       ["deliveryAddress.line1", "deliveryAddress.city", "deliveryAddress.postalCode"],
     ],
   ])("%s", (_name, input, syncCustomerInfo, fields) => {
-    const problems = toastDraftProblems(input, syncCustomerInfo);
+    const problems = toastDraftProblems(input, { syncCustomerInfo });
     expect(problems.map((p) => p.field)).toEqual(fields);
     for (const problem of problems) expect(problem.message).toMatch(/^Toast (needs|takes) /);
     expect(toastAdapter.draftProblems(input, { syncCustomerInfo })).toEqual(problems);
+  });
+
+  it("a discounted draft needs the restaurant's open amount discount, named at connect", () => {
+    const discounted = draft({ discounted: true });
+    const problems = toastDraftProblems(discounted, { syncCustomerInfo: true });
+    expect(problems.map((p) => p.field)).toEqual(["discountCode"]);
+    expect(problems[0]?.message).toMatch(/^Toast takes /);
+    expect(
+      toastDraftProblems(discounted, {
+        syncCustomerInfo: true,
+        settings: { openDiscountGuid: "d1d1d1d1-0000-4000-8000-000000000001" },
+      }),
+    ).toEqual([]);
+    expect(toastDraftProblems(draft(), { syncCustomerInfo: true })).toEqual([]);
   });
 });
 
@@ -729,7 +744,13 @@ describe("toast adapter against the double", () => {
         name: "Double Bistro",
         currency: "USD",
         timezone: "America/New_York",
-        settings: {},
+        // The GUIDs the owner typed, not the client secret: drafts are checked against them.
+        settings: {
+          diningOptionPickup: "18855a26-40d4-4a8f-b484-c6af211dd597",
+          diningOptionDelivery: "2c4e6a8b-0000-4000-8000-00000000de11",
+          diningOptionDineIn: "3d5f7b9c-0000-4000-8000-0000000d1e1e",
+          otherPaymentGuid: "0dc19214-d29e-4ab9-a773-27e5812999c7",
+        },
       });
       const calls = double.received.map((r) => `${r.method} ${r.path}`);
       expect(calls.slice(-2)).toEqual([
@@ -749,7 +770,10 @@ describe("toast adapter against the double", () => {
         name: "Tommy's Burgers",
         currency: "CAD",
         timezone: "America/Toronto",
-        settings: {},
+        settings: expect.not.objectContaining({
+          clientId: expect.anything(),
+          clientSecret: expect.anything(),
+        }),
       });
     });
 
@@ -869,6 +893,58 @@ describe("toast adapter against the double", () => {
       expect(JSON.parse(post?.body ?? "null").checks[0].payments[0].otherPayment).toEqual({
         guid: "7e1f0000-0000-4000-8000-0000000000aa",
       });
+    });
+
+    it("carries a discount on the restaurant's open amount discount, taxed after it, and pays Toast's total", async () => {
+      double.state("toast").menu = MENU;
+      const settings = { openDiscountGuid: "d15c0000-0000-4000-8000-0000000000d1" };
+      // 27.50 less 2.50, taxed at 8.75 %: 2.19 (Toast spreads it over the lines: 1.83 + 0.36).
+      const discounted = anOrder({ discount: 250, tax: 219, total: 2500 + 219 + 300 });
+      await toastAdapter.createOrder({ ...connection, settings }, discounted, OPTIONS);
+      const [post] = postedOrders();
+      const check = JSON.parse(post?.body ?? "null").checks[0];
+      expect(check.appliedDiscounts).toEqual([
+        {
+          discount: { guid: "d15c0000-0000-4000-8000-0000000000d1", entityType: "Discount" },
+          discountAmount: 2.5,
+        },
+      ]);
+      expect(check.payments[0].amount).toBe(27.19);
+    });
+
+    it("refuses, before any call, a discounted order without an open amount discount to carry it", async () => {
+      const error = await posErrorOf(
+        toastAdapter.createOrder(
+          connection,
+          anOrder({ discount: 250, tax: 219, total: 3019 }),
+          OPTIONS,
+        ),
+      );
+      expect(error).toMatchObject({ kind: "permanent", code: "missing_discount" });
+      expect(double.received.filter((r) => r.path.startsWith("/orders"))).toHaveLength(0);
+    });
+
+    it("the double refuses an open percent discount and one above the check, as Toast does", async () => {
+      double.state("toast").menu = MENU;
+      double.state("toast").discounts = { "d15c0000-0000-4000-8000-0000000000d2": "OPEN_PERCENT" };
+      const percent = await posErrorOf(
+        toastAdapter.createOrder(
+          { ...connection, settings: { openDiscountGuid: "d15c0000-0000-4000-8000-0000000000d2" } },
+          anOrder({ discount: 250, tax: 219, total: 3019 }),
+          OPTIONS,
+        ),
+      );
+      expect(percent.details.status).toBe(400);
+      double.state("toast").discounts = { "d15c0000-0000-4000-8000-0000000000d3": "OPEN_FIXED" };
+      const above = await posErrorOf(
+        toastAdapter.createOrder(
+          { ...connection, settings: { openDiscountGuid: "d15c0000-0000-4000-8000-0000000000d3" } },
+          anOrder({ discount: 2800, tax: 0, total: 300 }),
+          OPTIONS,
+        ),
+      );
+      expect(above.details.status).toBe(400);
+      expect(postedOrders()).toHaveLength(0);
     });
 
     it("sends no payment when the restaurant has no Other payment type", async () => {

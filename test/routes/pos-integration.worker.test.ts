@@ -215,6 +215,52 @@ describe("a draft the tenant's POS cannot take is refused before payment", () =>
     expect(fields).toContain("deliveryAddress.region");
   });
 
+  it("Toast: a discount code is 422 at discountCode unless the restaurant named an open amount discount", async () => {
+    const order = (slug: string, itemId: string) =>
+      place(slug, {
+        orderType: "pickup",
+        items: [{ menuItemId: itemId, quantity: 1 }],
+        customer: { name: "Ada Lovelace", phone: "+15550100", email: "ada@example.com" },
+        discountCode: "WELCOME10",
+      });
+    const withCode = async (t: { slug: string; ownerKey: string }) =>
+      callJson(
+        `/v1/admin/${t.slug}/discounts`,
+        { token: t.ownerKey, body: { code: "WELCOME10", kind: "percent", value: 10 } },
+        201,
+      );
+    const plain = await toastTenant();
+    await withCode(plain.t);
+    const error = await expectError(
+      await order(plain.t.slug, plain.itemId),
+      422,
+      "validation_failed",
+    );
+    expect((error.details as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual([
+      "discountCode",
+    ]);
+    const t = await createTenant();
+    await callJson(
+      `/v1/admin/${t.slug}/pos/connect`,
+      {
+        token: t.ownerKey,
+        body: {
+          ...toastBody,
+          credentials: {
+            ...toastBody.credentials,
+            openDiscountGuid: "d15c0000-0000-4000-8000-0000000000d1",
+          },
+          settings: { autoSync: true },
+        },
+      },
+      200,
+    );
+    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
+    await withCode(t);
+    const taken = await order(t.slug, item.id);
+    expect(taken.status, await taken.text()).toBe(201);
+  });
+
   it("the same draft is taken when it satisfies Toast, and by a tenant whose POS asks nothing of it", async () => {
     const { t, itemId } = await toastTenant();
     const created = await place(t.slug, {

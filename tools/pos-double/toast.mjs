@@ -24,7 +24,11 @@
 // - `menu = { [item or modifier GUID]: price }`, decimal prices. An item not in it is priced at the
 //   selection's own `openPriceAmount` (Toast's price for an open-price item), else it is an unknown
 //   entity (404, as the prices and orders endpoints document).
-// - `taxRate` (default 0.0875): one rate on every selection, rounded half up per selection.
+// - `taxRate` (default 0.0875): one rate on every selection, rounded half up per selection, after
+//   the check's discount.
+// - `discounts = { [guid]: discountType }`: the restaurant's discounts; unset, every GUID is an
+//   OPEN_FIXED (open amount) discount. A check's `appliedDiscounts` may name one, with its
+//   `discountAmount`; open percent discounts cannot be POSTed (400), nor an amount above the check.
 // - `prepMinutes` (default 15): an ASAP order's `estimatedFulfillmentDate` is this long after it is
 //   received; a scheduled one's is its `promisedDate`.
 // The double assumes two-decimal currencies. Errors use Toast's ErrorMessage shape:
@@ -404,10 +408,13 @@ function priceChecks(ctx, checks) {
       if ("error" in priced) return priced;
       selections.push(priced.selection);
     }
+    const discounted = applyCheckDiscount(ctx, check, selections, rate);
+    if ("error" in discounted) return discounted;
     const amount = selections.reduce((sum, s) => sum + Math.round(s.price * 100), 0);
     const tax = selections.reduce((sum, s) => sum + Math.round(s.tax * 100), 0);
     out.push({
       ...check,
+      ...(discounted.applied ? { appliedDiscounts: [discounted.applied] } : {}),
       selections,
       amount: amount / 100,
       taxAmount: tax / 100,
@@ -415,6 +422,56 @@ function priceChecks(ctx, checks) {
     });
   }
   return { checks: out };
+}
+
+/**
+ * A check-level discount, spread over the selections in proportion to their price (the last takes
+ * the rounding), each selection taxed again after its share: "The system calculates tax after
+ * applying discounts", and "In a POST request, you cannot apply open percent discounts. You can
+ * apply open amount discounts": https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/AppliedDiscount
+ * @param {VendorContext} ctx @param {any} check @param {any[]} selections @param {number} rate
+ * @returns {{ error: Answer } | { applied: any | null }}
+ */
+function applyCheckDiscount(ctx, check, selections, rate) {
+  const requested = check.appliedDiscounts ?? [];
+  if (requested.length === 0) return { applied: null };
+  if (requested.length > 1)
+    return { error: toastError(ctx, 400, "One check-level discount at most") };
+  const [wanted] = requested;
+  const guid = wanted?.discount?.guid;
+  const known = /** @type {Record<string, string> | undefined} */ (ctx.state.discounts);
+  const type = known ? known[guid] : "OPEN_FIXED";
+  if (!guid || !type) return { error: toastError(ctx, 404, `The discount ${guid} does not exist`) };
+  if (type === "OPEN_PERCENT") {
+    return {
+      error: toastError(ctx, 400, "Open percent discounts cannot be applied in a POST request"),
+    };
+  }
+  const gross = selections.map((s) => Math.round(s.price * 100));
+  const total = gross.reduce((a, b) => a + b, 0);
+  const off = Math.round((wanted.discountAmount ?? 0) * 100);
+  if (!(off > 0) || off > total) {
+    return {
+      error: toastError(ctx, 400, "discountAmount must be above 0 and at most the check amount"),
+    };
+  }
+  let left = off;
+  selections.forEach((selection, i) => {
+    const share = i === selections.length - 1 ? left : Math.round((off * (gross[i] ?? 0)) / total);
+    left -= share;
+    const net = (gross[i] ?? 0) - share;
+    selection.price = net / 100;
+    selection.tax = Math.round(net * rate) / 100;
+  });
+  return {
+    applied: {
+      guid: randomUUID(),
+      entityType: "AppliedDiscount",
+      discount: { guid, entityType: "Discount" },
+      discountType: type,
+      discountAmount: off / 100,
+    },
+  };
 }
 
 /**

@@ -148,6 +148,24 @@ const toastOrderWebhookDetails = z.object({
 
 // ------------------------------------------------------------------- mapping
 
+/** The GUIDs the owner typed that are not secret, kept as settings so drafts can be checked against them. */
+const PUBLIC_SETTING_KEYS = [
+  "diningOptionPickup",
+  "diningOptionDelivery",
+  "diningOptionDineIn",
+  "otherPaymentGuid",
+  "openDiscountGuid",
+] as const;
+
+function publicSettings(connection: Pick<PosConnection, "credentials">): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of PUBLIC_SETTING_KEYS) {
+    const value = connection.credentials[key];
+    if (value) out[key] = value;
+  }
+  return out;
+}
+
 /** A connection setting: what connect stored in `settings` first, else what the owner typed. */
 function settingOf(
   connection: Pick<PosConnection, "settings" | "credentials">,
@@ -190,7 +208,13 @@ interface ToastCheckBody {
   tabName: string;
   selections: ToastSelectionBody[];
   customer?: ToastCustomer;
+  appliedDiscounts?: ToastAppliedDiscount[];
   payments?: ToastPayment[];
+}
+
+interface ToastAppliedDiscount {
+  discount: ToastRef & { entityType: "Discount" };
+  discountAmount: number;
 }
 
 /** The Order body this adapter sends to /prices and /orders. */
@@ -224,6 +248,7 @@ export function buildToastOrderRequest(connection: PosConnection, order: PosOrde
   };
   const customer = checkCustomer(connection.syncCustomerInfo, order);
   if (customer) check.customer = customer;
+  if (order.discount > 0) check.appliedDiscounts = [checkDiscount(connection, order)];
 
   const body: ToastOrderBody = {
     externalId: toastExternalId(order.orderId),
@@ -237,6 +262,28 @@ export function buildToastOrderRequest(connection: PosConnection, order: PosOrde
     body.deliveryInfo = toastDeliveryInfo(order.deliveryAddress);
   }
   return body;
+}
+
+// Discounts: "In a POST request, you cannot apply open percent discounts. You can apply open amount
+// discounts", referenced by the GUID of a discount the restaurant configured, with the amount in
+// `discountAmount`; Toast computes tax after discounts:
+// https://doc.toasttab.com/doc/devguide/apiDiscountingOrders.html and
+// https://doc.toasttab.com/openapi/orders/tag/Data-definitions/schema/AppliedDiscount
+// So our discount, whatever its kind here (a percentage or an amount), goes to Toast as the
+// amount it came to, on the restaurant's open amount discount (`openDiscountGuid`).
+function checkDiscount(connection: PosConnection, order: PosOrder): ToastAppliedDiscount {
+  const guid = settingOf(connection, "openDiscountGuid");
+  if (!guid) {
+    throw new PosError(
+      "permanent",
+      "missing_discount",
+      `order #${order.number} has a discount, and the Toast connection names no open amount discount to carry it (setting openDiscountGuid)`,
+    );
+  }
+  return {
+    discount: { guid, entityType: "Discount" },
+    discountAmount: toDecimalAmount(order.discount, order.currency),
+  };
 }
 
 /**
@@ -418,8 +465,30 @@ function toastDeliveryInfo(address: NonNullable<PosOrder["deliveryAddress"]>): T
  * What Toast cannot take in a storefront draft (see `draftProblems`), each at the draft's JSON
  * path. Pure.
  */
-export function toastDraftProblems(draft: PosDraft, syncCustomerInfo: boolean): PosDraftProblem[] {
-  return [...customerProblems(draft, syncCustomerInfo), ...deliveryProblems(draft)];
+export function toastDraftProblems(
+  draft: PosDraft,
+  connection: Pick<PosConnection, "syncCustomerInfo" | "settings">,
+): PosDraftProblem[] {
+  return [
+    ...customerProblems(draft, connection.syncCustomerInfo),
+    ...deliveryProblems(draft),
+    ...discountProblems(draft, connection),
+  ];
+}
+
+/** A discounted draft needs the restaurant's open amount discount to carry it (see checkDiscount). */
+function discountProblems(
+  draft: PosDraft,
+  connection: Pick<PosConnection, "settings">,
+): PosDraftProblem[] {
+  if (!draft.discounted || connection.settings?.openDiscountGuid) return [];
+  return [
+    {
+      field: "discountCode",
+      message:
+        "Toast takes a discount only on an open amount discount this restaurant has not named yet; order without the code",
+    },
+  ];
 }
 
 function customerProblems(draft: PosDraft, syncCustomerInfo: boolean): PosDraftProblem[] {
@@ -887,12 +956,12 @@ export const toastAdapter: PosAdapter = {
       name: general?.name || general?.locationName || null,
       currency: currencyOrNull(general?.currencyCode),
       timezone: ianaTimeZoneOrNull(general?.timeZone),
-      settings: {},
+      settings: publicSettings(connection),
     };
   },
 
   draftProblems(draft, connection): PosDraftProblem[] {
-    return toastDraftProblems(draft, connection.syncCustomerInfo);
+    return toastDraftProblems(draft, connection);
   },
 
   async cancelOrder(connection, posOrderId, options): Promise<boolean> {

@@ -129,6 +129,8 @@ export interface PosDraftProblem {
 /** What the storefront's draft carries that a POS may require (checked before payment). */
 export interface PosDraft {
   orderType: OrderType;
+  /** Whether the priced draft has a discount (a code that took something off). */
+  discounted: boolean;
   customer: { name: string; email: string | null; phone: string | null };
   deliveryAddress: PosOrder["deliveryAddress"];
 }
@@ -238,7 +240,7 @@ export interface PosAdapter {
    */
   draftProblems(
     draft: PosDraft,
-    connection: Pick<PosConnection, "syncCustomerInfo">,
+    connection: Pick<PosConnection, "syncCustomerInfo" | "settings">,
   ): PosDraftProblem[];
   /**
    * Cancels (voids) the order in the POS where the vendor's API allows it; answers false

@@ -41,6 +41,7 @@ const CredentialsByProvider = {
       diningOptionDelivery: optionalSecret,
       diningOptionDineIn: optionalSecret,
       otherPaymentGuid: optionalSecret,
+      openDiscountGuid: optionalSecret,
     })
     .strict(),
   clover: z
@@ -128,7 +129,7 @@ const ConnectSchema = z
     credentials: z
       .record(z.string(), z.string().max(2000))
       .describe(
-        "The provider's credentials, strings only, checked per provider: toast `clientId`, `clientSecret` (and `diningOptionPickup`, `diningOptionDelivery`, `diningOptionDineIn`, `otherPaymentGuid`); clover `accessToken` (and `refreshToken`, `clientId`, `clientSecret`, `orderTypePickup`, `orderTypeDelivery`, `orderTypeDineIn`); square `accessToken` (and `refreshToken`, `clientId`, `clientSecret`); webhook `url` (http or https) and `secret` (16 or more characters); sandbox `latencyMs`, `failureRate` (`0`–`1`). Encrypted at rest, never returned.",
+        "The provider's credentials, strings only, checked per provider: toast `clientId`, `clientSecret` (and `diningOptionPickup`, `diningOptionDelivery`, `diningOptionDineIn`, `otherPaymentGuid`, `openDiscountGuid`: an open amount discount that carries discount codes); clover `accessToken` (and `refreshToken`, `clientId`, `clientSecret`, `orderTypePickup`, `orderTypeDelivery`, `orderTypeDineIn`); square `accessToken` (and `refreshToken`, `clientId`, `clientSecret`); webhook `url` (http or https) and `secret` (16 or more characters); sandbox `latencyMs`, `failureRate` (`0`–`1`). Encrypted at rest, never returned.",
       ),
     webhookSecret: z
       .string()
