@@ -321,28 +321,57 @@ export function setPosPush(db: Db, tenantId: string, orderId: string, push: PosP
 export async function listOrdersToPoll(
   db: Db,
   now: Date,
-  window: { quietMs: number; maxAgeMs: number; limit: number },
-) {
+  window: { quietMs: number; maxAgeMs: number; perTenant: number; limit: number },
+): Promise<{ id: string; tenantId: string; externalId: string }[]> {
   const quietSince = new Date(now.getTime() - window.quietMs).toISOString();
   const createdAfter = new Date(now.getTime() - window.maxAgeMs).toISOString();
-  const lastNews = sql`COALESCE(${orders.posPolledAt}, ${orders.updatedAt})`;
-  return db
-    .select({ id: orders.id, tenantId: orders.tenantId, externalId: orders.externalId })
-    .from(orders)
-    .innerJoin(posIntegrations, eq(posIntegrations.tenantId, orders.tenantId))
-    .where(
-      and(
-        eq(orders.posStatus, "synced"),
-        isNotNull(orders.externalId),
-        inArray(orders.status, ["confirmed", "preparing", "ready", "out_for_delivery"]),
-        sql`${lastNews} < ${quietSince}`,
-        sql`${orders.createdAt} > ${createdAfter}`,
-        eq(posIntegrations.status, "connected"),
-        inArray(posIntegrations.provider, ["toast", "clover", "square"]),
+  // The newest news: a poll, or any change since (a webhook's, staff's).
+  const lastNews = sql`MAX(COALESCE(${orders.posPolledAt}, ''), ${orders.updatedAt})`;
+  // Ranked within each tenant first, so one tenant's many open orders never crowd out the rest;
+  // POS connections taken to be down are probed instead (services/pos-polling.ts).
+  const ranked = db.$with("ranked").as(
+    db
+      .select({
+        id: orders.id,
+        tenantId: orders.tenantId,
+        externalId: sql<string>`${orders.externalId}`.as("external_id"),
+        lastNews: sql<string>`${lastNews}`.as("last_news"),
+        rank: sql<number>`ROW_NUMBER() OVER (PARTITION BY ${orders.tenantId} ORDER BY ${lastNews})`.as(
+          "rank",
+        ),
+      })
+      .from(orders)
+      .innerJoin(posIntegrations, eq(posIntegrations.tenantId, orders.tenantId))
+      .where(
+        and(
+          eq(orders.posStatus, "synced"),
+          sql`${orders.createdAt} > ${createdAfter}`,
+          isNotNull(orders.externalId),
+          inArray(orders.status, ["confirmed", "preparing", "ready", "out_for_delivery"]),
+          sql`${lastNews} < ${quietSince}`,
+          eq(posIntegrations.status, "connected"),
+          isNull(posIntegrations.downSince),
+          inArray(posIntegrations.provider, ["toast", "clover", "square"]),
+        ),
       ),
-    )
-    .orderBy(asc(lastNews))
+  );
+  return db
+    .with(ranked)
+    .select({ id: ranked.id, tenantId: ranked.tenantId, externalId: ranked.externalId })
+    .from(ranked)
+    .where(sql`${ranked.rank} <= ${window.perTenant}`)
+    .orderBy(asc(ranked.lastNews))
     .limit(window.limit);
+}
+
+/** This tenant's orders waiting to be sent again (`retrying`), at most `limit`, oldest first. */
+export function listRetryingOrders(db: Db, tenantId: string, limit: number) {
+  return db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(and(eq(orders.tenantId, tenantId), eq(orders.posStatus, "retrying")))
+    .orderBy(asc(orders.number))
+    .limit(limit);
 }
 
 /** Records that the POS was asked for these orders' status now (whatever it answered). */

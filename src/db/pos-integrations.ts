@@ -104,7 +104,7 @@ export async function connectPosIntegration(
     consecutiveFailures: 0,
     unansweredStreak: 0,
     // The connection check just got an answer.
-    lastAnsweredAt: at,
+    unansweredSince: null,
     downSince: null,
     probeAt: null,
     probeFailures: 0,
@@ -220,6 +220,43 @@ export function listSessionsDue(db: Db, now: Date, limit: number): Promise<PosIn
   });
 }
 
+/**
+ * Takes a due renewal for this pass: moves it to `until` only if it is still due at `dueAt`, so two
+ * overlapping passes never renew one session twice (refresh tokens are single use). False when
+ * another pass took it.
+ */
+export async function claimSessionRefresh(
+  db: Db,
+  tenantId: string,
+  dueAt: string,
+  until: Date,
+): Promise<boolean> {
+  const rows = await db
+    .update(posIntegrations)
+    .set({ sessionRefreshAt: until.toISOString() })
+    .where(and(eq(posIntegrations.tenantId, tenantId), eq(posIntegrations.sessionRefreshAt, dueAt)))
+    .returning({ tenantId: posIntegrations.tenantId });
+  return rows.length === 1;
+}
+
+/** The session stored now, when it is not `used` (another caller renewed or reconnected since). */
+export async function newerSession(
+  db: Db,
+  key: Uint8Array,
+  tenantId: string,
+  used: PosSession | null,
+): Promise<PosSession | null> {
+  const row = await findPosIntegration(db, tenantId);
+  if (!row || row.status !== "connected") return null;
+  const stored = await openSession(key, row);
+  if (!stored) return null;
+  const same =
+    used !== null &&
+    stored.accessToken === used.accessToken &&
+    stored.refreshToken === used.refreshToken;
+  return same ? null : stored;
+}
+
 /** A renewal that did not get an answer: tried again at `retryAt`. */
 export async function deferSessionRefresh(db: Db, tenantId: string, retryAt: Date, now: Date) {
   await db
@@ -251,7 +288,7 @@ export function integrationSucceeded(db: Db, tenantId: string, now: Date) {
     .set({
       consecutiveFailures: 0,
       unansweredStreak: 0,
-      lastAnsweredAt: now.toISOString(),
+      unansweredSince: null,
       degradedAt: null,
       updatedAt: now.toISOString(),
     })
@@ -260,30 +297,30 @@ export function integrationSucceeded(db: Db, tenantId: string, now: Date) {
 
 /**
  * Counts an attempt the POS did not answer; returns the streak now, whether it is down already,
- * and when it last answered.
+ * and since when it has not answered (the streak's first attempt).
  */
 export async function countUnanswered(
   db: Db,
   tenantId: string,
   now: Date,
-): Promise<{ streak: number; down: boolean; lastAnsweredAt: string | null }> {
+): Promise<{ streak: number; down: boolean; unansweredSince: string }> {
   const [row] = await db
     .update(posIntegrations)
     .set({
       unansweredStreak: sql`${posIntegrations.unansweredStreak} + 1`,
+      unansweredSince: sql`COALESCE(${posIntegrations.unansweredSince}, ${now.toISOString()})`,
       updatedAt: now.toISOString(),
     })
     .where(eq(posIntegrations.tenantId, tenantId))
     .returning({
       streak: posIntegrations.unansweredStreak,
       downSince: posIntegrations.downSince,
-      lastAnsweredAt: posIntegrations.lastAnsweredAt,
-      connectedAt: posIntegrations.connectedAt,
+      unansweredSince: posIntegrations.unansweredSince,
     });
   return {
     streak: row?.streak ?? 0,
     down: row?.downSince != null,
-    lastAnsweredAt: row?.lastAnsweredAt ?? row?.connectedAt ?? null,
+    unansweredSince: row?.unansweredSince ?? now.toISOString(),
   };
 }
 
@@ -341,7 +378,7 @@ export async function markPosUp(
         probeAt: null,
         probeFailures: 0,
         unansweredStreak: 0,
-        lastAnsweredAt: at,
+        unansweredSince: null,
         // Marks the row for the guard below: this update, not another, brought it back.
         updatedAt: at,
       })

@@ -210,6 +210,8 @@ export const orders = sqliteTable(
     index("orders_tenant_status_idx").on(t.tenantId, t.status, t.number),
     index("orders_tenant_pos_status_idx").on(t.tenantId, t.posStatus, t.number),
     index("orders_tenant_external_idx").on(t.tenantId, t.externalId),
+    // The cron pass's polling: synced orders of the last day (db/orders.ts listOrdersToPoll).
+    index("orders_pos_poll_idx").on(t.posStatus, t.createdAt),
     index("orders_payment_intent_idx").on(t.paymentIntentId),
     index("orders_refund_pending_idx")
       .on(t.updatedAt)
@@ -466,8 +468,8 @@ export const posIntegrations = sqliteTable("pos_integrations", {
   consecutiveFailures: integer("consecutive_failures").notNull().default(0),
   /** Submission attempts in a row, across orders, the POS did not answer (retryable); reset by a success. */
   unansweredStreak: integer("unanswered_streak").notNull().default(0),
-  /** When the POS last answered a submission or a probe (its connection check, at connect). */
-  lastAnsweredAt: text("last_answered_at"),
+  /** When the current streak of unanswered attempts began; null while the POS answers. */
+  unansweredSince: text("unanswered_since"),
   /**
    * Since when the POS is taken to be down (services/pos-outage.ts): new paid orders go to the
    * terminals for entry by hand (`posStatus: manual`) until a probe or a submission succeeds.

@@ -196,7 +196,7 @@ webhooks.openAPIRegistry.registerPath({
   summary: "Clover's app-wide webhook URL: every merchant's events, routed by merchant id",
   description: [
     "Clover configures one webhook URL per app. Messages carry the app's auth code in `X-Clover-Auth` (`CLOVER_WEBHOOK_AUTH_CODE`) and name merchants: each merchant's updates go to the tenants connected to that Clover merchant (`locationId`), as on the per-tenant URL; merchants no tenant is connected to are ignored.",
-    'Clover\'s URL verification (`{"verificationCode": …}` without `X-Clover-Auth`) is answered 200 and its code kept for the operator at `GET /v1/platform/webhooks/clover/verification`.',
+    "Clover's URL verification (`{\"verificationCode\": …}` without `X-Clover-Auth`) is answered 200 and its code kept for the operator at `GET /v1/platform/webhooks/clover/verification`, once `CLOVER_WEBHOOK_AUTH_CODE` is set (a placeholder while verifying, then the app's auth code); without it the URL answers 404 to everything.",
   ].join("\n\n"),
   security: publicSecurity,
   request: {
@@ -281,13 +281,14 @@ export const webhookRoutes = webhooks
   })
   .post("/webhooks/pos/clover", async (c) => {
     const db = getDb(c.env);
-    const request = await webhookRequest(c);
-    if (await answeredVerification(db, request, PLATFORM_SCOPE)) {
-      return c.json({ received: true, events: 0, applied: 0 }, 200);
-    }
+    // Not in use here: nothing is answered, not even a verification (anyone can send one).
     const secret = readConfig(c.env).cloverWebhookAuthCode;
     if (!secret) {
       throw new ApiError("not_found", "the app-wide Clover webhook is not in use here");
+    }
+    const request = await webhookRequest(c);
+    if (await answeredVerification(db, request, PLATFORM_SCOPE)) {
+      return c.json({ received: true, events: 0, applied: 0 }, 200);
     }
     const adapter = getPosAdapter("clover");
     if (!(await adapter.verifyWebhook(request, secret))) {

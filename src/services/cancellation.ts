@@ -55,8 +55,12 @@ export async function cancelOrder(
       effects,
       effectsOf(tenant, { messages: [posUpdateMessage(tenant.id, order.id)] }),
     );
-  } else if (changed && order.posStatus === "synced") {
-    // In the POS under an id we never learnt: only staff can find and void it.
+  } else if (
+    changed &&
+    (order.posStatus === "synced" || (order.posStatus === "manual" && order.posEnteredAt))
+  ) {
+    // In the POS under an id we never learnt (or typed in by hand while it was down): only
+    // staff can find and void it.
     const alert = await raiseAlert(
       db,
       {

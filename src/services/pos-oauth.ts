@@ -4,8 +4,10 @@ import { type Config, posBaseUrlOf, readConfig } from "../config";
 import { raiseAlert } from "../db/alerts";
 import type { Db } from "../db/client";
 import {
+  claimSessionRefresh,
   deferSessionRefresh,
   listSessionsDue,
+  newerSession,
   openCredentials,
   openSession,
   type PosIntegrationRow,
@@ -16,6 +18,7 @@ import {
 import { consumeOAuthState, createOAuthState } from "../db/pos-oauth-states";
 import { findTenantById, type Tenant } from "../db/tenants";
 import { ApiError } from "../http/errors";
+import { logLine } from "../log";
 import { type Effects, effectsOf } from "./effects";
 import { connectPos } from "./pos-connection";
 
@@ -169,8 +172,31 @@ export async function refreshDueSessions(env: Env, db: Db, now: Date): Promise<E
   const due = await listSessionsDue(db, now, REFRESHES_PER_PASS);
   const decided: Effects[] = [];
   for (const row of due) {
-    const raised = await refreshOne(config, db, row, now);
-    if (raised) decided.push(raised);
+    // Taken for this pass first: an overlapping pass leaves it alone.
+    const dueAt = row.sessionRefreshAt;
+    const taken =
+      dueAt !== null &&
+      (await claimSessionRefresh(
+        db,
+        row.tenantId,
+        dueAt,
+        new Date(now.getTime() + REFRESH_RETRY_MS),
+      ));
+    if (!taken) continue;
+    try {
+      const raised = await refreshOne(config, db, row, now);
+      if (raised) decided.push(raised);
+    } catch (err) {
+      // One tenant's failure (a row that does not decrypt, D1) does not stop the others'.
+      console.error(
+        logLine({
+          level: "error",
+          msg: "session renewal failed",
+          tenantId: row.tenantId,
+          error: String(err),
+        }),
+      );
+    }
   }
   return decided;
 }
@@ -202,6 +228,9 @@ async function refreshOne(
       await deferSessionRefresh(db, row.tenantId, new Date(now.getTime() + REFRESH_RETRY_MS), now);
       return null;
     }
+    // Renewed meanwhile by a submission (refresh tokens are single use): not a refusal.
+    const used = await openSession(config.credentialsKey, row);
+    if (await newerSession(db, config.credentialsKey, row.tenantId, used)) return null;
     return refreshRefused(db, row, err, now);
   }
 }

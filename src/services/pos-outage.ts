@@ -1,6 +1,6 @@
 import { buildAlert, guardedAlertInsert } from "../db/alerts";
 import type { Db } from "../db/client";
-import type { OrderWithItems } from "../db/orders";
+import { listRetryingOrders, type OrderWithItems } from "../db/orders";
 import { guardedOutboxInsert } from "../db/outbox";
 import {
   countUnanswered,
@@ -10,12 +10,13 @@ import {
 } from "../db/pos-integrations";
 import type { Tenant } from "../db/tenants";
 import { ApiError } from "../http/errors";
+import type { PosSubmitMessage } from "../queues/messages";
 import { type Effects, effectsOf, NO_EFFECTS } from "./effects";
 import { orderUpdatedEvent, withFreshOrder } from "./order-change";
 
 // A POS that stops answering: after three submission attempts in a row (across orders) it did
-// not answer, and no answer for POS_DOWN_AFTER_SECONDS (two minutes by default, so scattered
-// faults among answers never count), it is taken to be down. New paid orders then go to the terminals as manual-entry
+// not answer, the first of them at least POS_DOWN_AFTER_SECONDS ago (two minutes by default, so
+// a burst of faults, or scattered ones among answers, never count), it is taken to be down. New paid orders then go to the terminals as manual-entry
 // tickets (`posStatus: manual`, services/confirmation.ts) instead of waiting in the queue; the
 // cron pass probes it with backoff (services/pos-polling.ts), and the first answer (a probe or a
 // submission still retrying) brings automatic submission back for new orders. Staff hear of
@@ -39,19 +40,21 @@ export function posPathFor(
 }
 
 /**
- * An attempt the POS did not answer: counted; at the third in a row, with no answer for
- * `silenceMs`, the POS is down.
+ * An attempt the POS did not answer: counted; at the third in a row, with the first of them
+ * `silenceMs` ago or more, the POS is down. Answers whether it is down now.
  */
 export async function noteUnanswered(
   db: Db,
   tenant: Tenant,
   silenceMs: number,
   now: Date,
-): Promise<Effects> {
-  const { streak, down, lastAnsweredAt } = await countUnanswered(db, tenant.id, now);
-  if (down || streak < DOWN_AFTER_UNANSWERED) return NO_EFFECTS;
-  const silentFor = now.getTime() - Date.parse(lastAnsweredAt ?? "");
-  if (!(silentFor >= silenceMs)) return NO_EFFECTS;
+): Promise<{ down: boolean; effects: Effects }> {
+  const { streak, down, unansweredSince } = await countUnanswered(db, tenant.id, now);
+  if (down) return { down: true, effects: NO_EFFECTS };
+  const silentFor = now.getTime() - Date.parse(unansweredSince);
+  if (streak < DOWN_AFTER_UNANSWERED || !(silentFor >= silenceMs)) {
+    return { down: false, effects: NO_EFFECTS };
+  }
   const alert = buildAlert(
     db,
     {
@@ -68,7 +71,11 @@ export async function noteUnanswered(
     guardedAlertInsert(db, alert.row, won),
     guardedOutboxInsert(db, alert.event, won),
   ]);
-  return marked ? effectsOf(tenant, { events: [alert.event] }) : NO_EFFECTS;
+  // Another attempt may have marked it a moment before: down either way.
+  return {
+    down: true,
+    effects: marked ? effectsOf(tenant, { events: [alert.event] }) : NO_EFFECTS,
+  };
 }
 
 /** The POS answered (a submission or a probe): if it was down, it is up again, and staff told. */
@@ -95,8 +102,20 @@ export async function noteAnswered(
     guardedAlertInsert(db, alert.row, won),
     guardedOutboxInsert(db, alert.event, won),
   ]);
-  return marked ? effectsOf(tenant, { events: [alert.event] }) : NO_EFFECTS;
+  if (!marked) return NO_EFFECTS;
+  // The orders that waited for it (tried every 5 minutes while it was down) go now; a claim makes
+  // their delayed messages, when they come, harmless.
+  const waiting = await listRetryingOrders(db, tenant.id, REQUEUED_ON_RECOVERY);
+  const messages: PosSubmitMessage[] = waiting.map((o) => ({
+    type: "pos_submit",
+    tenantId: tenant.id,
+    orderId: o.id,
+  }));
+  return effectsOf(tenant, { events: [alert.event], messages });
 }
+
+/** Orders sent again at once when the POS answers again; the cron pass's safety net takes the rest. */
+const REQUEUED_ON_RECOVERY = 100;
 
 /**
  * Staff typed a manual-entry order into the POS by hand: recorded once, with who did it, and

@@ -32,18 +32,26 @@ export async function pollOrdersInFlight(env: Env, db: Db, now: Date): Promise<E
   const candidates = await listOrdersToPoll(db, now, {
     quietMs: QUIET_MS,
     maxAgeMs: MAX_AGE_MS,
+    perTenant: PER_TENANT,
     limit: PER_PASS,
   });
   const byTenant = new Map<string, { id: string; externalId: string }[]>();
   for (const row of candidates) {
-    const list = byTenant.get(row.tenantId) ?? [];
-    if (row.externalId && list.length < PER_TENANT)
-      list.push({ id: row.id, externalId: row.externalId });
-    byTenant.set(row.tenantId, list);
+    byTenant.set(row.tenantId, [
+      ...(byTenant.get(row.tenantId) ?? []),
+      { id: row.id, externalId: row.externalId },
+    ]);
   }
   const decided: Effects[] = [];
   for (const [tenantId, orders] of byTenant) {
-    decided.push(...(await pollTenant(env, db, tenantId, orders, now)));
+    try {
+      decided.push(...(await pollTenant(env, db, tenantId, orders, now)));
+    } catch (err) {
+      // One tenant's failure (a row that does not decrypt, D1) does not stop the others'.
+      console.error(
+        logLine({ level: "error", msg: "POS status poll failed", tenantId, error: String(err) }),
+      );
+    }
   }
   return decided;
 }
@@ -95,7 +103,10 @@ async function pollTenant(
           posOrderId: order.externalId,
           orderId: order.id,
           vendorStatus: answer.vendorStatus,
-          status: answer.status,
+          // A poll never cancels: an order the POS no longer knows may be another location's
+          // after a reconnect (Clover answers 404), and a cancel here refunds. The POS's own
+          // webhook, or staff, cancel; a poll only moves the kitchen's progress forward.
+          status: answer.status === "cancelled" ? null : answer.status,
           occurredAt: null,
         },
         now,
@@ -114,8 +125,9 @@ async function pollTenant(
           kind: err.kind,
         }),
       );
-      // A refused session stops this tenant's polls for this pass; the submission path alerts.
-      if (err.kind !== "retryable") break;
+      // A POS that does not answer, or refuses the session, is not asked again this pass (the
+      // submission path counts its silence and alerts on a refusal).
+      break;
     }
   }
   return decided;
@@ -150,7 +162,16 @@ export async function probeDownPos(env: Env, db: Db, now: Date): Promise<Effects
       );
       decided.push(await noteAnswered(db, tenant, integration, now));
     } catch (err) {
-      if (!(err instanceof PosError)) throw err;
+      if (!(err instanceof PosError)) {
+        console.error(
+          logLine({
+            level: "error",
+            msg: "POS probe failed",
+            tenantId: tenant.id,
+            error: String(err),
+          }),
+        );
+      }
       await probeUnanswered(db, tenant.id, nextProbeAt(now, integration.probeFailures + 1), now);
     }
   }

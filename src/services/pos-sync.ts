@@ -6,6 +6,7 @@ import {
   PosError,
   type PosOrder,
   type PosProvider,
+  type PosSession,
 } from "../adapters/pos/types";
 import { posBaseUrlOf, readConfig } from "../config";
 import { randomToken } from "../crypto";
@@ -33,6 +34,7 @@ import {
   findPosIntegration,
   integrationFailed,
   integrationSucceeded,
+  newerSession,
   openCredentials,
   openSession,
   type PosIntegrationRow,
@@ -57,6 +59,8 @@ export type SubmissionOutcome =
 
 /** A claim outlives the slowest vendor call, so a crashed consumer's claim expires. */
 const CLAIM_MS = 60_000;
+/** While the POS is down, an order on its way is tried again this often (services/pos-outage.ts). */
+const DOWN_RETRY_SECONDS = 300;
 /** When another delivery holds the claim, look again after this long. */
 const CLAIMED_RETRY_SECONDS = 15;
 
@@ -200,22 +204,27 @@ export async function submitOrderToPos(
   }
 
   const error = outcome.error;
-  const decision = decideRetry({
-    attempt: delivery.attempt,
-    kind: error.kind === "retryable" ? "retryable" : "permanent",
-    retryAfterSeconds: error.details.retryAfterSeconds,
-    random: delivery.random,
-    policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: integration.maxAttempts },
-  });
-  const attempt = attemptRow(error.kind === "retryable" ? "retryable_error" : "permanent_error", {
-    errorCode: error.code,
-    errorMessage: describeError(error),
-  });
   // No answer (a timeout, a 5xx, a 429): counted towards the POS being down.
   const outage =
     error.kind === "retryable"
       ? await noteUnanswered(db, tenant, config.posDownAfterMs, clock())
-      : NO_EFFECTS;
+      : { down: false, effects: NO_EFFECTS };
+  const decision = outage.down
+    ? // While the POS is down an order on its way waits for it instead of using up its
+      // attempts: every 5 minutes until the queue's own limit (max_retries 25, about two hours)
+      // hands it to the dead-letter queue, and so to staff.
+      { action: "retry" as const, delaySeconds: DOWN_RETRY_SECONDS }
+    : decideRetry({
+        attempt: delivery.attempt,
+        kind: error.kind === "retryable" ? "retryable" : "permanent",
+        retryAfterSeconds: error.details.retryAfterSeconds,
+        random: delivery.random,
+        policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: integration.maxAttempts },
+      });
+  const attempt = attemptRow(error.kind === "retryable" ? "retryable_error" : "permanent_error", {
+    errorCode: error.code,
+    errorMessage: describeError(error),
+  });
   if (decision.action === "retry") {
     const { effects } = await changePosState(
       db,
@@ -227,7 +236,7 @@ export async function submitOrderToPos(
     );
     return {
       outcome: { kind: "retry", delaySeconds: decision.delaySeconds },
-      effects: combine(effects, outage),
+      effects: combine(effects, outage.effects),
     };
   }
   const effects = await handlePosFailure(env, tenant, claimed, {
@@ -238,7 +247,10 @@ export async function submitOrderToPos(
     attempt,
     now: clock(),
   });
-  return { outcome: { kind: "done", result: "failed" }, effects: combine(effects, outage) };
+  return {
+    outcome: { kind: "done", result: "failed" },
+    effects: combine(effects, outage.effects),
+  };
 }
 
 /**
@@ -484,8 +496,19 @@ async function refreshed(
   connection: PosConnection,
   options: { timeoutMs: number; now: () => Date },
 ): Promise<PosConnection> {
-  const session = await adapter.refreshSession(connection, options);
-  await saveSession(db, readConfig(env).credentialsKey, tenantId, session, options.now());
+  const key = readConfig(env).credentialsKey;
+  let session: PosSession;
+  try {
+    session = await adapter.refreshSession(connection, options);
+  } catch (err) {
+    if (!(err instanceof PosError) || err.kind === "retryable") throw err;
+    // Refresh tokens are single use (Clover): a refusal may only mean another caller renewed the
+    // session first. Then its session is the one to use, and nothing was revoked.
+    const newer = await newerSession(db, key, tenantId, connection.session);
+    if (newer) return { ...connection, session: newer };
+    throw err;
+  }
+  await saveSession(db, key, tenantId, session, options.now());
   return { ...connection, session };
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { triggerScheduled } from "../../tools/dev-server.mjs";
 import {
   callJson,
   connectTerminal,
@@ -112,17 +113,27 @@ describe("when the POS is down for a stretch", () => {
     );
     expect(ticket.data).toMatchObject({ posStatus: "manual" });
 
-    // The POS answers again: the orders still retrying reach it, and it is up.
+    // The orders that were on their way wait for the POS instead of failing.
+    for (const id of stuck) expect(await posStatusOf(s, tenant, id)).toBe("retrying");
+
+    // The POS answers again; the cron pass's probe (due a minute after it went down) finds it,
+    // and the orders that waited are sent at once.
     s.double.setMode("square", null);
-    await until(
-      "the retrying orders synced",
-      () => Promise.all(stuck.map((id) => posStatusOf(s, tenant, id))),
-      (statuses) => statuses.every((st) => st === "synced"),
-    );
+    const outcome = await triggerScheduled({
+      url: s.url,
+      cron: "* * * * *",
+      scheduledTime: new Date(Date.now() + 2 * 60_000),
+    });
+    expect(outcome).toBe("ok");
     await until(
       "the POS up again",
       () => health(s, tenant),
       (h) => h.state === "healthy",
+    );
+    await until(
+      "the orders that waited synced",
+      () => Promise.all(stuck.map((id) => posStatusOf(s, tenant, id))),
+      (statuses) => statuses.every((st) => st === "synced"),
     );
     await terminal.waitFor(
       (f) => f.type === "alert" && (f.data as { kind: string }).kind === "pos_recovered",

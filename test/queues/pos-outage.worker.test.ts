@@ -70,24 +70,27 @@ async function paidOrder(slug: string, ownerKey: string, itemId: string) {
   return paid.order;
 }
 
-/** Makes the POS's last answer (its connection check) three minutes old: past POS_DOWN_AFTER_SECONDS. */
-async function silentSince3Minutes(tenantId: string): Promise<void> {
+/** Makes the current streak of unanswered attempts three minutes old: past POS_DOWN_AFTER_SECONDS. */
+async function backdateStreak(tenantId: string): Promise<void> {
   const past = new Date(Date.now() - 3 * MINUTE).toISOString();
-  await env.DB.prepare("UPDATE pos_integrations SET last_answered_at = ? WHERE tenant_id = ?")
+  const result = await env.DB.prepare(
+    "UPDATE pos_integrations SET unanswered_since = ? WHERE tenant_id = ? AND unanswered_since IS NOT NULL",
+  )
     .bind(past, tenantId)
     .run();
+  expect(result.meta.changes, "a streak to backdate").toBe(1);
 }
 
 /** A Square tenant whose POS has stopped answering: three orders' attempts got 503s. */
 async function downTenant() {
   const s = await setupSquareTenant();
-  await silentSince3Minutes(s.t.id);
   await posDouble.setMode("square", { kind: "status", status: 503 });
   const stuck: string[] = [];
   for (let i = 0; i < 3; i++) {
     const order = await queuedOrder(s);
     const result = await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
     expect(result.retryMessages).toHaveLength(1);
+    if (i === 0) await backdateStreak(s.t.id);
     stuck.push(order.id);
   }
   // Orders placed from now on go to the POS automatically (as a live tenant's would).
@@ -100,11 +103,11 @@ async function downTenant() {
 describe("when the POS is down", () => {
   it("three unanswered attempts in a row take the POS down and tell staff once", async () => {
     const s = await setupSquareTenant();
-    await silentSince3Minutes(s.t.id);
     await posDouble.setMode("square", { kind: "status", status: 503 });
     for (let i = 0; i < 2; i++) {
       const order = await queuedOrder(s);
       await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
+      if (i === 0) await backdateStreak(s.t.id);
     }
     expect((await integration(s.t.id))?.down_since).toBeNull();
     const third = await queuedOrder(s);
@@ -116,7 +119,7 @@ describe("when the POS is down", () => {
     expect(await alertKinds(s.t.id)).toEqual(["pos_down"]);
   });
 
-  it("three unanswered attempts within two minutes of an answer leave it up", async () => {
+  it("unanswered attempts within two minutes of the first leave it up, however many", async () => {
     const s = await setupSquareTenant();
     await posDouble.setMode("square", { kind: "status", status: 503 });
     for (let i = 0; i < 4; i++) {
@@ -129,7 +132,6 @@ describe("when the POS is down", () => {
 
   it("an answer in between keeps it up: the streak is of attempts in a row", async () => {
     const s = await setupSquareTenant();
-    await silentSince3Minutes(s.t.id);
     await posDouble.inject("square", [
       { kind: "status", status: 503 },
       { kind: "status", status: 503 },
@@ -137,6 +139,7 @@ describe("when the POS is down", () => {
     for (let i = 0; i < 3; i++) {
       const order = await queuedOrder(s);
       await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
+      if (i === 0) await backdateStreak(s.t.id);
     }
     await posDouble.inject("square", [
       { kind: "status", status: 503 },
@@ -146,8 +149,21 @@ describe("when the POS is down", () => {
       const order = await queuedOrder(s);
       await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
     }
+    // The answer ended the old streak; the new one began just now.
     expect(await integration(s.t.id)).toMatchObject({ down_since: null, unanswered_streak: 2 });
     expect(await alertKinds(s.t.id)).toEqual([]);
+  });
+
+  it("orders on their way wait for the POS while it is down instead of using up their attempts", async () => {
+    const s = await downTenant();
+    const [first] = s.stuck;
+    // The tenant's sixth attempt would be its last (maxAttempts 6): while down, it waits instead.
+    const result = await deliver("pos-submissions", [
+      { tenantId: s.t.id, orderId: String(first), attempts: 6 },
+    ]);
+    expect(result.retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 300 }]);
+    expect((await orderRow(String(first)))?.pos_status).toBe("retrying");
+    expect(await alertKinds(s.t.id)).toEqual(["pos_down"]);
   });
 
   it("new paid orders become manual tickets on the terminals, never sent to the POS", async () => {
@@ -231,6 +247,31 @@ describe("when the POS is down", () => {
       (m) => m.type === "entered_in_pos_result" && m.requestId === "r2",
     );
     expect(twice).toMatchObject({ ok: false, error: { code: "conflict" } });
+  });
+
+  it("cancelling a manual ticket already typed into the POS asks staff to void it there", async () => {
+    const s = await downTenant();
+    const terminalKey = await createKey(s.t, "terminal");
+    const entered = await paidOrder(s.t.slug, s.t.ownerKey, s.itemId);
+    const notEntered = await paidOrder(s.t.slug, s.t.ownerKey, s.itemId);
+    await callJson(
+      `/v1/admin/${s.t.slug}/orders/${entered.id}/entered-in-pos`,
+      { token: terminalKey, body: {} },
+      200,
+    );
+    for (const order of [entered, notEntered]) {
+      await callJson(
+        `/v1/admin/${s.t.slug}/orders/${order.id}/cancel`,
+        { token: s.t.ownerKey, body: {} },
+        202,
+      );
+    }
+    const voids = await env.DB.prepare(
+      "SELECT order_id FROM alerts WHERE tenant_id = ? AND kind = 'pos_void_needed'",
+    )
+      .bind(s.t.id)
+      .all<{ order_id: string }>();
+    expect(voids.results.map((r) => r.order_id)).toEqual([entered.id]);
   });
 
   it("probes back off while the POS stays silent, and its first answer brings automatic submission back", async () => {

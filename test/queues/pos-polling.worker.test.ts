@@ -74,6 +74,15 @@ describe("status polling", () => {
     expect(event?.n).toBeGreaterThan(0);
   });
 
+  it("a poll never cancels: an order the POS reports cancelled keeps its status here", async () => {
+    const { order, posOrderId } = await syncedOrder();
+    await kitchenMoves(posOrderId, "CANCELED");
+    await quiet(order.id);
+    await runScheduled(env, new Date());
+    expect(await polls(posOrderId)).toBe(1);
+    expect((await orderRow(order.id))?.status).toBe("confirmed");
+  });
+
   it("asks once per quiet spell, and not about orders with recent news or no POS copy", async () => {
     const { s, order, posOrderId } = await syncedOrder();
     // Just changed: not asked.

@@ -1,10 +1,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { cloverAdapter } from "../../src/adapters/pos/clover";
+import { PosError } from "../../src/adapters/pos/types";
+import { readConfig } from "../../src/config";
 import { getDb } from "../../src/db/client";
-import { DEFAULT_POS_SETTINGS } from "../../src/db/pos-integrations";
+import {
+  DEFAULT_POS_SETTINGS,
+  findPosIntegration,
+  saveSession,
+} from "../../src/db/pos-integrations";
 import { ApiError } from "../../src/http/errors";
 import { runScheduled } from "../../src/scheduled";
-import { completePosOAuth, startPosOAuth } from "../../src/services/pos-oauth";
+import { completePosOAuth, refreshDueSessions, startPosOAuth } from "../../src/services/pos-oauth";
+import { callWithOneRefresh, connectionFor } from "../../src/services/pos-sync";
 import { caught } from "../caught";
 import {
   call,
@@ -361,4 +369,72 @@ describe("POS OAuth: Clover", () => {
       .first();
     expect(after).toEqual({ degraded_at: null });
   });
+
+  it("two renewals at once make one call, and the one that lost is not taken for a revoked grant", async () => {
+    const t = await connectClover();
+    await env.DB.prepare(
+      "UPDATE pos_integrations SET session_refresh_at = '2000-01-01T00:00:00.000Z' WHERE tenant_id = ?",
+    )
+      .bind(t.id)
+      .run();
+    const before = await cloverRefreshes();
+    await Promise.all([
+      refreshDueSessions(env, getDb(env), new Date()),
+      refreshDueSessions(env, getDb(env), new Date()),
+    ]);
+    expect(await cloverRefreshes()).toBe(before + 1);
+    expect(await degradedAlerts(t.id)).toBe(0);
+  });
+
+  it("a submission holding a session another caller renewed takes theirs instead of failing", async () => {
+    const t = await connectClover();
+    const db = getDb(env);
+    const row = await findPosIntegration(db, t.id);
+    if (!row) throw new Error("not connected");
+    const stale = await connectionFor(env, row);
+    // Someone else renews first: the stale session's refresh token is used up at Clover.
+    const renewed = await cloverAdapter.refreshSession(stale, { timeoutMs: 2000 });
+    await saveSession(db, readConfig(env).credentialsKey, t.id, renewed, new Date());
+    const answer = await callWithOneRefresh(
+      env,
+      db,
+      t.id,
+      cloverAdapter,
+      stale,
+      { timeoutMs: 2000, now: () => new Date() },
+      async (c) => {
+        if (c.session?.accessToken !== renewed.accessToken) {
+          throw new PosError("auth", "unauthorized", "401 Unauthorized", { status: 401 });
+        }
+        return "sent";
+      },
+    );
+    expect(answer).toBe("sent");
+  });
 });
+
+async function connectClover(): Promise<TestTenant> {
+  const t = await createTenant();
+  const started = await callJson<{ authorizeUrl: string }>(
+    `/v1/admin/${t.slug}/pos/oauth/clover/start`,
+    { token: t.ownerKey, body: {} },
+    200,
+  );
+  const res = await fetch(started.authorizeUrl, { redirect: "manual" });
+  const back = new URL(res.headers.get("location") ?? "");
+  expect((await call(`${back.pathname}${back.search}`)).status).toBe(200);
+  return t;
+}
+
+async function cloverRefreshes(): Promise<number> {
+  return (await posDouble.received("clover")).filter((r) => r.path === "/oauth/v2/refresh").length;
+}
+
+async function degradedAlerts(tenantId: string): Promise<number> {
+  const row = await env.DB.prepare(
+    "SELECT count(*) AS n FROM alerts WHERE tenant_id = ? AND kind = 'integration_degraded'",
+  )
+    .bind(tenantId)
+    .first<{ n: number }>();
+  return row?.n ?? -1;
+}

@@ -1,1 +1,0 @@
-ALTER TABLE `pos_integrations` ADD `last_answered_at` text;
