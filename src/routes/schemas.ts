@@ -82,6 +82,17 @@ export const MenuItemSchema = z
   })
   .openapi("MenuItem", { description: "A dish or drink on the tenant's menu." });
 
+/** A menu item as storefronts see it: without the POS mapping, which is the restaurant's business. */
+export const PublicMenuItemSchema = MenuItemSchema.omit({ posItemId: true, modifiers: true })
+  .extend({
+    modifiers: z
+      .array(ModifierSchema.omit({ posModifierId: true }))
+      .describe("Options for this item; a line may select each at most once (`modifierIds`)."),
+  })
+  .openapi("PublicMenuItem", {
+    description: "A dish or drink on the menu, as a storefront shows it (no POS ids).",
+  });
+
 export const OrderLineSchema = z.object({
   menuItemId: z.string().describe("The menu item ordered (`itm_…`)."),
   name: z.string().describe("The item's name when the order was priced."),
@@ -366,6 +377,15 @@ export function menuItemDto(
       posModifierId: m.posModifierId,
     })),
   };
+}
+
+/** The storefront's MenuItem: the contract's, without the POS ids (issue 13). */
+export function publicMenuItemDto(
+  item: MenuItemWithModifiers,
+  currency: string,
+): z.infer<typeof PublicMenuItemSchema> {
+  const { posItemId: _item, modifiers, ...rest } = menuItemDto(item, currency);
+  return { ...rest, modifiers: modifiers.map(({ posModifierId: _mod, ...m }) => m) };
 }
 
 export function syncAttemptDto(row: SyncAttemptRow): z.infer<typeof SyncAttemptSchema> {

@@ -63,7 +63,21 @@ describe("menu: happy path", () => {
       200,
     );
     expect(storefront.tenant).toEqual({ slug: t.slug, name: `Test ${t.slug}`, currency: "USD" });
-    expect(storefront.items).toEqual([created.item]);
+    // The same item without its POS mapping: the storefront never sees POS ids.
+    const { posItemId: _item, modifiers, ...rest } = created.item;
+    expect(storefront.items).toEqual([
+      {
+        ...rest,
+        modifiers: modifiers.map((m) => {
+          const { posModifierId: _mod, ...shown } = m as typeof m & { posModifierId?: unknown };
+          return shown;
+        }),
+      },
+    ]);
+    const text = JSON.stringify(storefront);
+    for (const id of ["toast-item-1", "toast-mod-cheese", "posItemId", "posModifierId"]) {
+      expect(text).not.toContain(id);
+    }
   });
 
   it("the storefront menu lists available items only; the admin list has all", async () => {

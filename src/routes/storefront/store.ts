@@ -13,7 +13,7 @@ import {
   registerComponents,
   TenantParam,
 } from "../../http/router";
-import { MenuItemSchema, menuItemDto } from "../schemas";
+import { PublicMenuItemSchema, publicMenuItemDto } from "../schemas";
 
 // What a storefront reads about the store: its profile and payment setup, the menu, a discount
 // code's terms.
@@ -47,7 +47,10 @@ const StoreSchema = z
   .openapi("Store", { description: "What a storefront needs to know about the store." });
 
 const storefront = publicRouter();
-registerComponents(storefront.openAPIRegistry, { Store: StoreSchema });
+registerComponents(storefront.openAPIRegistry, {
+  Store: StoreSchema,
+  PublicMenuItem: PublicMenuItemSchema,
+});
 // Before the tenant is loaded, so a refused request costs no database read.
 storefront.on("GET", "/v1/stores/:tenant/discounts/:code", limitDiscountLookups);
 
@@ -106,7 +109,7 @@ const menuRoute = createRoute({
             currency: z.string().describe("ISO 4217 code of every price on the menu (`USD`)."),
           })
           .describe("The restaurant."),
-        items: z.array(MenuItemSchema).describe("The items that can be ordered now."),
+        items: z.array(PublicMenuItemSchema).describe("The items that can be ordered now."),
       }),
       "The menu.",
     ),
@@ -120,7 +123,7 @@ storefront.openapi(menuRoute, async (c) => {
   return c.json(
     {
       tenant: { slug: tenant.slug, name: tenant.name, currency: tenant.currency },
-      items: items.map((item) => menuItemDto(item, tenant.currency)),
+      items: items.map((item) => publicMenuItemDto(item, tenant.currency)),
     },
     200,
   );
