@@ -247,7 +247,7 @@ export async function newerSession(
   used: PosSession | null,
 ): Promise<PosSession | null> {
   const row = await findPosIntegration(db, tenantId);
-  if (!row || row.status !== "connected") return null;
+  if (row?.status !== "connected") return null;
   const stored = await openSession(key, row);
   if (!stored) return null;
   const same =

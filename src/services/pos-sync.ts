@@ -4,7 +4,6 @@ import {
   type PosAdapter,
   type PosConnection,
   PosError,
-  type PosOrder,
   type PosProvider,
   type PosSession,
 } from "../adapters/pos/types";

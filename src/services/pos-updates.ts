@@ -73,7 +73,7 @@ export async function pushUpdateToPos(
   const done = (effects: Effects = NO_EFFECTS) => ({ outcome: { kind: "done" as const }, effects });
   const push = order?.posPush;
   if (!tenant || !order || !push) return done();
-  if (!integration || integration.status !== "connected" || !order.externalId) {
+  if (integration?.status !== "connected" || !order.externalId) {
     // No POS to tell any more: a cancel is for staff, a status needs nothing.
     return done(await settle(db, tenant, order, push, clock(), "the POS is no longer connected"));
   }

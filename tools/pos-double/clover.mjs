@@ -371,7 +371,7 @@ function authorize(/** @type {URLSearchParams} */ query, /** @type {VendorContex
 
 /** @param {any} body @param {VendorContext} ctx */
 function exchange(body, ctx) {
-  if (!body || !body.client_id || !body.client_secret || !body.code) {
+  if (!body?.client_id || !body.client_secret || !body.code) {
     return cloverError(ctx, 400, "client_id, client_secret and code are required");
   }
   const grant = authCodes(ctx.state).get(body.code);
