@@ -585,11 +585,6 @@ async function createAtomicOrder(
   return created.id;
 }
 
-/**
- * Clover: OAuth v2 access tokens, orders by atomic order create, exactly once
- * through a lookup by our reference in `title` before every create, each paid
- * with our tender once (checked on the order before the payment is recorded).
- */
 // ------------------------------------------------------------------- OAuth
 
 // Clover high-trust apps, v2/OAuth: the merchant is sent to `/oauth/v2/authorize` (Clover's web
@@ -598,7 +593,35 @@ async function createAtomicOrder(
 // token pair, expirations in Unix seconds: https://docs.clover.com/docs/high-trust-app-auth-flow.
 // That page does not list `state`; it is sent as RFC 6749 section 4.1.1 has it, and the callback
 // refuses to connect without it.
-const cloverTokenResponse = cloverRefreshResponse;
+/**
+ * A token pair from Clover's `/oauth/v2/token` (a code) or `/oauth/v2/refresh` (a refresh token),
+ * which answer alike; a refusal stays refused (`permanent`, with `refused.code`).
+ */
+async function tokenPair(
+  url: string,
+  body: Record<string, string>,
+  options: PosCallOptions,
+  refused: { code: string; message: string },
+): Promise<z.infer<typeof cloverRefreshResponse>> {
+  let response: Response;
+  try {
+    response = await vendorFetch(
+      url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify(body),
+      },
+      options,
+    );
+  } catch (err) {
+    if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
+      throw new PosError("permanent", refused.code, refused.message, err.details);
+    }
+    throw err;
+  }
+  return parseAnswer(cloverRefreshResponse, await readJson(response), "token answer");
+}
 
 /** Clover's authorization-code flow (high-trust app: the secret stays on the server). */
 export const cloverOAuth: PosOAuth = {
@@ -620,29 +643,13 @@ export const cloverOAuth: PosOAuth = {
         "Clover did not grant access: no code",
       );
     }
-    let response: Response;
-    try {
-      response = await vendorFetch(
-        `${app.apiBaseUrl.replace(/\/+$/, "")}/oauth/v2/token`,
-        {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json" },
-          body: JSON.stringify({
-            client_id: app.clientId,
-            client_secret: app.clientSecret,
-            code,
-          }),
-        },
-        options,
-      );
-    } catch (err) {
-      // A used, expired or foreign code stays refused.
-      if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
-        throw new PosError("permanent", "code_refused", "Clover refused the code", err.details);
-      }
-      throw err;
-    }
-    const token = parseAnswer(cloverTokenResponse, await readJson(response), "token answer");
+    // A used, expired or foreign code stays refused.
+    const token = await tokenPair(
+      `${app.apiBaseUrl.replace(/\/+$/, "")}/oauth/v2/token`,
+      { client_id: app.clientId, client_secret: app.clientSecret, code },
+      options,
+      { code: "code_refused", message: "Clover refused the code" },
+    );
     return {
       session: {
         accessToken: token.access_token,
@@ -660,6 +667,11 @@ export const cloverOAuth: PosOAuth = {
   },
 };
 
+/**
+ * Clover: OAuth v2 access tokens, orders by atomic order create, exactly once
+ * through a lookup by our reference in `title` before every create, each paid
+ * with our tender once (checked on the order before the payment is recorded).
+ */
 export const cloverAdapter: PosAdapter = {
   provider: "clover",
   oauth: cloverOAuth,
@@ -755,28 +767,14 @@ export const cloverAdapter: PosAdapter = {
         "the Clover connection has no refresh token",
       );
     }
-    let response: Response;
-    try {
-      // Clover OAuth, POST /oauth/v2/refresh with { client_id, refresh_token }: https://docs.clover.com/docs/refresh-access-tokens
-      response = await vendorFetch(
-        `${connection.baseUrl.replace(/\/+$/, "")}/oauth/v2/refresh`,
-        {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json" },
-          body: JSON.stringify({ client_id: clientId, refresh_token: refreshToken }),
-        },
-        options,
-      );
-    } catch (err) {
-      // A refused refresh token stays refused: the merchant must reconnect.
-      if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
-        throw new PosError("permanent", "refresh_failed", "Clover refused the refresh token", {
-          ...err.details,
-        });
-      }
-      throw err;
-    }
-    const answer = parseAnswer(cloverRefreshResponse, await readJson(response), "refresh answer");
+    // Clover OAuth, POST /oauth/v2/refresh with { client_id, refresh_token }: https://docs.clover.com/docs/refresh-access-tokens
+    // A refused refresh token stays refused: the merchant must reconnect.
+    const answer = await tokenPair(
+      `${connection.baseUrl.replace(/\/+$/, "")}/oauth/v2/refresh`,
+      { client_id: clientId, refresh_token: refreshToken },
+      options,
+      { code: "refresh_failed", message: "Clover refused the refresh token" },
+    );
     return {
       accessToken: answer.access_token,
       expiresAt: new Date(answer.access_token_expiration * 1000).toISOString(),

@@ -751,6 +751,38 @@ async function changeOrder<T>(
   }
 }
 
+/**
+ * OAuth API, ObtainToken `POST /oauth2/token`, for either grant:
+ * https://developer.squareup.com/reference/square/o-auth/obtain-token. A refusal (a used,
+ * expired or foreign code; a revoked refresh token) stays refused: `permanent`, with `refused.code`.
+ */
+async function obtainToken(
+  baseUrl: string,
+  body: Record<string, string>,
+  options: PosCallOptions,
+  refused: { code: string; what: string },
+): Promise<z.infer<typeof tokenResponseSchema>> {
+  let response: Response;
+  try {
+    response = await squareFetch(
+      `${baseUrl.replace(/\/+$/, "")}/oauth2/token`,
+      { method: "POST", body },
+      options,
+    );
+  } catch (err) {
+    if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
+      throw new PosError(
+        "permanent",
+        refused.code,
+        `Square refused ${refused.what}: ${err.message}`,
+        err.details,
+      );
+    }
+    throw err;
+  }
+  return parseAnswer(tokenResponseSchema, await readJson(response), "ObtainToken answer");
+}
+
 // ---------------------------------------------------------------- OAuth
 
 // OAuthPermission: https://developer.squareup.com/reference/square/enums/OAuthPermission. Orders and
@@ -794,37 +826,19 @@ export const squareOAuth: PosOAuth = {
         `Square did not grant access: ${reason}`,
       );
     }
-    let response: Response;
-    try {
-      // ObtainToken `POST /oauth2/token`, grant_type authorization_code; the answer names the
-      // seller (merchant_id): https://developer.squareup.com/reference/square/o-auth/obtain-token
-      response = await squareFetch(
-        `${app.apiBaseUrl.replace(/\/+$/, "")}/oauth2/token`,
-        {
-          method: "POST",
-          body: {
-            client_id: app.clientId,
-            client_secret: app.clientSecret,
-            code,
-            grant_type: "authorization_code",
-            redirect_uri: app.redirectUri,
-          },
-        },
-        options,
-      );
-    } catch (err) {
-      // A used, expired or foreign code stays refused.
-      if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
-        throw new PosError(
-          "permanent",
-          "code_refused",
-          `Square refused the code: ${err.message}`,
-          err.details,
-        );
-      }
-      throw err;
-    }
-    const token = parseAnswer(tokenResponseSchema, await readJson(response), "ObtainToken answer");
+    // ObtainToken with grant_type authorization_code; the answer names the seller (merchant_id).
+    const token = await obtainToken(
+      app.apiBaseUrl,
+      {
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+        code,
+        grant_type: "authorization_code",
+        redirect_uri: app.redirectUri,
+      },
+      options,
+      { code: "code_refused", what: "the code" },
+    );
     return {
       session: {
         accessToken: token.access_token,
@@ -1071,36 +1085,18 @@ export const squareAdapter: PosAdapter = {
         "Square refresh needs clientId, clientSecret and a refresh token: reconnect the POS",
       );
     }
-    let response: Response;
-    try {
-      // OAuth API, ObtainToken `POST /oauth2/token` with grant_type refresh_token; the code flow returns
-      // the same refresh token: https://developer.squareup.com/reference/square/o-auth/obtain-token
-      response = await squareFetch(
-        apiUrl(connection, "/oauth2/token"),
-        {
-          method: "POST",
-          body: {
-            client_id: clientId,
-            client_secret: clientSecret,
-            grant_type: "refresh_token",
-            refresh_token: refreshToken,
-          },
-        },
-        options,
-      );
-    } catch (err) {
-      // A refused refresh token stays refused: the merchant must reconnect.
-      if (err instanceof PosError && (err.kind === "auth" || err.kind === "permanent")) {
-        throw new PosError(
-          "permanent",
-          "refresh_failed",
-          `Square refused the refresh: ${err.message}`,
-          err.details,
-        );
-      }
-      throw err;
-    }
-    const token = parseAnswer(tokenResponseSchema, await readJson(response), "ObtainToken answer");
+    // ObtainToken with grant_type refresh_token; the code flow returns the same refresh token.
+    const token = await obtainToken(
+      connection.baseUrl,
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        grant_type: "refresh_token",
+        refresh_token: refreshToken,
+      },
+      options,
+      { code: "refresh_failed", what: "the refresh" },
+    );
     return {
       accessToken: token.access_token,
       expiresAt: isoOrNull(token.expires_at),
