@@ -209,13 +209,19 @@ async function sealedSession(
 
 /** Connected integrations whose session is due for renewal, oldest due first. */
 export function listSessionsDue(db: Db, now: Date, limit: number): Promise<PosIntegrationRow[]> {
+  return listConnectedDue(db, posIntegrations.sessionRefreshAt, now, limit);
+}
+
+/** Connected integrations whose `dueAt` time has come, oldest first (a null one never has). */
+function listConnectedDue(
+  db: Db,
+  dueAt: typeof posIntegrations.sessionRefreshAt | typeof posIntegrations.probeAt,
+  now: Date,
+  limit: number,
+): Promise<PosIntegrationRow[]> {
   return db.query.posIntegrations.findMany({
-    where: and(
-      eq(posIntegrations.status, "connected"),
-      isNotNull(posIntegrations.sessionRefreshAt),
-      lte(posIntegrations.sessionRefreshAt, now.toISOString()),
-    ),
-    orderBy: [asc(posIntegrations.sessionRefreshAt)],
+    where: and(eq(posIntegrations.status, "connected"), lte(dueAt, now.toISOString())),
+    orderBy: [asc(dueAt)],
     limit,
   });
 }
@@ -391,17 +397,9 @@ export async function markPosUp(
   return marked.length === 1;
 }
 
-/** Down integrations whose next probe is due. */
+/** Down integrations whose next probe is due (only a down one has `probeAt`). */
 export function listDueProbes(db: Db, now: Date, limit: number): Promise<PosIntegrationRow[]> {
-  return db.query.posIntegrations.findMany({
-    where: and(
-      eq(posIntegrations.status, "connected"),
-      isNotNull(posIntegrations.downSince),
-      lte(posIntegrations.probeAt, now.toISOString()),
-    ),
-    orderBy: [asc(posIntegrations.probeAt)],
-    limit,
-  });
+  return listConnectedDue(db, posIntegrations.probeAt, now, limit);
 }
 
 /** A probe the POS did not answer: the next one at `probeAt`. */

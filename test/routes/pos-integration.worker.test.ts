@@ -148,7 +148,10 @@ describe("POS integration settings", () => {
 });
 
 describe("a draft the tenant's POS cannot take is refused before payment", () => {
-  async function toastTenant(settings: Record<string, unknown> = {}) {
+  async function toastTenant(
+    settings: Record<string, unknown> = {},
+    credentials: Record<string, string> = {},
+  ) {
     const t = await createTenant();
     await callJson(
       `/v1/admin/${t.slug}/pos/connect`,
@@ -156,7 +159,11 @@ describe("a draft the tenant's POS cannot take is refused before payment", () =>
         token: t.ownerKey,
         body: {
           ...toastBody,
-          credentials: { ...toastBody.credentials, diningOptionDelivery: "do-delivery" },
+          credentials: {
+            ...toastBody.credentials,
+            diningOptionDelivery: "do-delivery",
+            ...credentials,
+          },
           settings: { autoSync: true, ...settings },
         },
       },
@@ -239,25 +246,12 @@ describe("a draft the tenant's POS cannot take is refused before payment", () =>
     expect((error.details as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual([
       "discountCode",
     ]);
-    const t = await createTenant();
-    await callJson(
-      `/v1/admin/${t.slug}/pos/connect`,
-      {
-        token: t.ownerKey,
-        body: {
-          ...toastBody,
-          credentials: {
-            ...toastBody.credentials,
-            openDiscountGuid: "d15c0000-0000-4000-8000-0000000000d1",
-          },
-          settings: { autoSync: true },
-        },
-      },
-      200,
+    const named = await toastTenant(
+      {},
+      { openDiscountGuid: "d15c0000-0000-4000-8000-0000000000d1" },
     );
-    const item = await createMenuItem(t, { name: "Burger", price: 1200 });
-    await withCode(t);
-    const taken = await order(t.slug, item.id);
+    await withCode(named.t);
+    const taken = await order(named.t.slug, named.itemId);
     expect(taken.status, await taken.text()).toBe(201);
   });
 

@@ -320,8 +320,7 @@ const connectRoute = createRoute({
 owner.openapi(connectRoute, async (c) => {
   const body = c.req.valid("json");
   const tenant = c.get("tenant");
-  const existing = await findPosIntegration(c.get("db"), tenant.id);
-  const base = existing ? settingsOf(existing) : DEFAULT_POS_SETTINGS;
+  const base = await currentSettings(c.get("db"), tenant.id);
   const row = await connectPos(
     c.env,
     c.get("db"),
@@ -388,8 +387,7 @@ owner.openapi(oauthStartRoute, async (c) => {
   const body = c.req.valid("json");
   const { provider } = c.req.valid("param");
   const tenant = c.get("tenant");
-  const existing = await findPosIntegration(c.get("db"), tenant.id);
-  const base = existing ? settingsOf(existing) : DEFAULT_POS_SETTINGS;
+  const base = await currentSettings(c.get("db"), tenant.id);
   const started = await startPosOAuth(
     c.env,
     c.get("db"),
@@ -553,6 +551,12 @@ staff.openapi(statsRoute, async (c) =>
 );
 
 export const posIntegrationRoutes = staff.route("/", owner);
+
+/** The settings a (re)connection starts from: the current connection's, else the defaults. */
+async function currentSettings(db: Db, tenantId: string) {
+  const existing = await findPosIntegration(db, tenantId);
+  return existing ? settingsOf(existing) : DEFAULT_POS_SETTINGS;
+}
 
 function settingsOf(row: PosIntegrationRow) {
   return {
