@@ -13,5 +13,4 @@ CREATE TABLE `pos_oauth_states` (
 );
 --> statement-breakpoint
 CREATE INDEX `pos_oauth_states_expires_idx` ON `pos_oauth_states` (`expires_at`);--> statement-breakpoint
-ALTER TABLE `pos_integrations` ADD `session_expires_at` text;--> statement-breakpoint
 ALTER TABLE `pos_integrations` ADD `session_refresh_at` text;

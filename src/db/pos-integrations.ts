@@ -133,7 +133,6 @@ export async function disconnectPosIntegration(
     .set({
       status: "disconnected",
       sessionCiphertext: null,
-      sessionExpiresAt: null,
       sessionRefreshAt: null,
       disconnectedAt: now.toISOString(),
       updatedAt: now.toISOString(),
@@ -192,17 +191,16 @@ export async function saveSession(
     .where(eq(posIntegrations.tenantId, tenantId));
 }
 
-/** The session columns: sealed, with its expiry and when the cron pass renews it. */
+/** The session columns: sealed, and when the cron pass renews it. */
 async function sealedSession(
   key: Uint8Array,
   tenantId: string,
   session: PosSession | null,
   now: Date,
 ) {
-  if (!session) return { sessionCiphertext: null, sessionExpiresAt: null, sessionRefreshAt: null };
+  if (!session) return { sessionCiphertext: null, sessionRefreshAt: null };
   return {
     sessionCiphertext: await encryptJson(key, sessionContext(tenantId), session),
-    sessionExpiresAt: session.expiresAt,
     sessionRefreshAt: sessionRefreshAt(session, now),
   };
 }

@@ -446,8 +446,7 @@ export const posIntegrations = sqliteTable("pos_integrations", {
   credentialsCiphertext: text("credentials_ciphertext").notNull(),
   webhookSecretCiphertext: text("webhook_secret_ciphertext"),
   sessionCiphertext: text("session_ciphertext"),
-  /** When the sealed session's access token expires, and when the cron pass renews it (null: never). */
-  sessionExpiresAt: text("session_expires_at"),
+  /** When the cron pass renews the sealed session (null: never); its expiry is sealed with it. */
   sessionRefreshAt: text("session_refresh_at"),
   status: text("status").$type<"connected" | "disconnected">().notNull(),
   autoSync: integer("auto_sync", { mode: "boolean" }).notNull(),

@@ -170,7 +170,6 @@ export async function deleteTenant(
       .set({
         status: "disconnected",
         sessionCiphertext: null,
-        sessionExpiresAt: null,
         sessionRefreshAt: null,
         disconnectedAt: at,
         updatedAt: at,

@@ -99,7 +99,7 @@ describe("POS OAuth: Square", () => {
     expect(page).toContain(String((integration.location as { name: string }).name));
 
     const row = await env.DB.prepare(
-      "SELECT credentials_ciphertext, session_ciphertext, session_expires_at, session_refresh_at FROM pos_integrations WHERE tenant_id = ?",
+      "SELECT credentials_ciphertext, session_ciphertext, session_refresh_at FROM pos_integrations WHERE tenant_id = ?",
     )
       .bind(t.id)
       .first<Record<string, string>>();
