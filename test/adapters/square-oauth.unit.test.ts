@@ -63,7 +63,7 @@ describe("squareOAuth against the Square double", () => {
     const grant = await squareOAuth.exchangeCode(app, query, OPTIONS);
     expect(grant.merchantId).toBe("ML2PMZQDOUBLE");
     expect(grant.session.accessToken).toMatch(/^EAAA/);
-    expect(grant.session.refreshToken).toBeTruthy();
+    expect(grant.session.refreshToken).toMatch(/^EQAA/);
     expect(Date.parse(grant.session.expiresAt ?? "")).toBeGreaterThan(Date.now());
     expect(grant.credentials).toEqual({
       accessToken: grant.session.accessToken,
