@@ -364,17 +364,21 @@ function downMarked(tenantId: string, at: string): SQL {
 }
 
 /**
- * Marks the POS answering again, in one batch with `also` (the alert telling staff), guarded by
- * the same update having won. False when it was not down.
+ * Marks the POS answering again, in one batch with `also` (the alert telling staff): `also` runs
+ * first, guarded by the POS being down, and the update after it, so both or neither happen. False
+ * when it was not down.
  */
 export async function markPosUp(
   db: Db,
   tenantId: string,
   now: Date,
-  also: (won: SQL) => BatchItem<"sqlite">[],
+  also: (won: SQL) => [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]],
 ): Promise<boolean> {
-  const at = now.toISOString();
-  const [marked] = await db.batch([
+  const down = sql`EXISTS (SELECT 1 FROM ${posIntegrations} WHERE ${posIntegrations.tenantId} = ${tenantId} AND ${posIntegrations.downSince} IS NOT NULL)`;
+  const [first, ...rest] = also(down);
+  const written = await db.batch([
+    first,
+    ...rest,
     db
       .update(posIntegrations)
       .set({
@@ -383,16 +387,14 @@ export async function markPosUp(
         probeFailures: 0,
         unansweredStreak: 0,
         unansweredSince: null,
-        // Marks the row for the guard below: this update, not another, brought it back.
-        updatedAt: at,
+        updatedAt: now.toISOString(),
       })
       .where(and(eq(posIntegrations.tenantId, tenantId), isNotNull(posIntegrations.downSince)))
       .returning({ tenantId: posIntegrations.tenantId }),
-    ...also(
-      sql`EXISTS (SELECT 1 FROM ${posIntegrations} WHERE ${posIntegrations.tenantId} = ${tenantId} AND ${posIntegrations.downSince} IS NULL AND ${posIntegrations.updatedAt} = ${at})`,
-    ),
   ]);
-  return marked.length === 1;
+  // The update's RETURNING rows: one when it was down.
+  const marked = written.at(-1);
+  return Array.isArray(marked) && marked.length === 1;
 }
 
 /** Down integrations whose next probe is due (only a down one has `probeAt`). */
