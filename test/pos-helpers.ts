@@ -1,5 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import worker from "../src/index";
 import { callJson, createMenuItem, createTenant, type TestTenant } from "./helpers";
 
@@ -112,6 +113,16 @@ export async function queuedOrder(s: PosSetup): Promise<{ id: string; number: nu
     .bind(created.order.id)
     .run();
   return created.order;
+}
+
+/** A paid Square order the POS has (synced through the queue consumer), with its Square id. */
+export async function syncedSquareOrder() {
+  const s = await setupSquareTenant();
+  const order = await queuedOrder(s);
+  await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
+  const row = await orderRow(order.id);
+  expect(row?.pos_status).toBe("synced");
+  return { s, order, posOrderId: String(row?.external_id) };
 }
 
 let messageSeq = 0;

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runScheduled } from "../../src/scheduled";
 import { callJson } from "../helpers";
-import { deliver, orderRow, posDouble, queuedOrder, setupSquareTenant } from "../pos-helpers";
+import { orderRow, posDouble, queuedOrder, syncedSquareOrder } from "../pos-helpers";
 
 // The cron pass asks the POS where an order stands when no webhook has spoken of it for two
 // minutes (services/pos-polling.ts): the kitchen's progress reaches Orderlane even without
@@ -30,15 +30,6 @@ async function kitchenMoves(posOrderId: string, state: string): Promise<void> {
   expect(res.status, await res.text()).toBe(200);
 }
 
-async function syncedOrder() {
-  const s = await setupSquareTenant();
-  const order = await queuedOrder(s);
-  await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
-  const row = await orderRow(order.id);
-  expect(row?.pos_status).toBe("synced");
-  return { s, order, posOrderId: String(row?.external_id) };
-}
-
 /** Makes the order look quiet: its last change three minutes ago. */
 async function quiet(orderId: string): Promise<void> {
   const past = new Date(Date.now() - 3 * 60_000).toISOString();
@@ -54,7 +45,7 @@ async function polls(posOrderId: string): Promise<number> {
 
 describe("status polling", () => {
   it("a quiet order takes the status the kitchen gave it in the POS, recorded as polled", async () => {
-    const { s, order, posOrderId } = await syncedOrder();
+    const { s, order, posOrderId } = await syncedSquareOrder();
     await kitchenMoves(posOrderId, "PREPARED");
     await quiet(order.id);
     await runScheduled(env, new Date());
@@ -75,7 +66,7 @@ describe("status polling", () => {
   });
 
   it("a poll never cancels: an order the POS reports cancelled keeps its status here", async () => {
-    const { order, posOrderId } = await syncedOrder();
+    const { order, posOrderId } = await syncedSquareOrder();
     await kitchenMoves(posOrderId, "CANCELED");
     await quiet(order.id);
     await runScheduled(env, new Date());
@@ -84,7 +75,7 @@ describe("status polling", () => {
   });
 
   it("asks once per quiet spell, and not about orders with recent news or no POS copy", async () => {
-    const { s, order, posOrderId } = await syncedOrder();
+    const { s, order, posOrderId } = await syncedSquareOrder();
     // Just changed: not asked.
     await runScheduled(env, new Date());
     expect(await polls(posOrderId)).toBe(0);
@@ -103,7 +94,7 @@ describe("status polling", () => {
   });
 
   it("a finished order, or one whose POS was disconnected, is not asked about", async () => {
-    const { s, order, posOrderId } = await syncedOrder();
+    const { s, order, posOrderId } = await syncedSquareOrder();
     await env.DB.prepare("UPDATE orders SET status = 'completed' WHERE id = ?")
       .bind(order.id)
       .run();
@@ -111,7 +102,7 @@ describe("status polling", () => {
     await runScheduled(env, new Date());
     expect(await polls(posOrderId)).toBe(0);
 
-    const other = await syncedOrder();
+    const other = await syncedSquareOrder();
     await callJson(
       `/v1/admin/${other.s.t.slug}/pos/disconnect`,
       { token: other.s.t.ownerKey, body: {} },

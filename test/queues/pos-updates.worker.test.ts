@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { callJson, createKey, until } from "../helpers";
-import { deliver, orderRow, posDouble, queuedOrder, setupSquareTenant } from "../pos-helpers";
+import { deliver, posDouble, syncedSquareOrder } from "../pos-helpers";
 
 // What staff and terminals change here reaches the POS once (services/pos-updates.ts): the
 // order's pos_push is set with the change, a pos_update message tells the adapter, and the push
@@ -28,16 +28,6 @@ async function updateCalls(posOrderId: string) {
   return calls.filter((c) => c.method === "PUT" && c.path === `/v2/orders/${posOrderId}`);
 }
 
-/** A paid Square order the POS has (synced), with its Square id. */
-async function syncedOrder() {
-  const s = await setupSquareTenant();
-  const order = await queuedOrder(s);
-  await deliver("pos-submissions", [{ tenantId: s.t.id, orderId: order.id }]);
-  const row = await orderRow(order.id);
-  expect(row?.pos_status).toBe("synced");
-  return { s, order, posOrderId: String(row?.external_id) };
-}
-
 async function pushOf(orderId: string): Promise<string | null> {
   const row = await env.DB.prepare("SELECT pos_push FROM orders WHERE id = ?")
     .bind(orderId)
@@ -47,7 +37,7 @@ async function pushOf(orderId: string): Promise<string | null> {
 
 describe("status changes reach the POS's fulfillment", () => {
   it("staff moving an order to preparing, then ready, moves Square's fulfillment forward once each", async () => {
-    const { s, order, posOrderId } = await syncedOrder();
+    const { s, order, posOrderId } = await syncedSquareOrder();
     const staff = await createKey(s.t, "staff");
     for (const [status, square] of [
       ["preparing", "RESERVED"],
@@ -79,7 +69,7 @@ describe("status changes reach the POS's fulfillment", () => {
   });
 
   it("a late push never moves the fulfillment back", async () => {
-    const { s, order, posOrderId } = await syncedOrder();
+    const { s, order, posOrderId } = await syncedSquareOrder();
     const staff = await createKey(s.t, "staff");
     await callJson(
       `/v1/admin/${s.t.slug}/orders/${order.id}/status`,
@@ -113,7 +103,7 @@ describe("status changes reach the POS's fulfillment", () => {
 
 describe("a cancel reaches the POS", () => {
   it("Square takes a paid order off its fulfillment queue and staff are told to refund it there, once", async () => {
-    const { s, order, posOrderId } = await syncedOrder();
+    const { s, order, posOrderId } = await syncedSquareOrder();
     await callJson(
       `/v1/admin/${s.t.slug}/orders/${order.id}/cancel`,
       { token: s.t.ownerKey, body: {} },
