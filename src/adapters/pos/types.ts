@@ -204,6 +204,71 @@ export interface PosOAuth {
   ): Promise<PosOAuthGrant>;
 }
 
+/**
+ * A modifier as the POS's catalog holds it. `maxQuantity` is how many of it one line may take
+ * (1 where the vendor has no quantities per modifier).
+ */
+export interface PosCatalogModifier {
+  /** What an order names it by (as `PosModifier.posModifierId`). */
+  posModifierId: string;
+  /** What the vendor's stock signals name it by (often the same id). */
+  posStockId: string;
+  name: string;
+  /** Minor units. */
+  price: number;
+  available: boolean;
+  maxQuantity: number;
+}
+
+/** A modifier group: how many of its modifiers one line must and may take. */
+export interface PosCatalogModifierGroup {
+  posGroupId: string;
+  name: string;
+  minSelections: number;
+  /** Null: no upper bound. */
+  maxSelections: number | null;
+  modifiers: PosCatalogModifier[];
+}
+
+/**
+ * A sellable item as the POS's catalog holds it. Vendors with variations (Square) give one item
+ * per variation, named "Item (Variation)" when there are several.
+ */
+export interface PosCatalogItem {
+  /** What an order names it by (as `PosOrderLine.posItemId`). */
+  posItemId: string;
+  /** What the vendor's stock signals name it by (often the same id). */
+  posStockId: string;
+  name: string;
+  description: string | null;
+  /** Minor units; 0 for an open-priced item. */
+  price: number;
+  posCategoryId: string | null;
+  available: boolean;
+  modifierGroups: PosCatalogModifierGroup[];
+}
+
+/** The POS's whole sellable catalog for the connection's location, every page read. */
+export interface PosCatalog {
+  categories: { posCategoryId: string; name: string; sortOrder: number }[];
+  items: PosCatalogItem[];
+  /** ISO 4217 of the prices, where the vendor says; null when not. */
+  currency: string | null;
+}
+
+/** What a vendor webhook says about the menu (Square catalog and inventory, Toast menus and stock, Clover inventory). */
+export type PosMenuSignal =
+  /** The catalog changed: read it again. */
+  | { kind: "catalog_changed"; eventId: string }
+  /** One item's or modifier's stock changed; `id` is its `posStockId`. */
+  | {
+      kind: "stock";
+      eventId: string;
+      target: "item" | "modifier";
+      posStockId: string;
+      available: boolean;
+    };
+
 export interface PosAdapter {
   readonly provider: PosProvider;
   /** The vendor's OAuth flow, for vendors an owner connects by granting access (Square, Clover). */
@@ -267,6 +332,14 @@ export interface PosAdapter {
   verifyWebhook(request: WebhookRequest, secret: string): Promise<boolean>;
   /** The status reports in a verified webhook body (empty when none concern orders). */
   parseWebhook(request: WebhookRequest): PosStatusReport[];
+  /**
+   * Reads the location's whole catalog, following every page, waiting out a 429's Retry-After a
+   * few times before giving up (`retryable`). Absent for providers without a catalog (webhook,
+   * sandbox). Throws `PosError`.
+   */
+  readCatalog?(connection: PosConnection, options: PosCallOptions): Promise<PosCatalog>;
+  /** The menu signals in a verified webhook body (empty when none concern the menu). */
+  parseMenuSignals?(request: WebhookRequest): PosMenuSignal[];
 }
 
 /** How the caller should treat a failure. */
