@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "./client";
 import { type DiscountRow, discountQuery } from "./discounts";
 import type { IdempotencyRecord } from "./idempotency";
-import { type MenuItemWithModifiers, menuItemsByIdsQuery } from "./menu";
+import { type MenuItemWithModifiers, menuItemsByIdsQuery, withModifiers } from "./menu";
 import type { OrderWithItems } from "./orders";
 import type { PosIntegrationRow } from "./pos-integrations";
 import {
@@ -105,7 +105,7 @@ export async function findSubmissionContext(
     ...contextStatements(db, tenantId, orderId),
     db.query.menuItems.findMany({
       where: and(eq(menuItems.tenantId, tenantId), inArray(menuItems.id, lines)),
-      with: { modifiers: { orderBy: [asc(menuModifiers.position)] } },
+      with: withModifiers,
     }),
   ]);
   return { tenant: tenant[0], order: order[0], integration: integration[0], menu };

@@ -14,6 +14,8 @@ export type OutboxEventType =
   | "gift_card_purchased"
   | "loyalty_updated"
   | "alert"
+  | "menu_updated"
+  | "intake_updated"
   | "access_revoked";
 
 /** What `access_revoked` carries: the revoked keys, or every key of a deleted tenant. */

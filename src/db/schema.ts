@@ -71,6 +71,23 @@ export const apiKeys = sqliteTable(
   (t) => [index("api_keys_tenant_idx").on(t.tenantId, t.createdAt)],
 );
 
+/** A heading of the menu (Starters, Drinks); from the POS's categories after a sync. */
+export const menuCategories = sqliteTable(
+  "menu_categories",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    sortOrder: integer("sort_order").notNull().default(0),
+    posCategoryId: text("pos_category_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("menu_categories_tenant_idx").on(t.tenantId, t.sortOrder)],
+);
+
 export const menuItems = sqliteTable(
   "menu_items",
   {
@@ -78,17 +95,59 @@ export const menuItems = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
+    categoryId: text("category_id"),
     name: text("name").notNull(),
+    /** Local: a sync fills it only while it is empty. */
     description: text("description").notNull().default(""),
+    /** Local: never touched by a sync. */
+    photoUrl: text("photo_url"),
+    /** Local after the first sync, which takes the POS's order. */
+    sortOrder: integer("sort_order").notNull().default(0),
     price: integer("price").notNull(),
+    /** Staff's switch (86): false until `availableAgainAt`, or until switched back when that is null. */
     available: integer("available", { mode: "boolean" }).notNull().default(true),
+    availableAgainAt: text("available_again_at"),
+    /** The POS's own word on stock, from a sync or a stock webhook. */
+    posAvailable: integer("pos_available", { mode: "boolean" }).notNull().default(true),
     posItemId: text("pos_item_id"),
+    /** What the POS's stock signals name the item by. */
+    posStockId: text("pos_stock_id"),
+    /** When a sync last found it in the POS; null for an item made here. */
+    syncedAt: text("synced_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     index("menu_items_tenant_idx").on(t.tenantId, t.createdAt),
+    index("menu_items_pos_stock_idx").on(t.tenantId, t.posStockId),
     check("menu_items_price_check", sql`${t.price} >= 0`),
+  ],
+);
+
+/** How many of its modifiers one line must and may take ("Size": exactly one). */
+export const menuModifierGroups = sqliteTable(
+  "menu_modifier_groups",
+  {
+    id: text("id").primaryKey(),
+    menuItemId: text("menu_item_id")
+      .notNull()
+      .references(() => menuItems.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    minSelections: integer("min_selections").notNull().default(0),
+    /** Null: no upper bound. */
+    maxSelections: integer("max_selections"),
+    posGroupId: text("pos_group_id"),
+    position: integer("position").notNull(),
+  },
+  (t) => [
+    index("menu_modifier_groups_item_idx").on(t.menuItemId, t.position),
+    check(
+      "menu_modifier_groups_bounds_check",
+      sql`${t.minSelections} >= 0 AND (${t.maxSelections} IS NULL OR ${t.maxSelections} >= ${t.minSelections})`,
+    ),
   ],
 );
 
@@ -102,12 +161,59 @@ export const menuModifiers = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
+    /** Null: a free extra outside any group. */
+    groupId: text("group_id").references(() => menuModifierGroups.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     price: integer("price").notNull(),
+    /** How many of it one line may take. */
+    maxQuantity: integer("max_quantity").notNull().default(1),
+    available: integer("available", { mode: "boolean" }).notNull().default(true),
+    availableAgainAt: text("available_again_at"),
+    posAvailable: integer("pos_available", { mode: "boolean" }).notNull().default(true),
     posModifierId: text("pos_modifier_id"),
+    posStockId: text("pos_stock_id"),
     position: integer("position").notNull(),
   },
-  (t) => [index("menu_modifiers_item_idx").on(t.menuItemId, t.position)],
+  (t) => [
+    index("menu_modifiers_item_idx").on(t.menuItemId, t.position),
+    index("menu_modifiers_pos_stock_idx").on(t.tenantId, t.posStockId),
+  ],
+);
+
+/** What a menu sync found in the POS, and what it did (a dry run changes nothing). */
+export interface MenuSyncChanges {
+  added: { posItemId: string; name: string; price: number }[];
+  changed: {
+    menuItemId: string;
+    posItemId: string;
+    name: string;
+    fields: string[];
+    price?: { from: number; to: number };
+  }[];
+  removed: { menuItemId: string; posItemId: string; name: string }[];
+}
+
+export const menuSyncs = sqliteTable(
+  "menu_syncs",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    provider: text("provider").notNull(),
+    trigger: text("trigger").$type<"owner" | "schedule" | "webhook">().notNull(),
+    dryRun: integer("dry_run", { mode: "boolean" }).notNull(),
+    status: text("status").$type<"dry_run" | "applied" | "failed">().notNull(),
+    itemsRead: integer("items_read").notNull().default(0),
+    added: integer("added").notNull().default(0),
+    changed: integer("changed").notNull().default(0),
+    removed: integer("removed").notNull().default(0),
+    changes: text("changes", { mode: "json" }).$type<MenuSyncChanges | null>(),
+    error: text("error"),
+    startedAt: text("started_at").notNull(),
+    finishedAt: text("finished_at").notNull(),
+  },
+  (t) => [index("menu_syncs_tenant_idx").on(t.tenantId, t.startedAt)],
 );
 
 export const discountCodes = sqliteTable(
@@ -230,7 +336,10 @@ export type DeliveryAddress = DeliveryAddressView;
 export interface OrderItemModifier {
   id: string;
   name: string;
+  /** For one. */
   price: number;
+  /** How many of it are on each unit of the line; absent on lines from before quantities (1). */
+  quantity?: number;
 }
 
 export const orderItems = sqliteTable(
@@ -312,6 +421,14 @@ export const outboxEvents = sqliteTable(
 
 export const menuItemsRelations = relations(menuItems, ({ many }) => ({
   modifiers: many(menuModifiers),
+  modifierGroups: many(menuModifierGroups),
+}));
+
+export const menuModifierGroupsRelations = relations(menuModifierGroups, ({ one }) => ({
+  menuItem: one(menuItems, {
+    fields: [menuModifierGroups.menuItemId],
+    references: [menuItems.id],
+  }),
 }));
 
 export const menuModifiersRelations = relations(menuModifiers, ({ one }) => ({
@@ -478,6 +595,10 @@ export const posIntegrations = sqliteTable("pos_integrations", {
   probeAt: text("probe_at"),
   probeFailures: integer("probe_failures").notNull().default(0),
   degradedAt: text("degraded_at"),
+  /** When the menu was last read from the POS (null: never imported, so no automatic re-sync). */
+  menuSyncedAt: text("menu_synced_at"),
+  /** Set by a catalog webhook: the next pass (or the queued sync) reads the menu again. */
+  menuSyncRequestedAt: text("menu_sync_requested_at"),
   connectedAt: text("connected_at").notNull(),
   disconnectedAt: text("disconnected_at"),
   updatedAt: updatedAt(),

@@ -42,7 +42,7 @@ export interface StoredOrder {
     name: string;
     quantity: number;
     unitPrice: number;
-    modifiers: { id: string; name: string; price: number }[];
+    modifiers: { id: string; name: string; price: number; quantity?: number }[];
     lineTotal: number;
     specialInstructions: string | null;
   }[];
@@ -72,7 +72,7 @@ export interface OrderView {
     name: string;
     quantity: number;
     unitPrice: Money;
-    modifiers: { id: string; name: string; price: Money }[];
+    modifiers: { id: string; name: string; price: Money; quantity: number }[];
     lineTotal: Money;
     specialInstructions: string | null;
   }[];
@@ -114,7 +114,12 @@ export function orderView(order: StoredOrder, tenantSlug: string): OrderView {
       name: item.name,
       quantity: item.quantity,
       unitPrice: money(item.unitPrice),
-      modifiers: item.modifiers.map((m) => ({ id: m.id, name: m.name, price: money(m.price) })),
+      modifiers: item.modifiers.map((m) => ({
+        id: m.id,
+        name: m.name,
+        price: money(m.price),
+        quantity: m.quantity ?? 1,
+      })),
       lineTotal: money(item.lineTotal),
       specialInstructions: item.specialInstructions,
     })),

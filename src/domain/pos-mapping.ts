@@ -28,7 +28,7 @@ export function toPosOrder(
       : null,
     lines: order.items.map((item) => {
       const mapped = mapping.get(item.menuItemId);
-      const modifierTotal = item.modifiers.reduce((sum, m) => sum + m.price, 0);
+      const modifierTotal = item.modifiers.reduce((sum, m) => sum + m.price * (m.quantity ?? 1), 0);
       return {
         menuItemId: item.menuItemId,
         name: item.name,
@@ -36,11 +36,14 @@ export function toPosOrder(
         unitPrice: item.unitPrice,
         basePrice: item.unitPrice - modifierTotal,
         posItemId: mapped?.posItemId ?? null,
-        modifiers: item.modifiers.map((m) => ({
-          name: m.name,
-          price: m.price,
-          posModifierId: mapped?.modifiers.get(m.id) ?? null,
-        })),
+        // A modifier taken twice is sent twice: every vendor takes a repeated modifier, not all a quantity.
+        modifiers: item.modifiers.flatMap((m) =>
+          Array.from({ length: m.quantity ?? 1 }, () => ({
+            name: m.name,
+            price: m.price,
+            posModifierId: mapped?.modifiers.get(m.id) ?? null,
+          })),
+        ),
         specialInstructions: item.specialInstructions,
       };
     }),

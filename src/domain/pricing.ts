@@ -11,7 +11,7 @@
  * receipt's lines always add up to its subtotal.
  *
  * Order of operations:
- * - unitPrice = item price + selected modifier prices; lineTotal = unitPrice × quantity
+ * - unitPrice = item price + Σ modifier price × its quantity; lineTotal = unitPrice × quantity
  * - subtotal = Σ lineTotal
  * - discount = percent or fixed amount, capped at the subtotal
  * - tax = round(rate × (subtotal − discount))
@@ -26,11 +26,26 @@
  */
 export const PLATFORM_MAX_AMOUNT = 100_000_000;
 
-/** A modifier as the menu stores it; `price` in minor units. */
+/**
+ * A modifier as the menu stores it; `price` in minor units. `groupId` names its group among the
+ * item's `modifierGroups` (absent or null: a free extra outside any group); `maxQuantity` is how
+ * many of it one line may take (1 when absent); `available` is false while it is 86'd.
+ */
 export interface PricedModifierInput {
   id: string;
   name: string;
   price: number;
+  groupId?: string | null;
+  maxQuantity?: number;
+  available?: boolean;
+}
+
+/** A modifier group's rule: a line takes at least `minSelections` and at most `maxSelections` (null: no bound). */
+export interface ModifierGroupForPricing {
+  id: string;
+  name: string;
+  minSelections: number;
+  maxSelections: number | null;
 }
 
 /** The part of a menu item pricing needs; `price` in minor units. */
@@ -40,9 +55,13 @@ export interface MenuItemForPricing {
   price: number;
   available: boolean;
   modifiers: PricedModifierInput[];
+  modifierGroups?: ModifierGroupForPricing[];
 }
 
-/** One line as the customer submitted it. */
+/**
+ * One line as the customer submitted it. A modifier id given n times is n of that modifier
+ * (allowed up to its `maxQuantity`).
+ */
 export interface DraftLine {
   menuItemId: string;
   quantity: number;
@@ -72,7 +91,8 @@ export interface PricedLine {
   name: string;
   quantity: number;
   unitPrice: number;
-  modifiers: { id: string; name: string; price: number }[];
+  /** `price` is for one; `quantity` of it is on each unit of the line. */
+  modifiers: { id: string; name: string; price: number; quantity: number }[];
   lineTotal: number;
   specialInstructions: string | null;
 }
@@ -92,7 +112,10 @@ export type PricingErrorCode =
   | "unknown_item"
   | "item_unavailable"
   | "unknown_modifier"
+  | "modifier_unavailable"
   | "duplicate_modifier"
+  | "modifier_group_minimum"
+  | "modifier_group_maximum"
   | "discount_expired"
   | "discount_exhausted"
   | "discount_minimum_not_met"
@@ -107,6 +130,10 @@ export interface PricingError {
   code: PricingErrorCode;
   message: string;
   path: string;
+  /** What the error is about, for the refusal's details (an unavailable item, a group's rule). */
+  menuItemId?: string;
+  modifierId?: string;
+  group?: { id: string; name: string; minSelections: number; maxSelections: number | null };
 }
 
 /** The priced order, or the first reason it cannot be priced. */
@@ -246,21 +273,13 @@ function priceLine(
       code: "item_unavailable",
       message: `${item.name} is not available`,
       path: `${path}.menuItemId`,
+      menuItemId: item.id,
     };
   }
 
-  const modifiers: PricedLine["modifiers"] = [];
-  const seen = new Set<string>();
+  const modifiers = new Map<string, PricedLine["modifiers"][number]>();
   for (const [modIndex, modifierId] of (draft.modifierIds ?? []).entries()) {
     const modPath = `${path}.modifierIds[${modIndex}]`;
-    if (seen.has(modifierId)) {
-      return {
-        code: "duplicate_modifier",
-        message: `modifier ${modifierId} is selected twice`,
-        path: modPath,
-      };
-    }
-    seen.add(modifierId);
     // Looked up on this item only: a modifier id from another item must not
     // be accepted just because it exists somewhere on the menu.
     const modifier = item.modifiers.find((m) => m.id === modifierId);
@@ -271,19 +290,90 @@ function priceLine(
         path: modPath,
       };
     }
-    modifiers.push({ id: modifier.id, name: modifier.name, price: modifier.price });
+    if (modifier.available === false) {
+      return {
+        code: "modifier_unavailable",
+        message: `${modifier.name} is not available`,
+        path: modPath,
+        menuItemId: item.id,
+        modifierId,
+      };
+    }
+    const chosen = modifiers.get(modifierId);
+    if (chosen) {
+      if (chosen.quantity >= (modifier.maxQuantity ?? 1)) {
+        return {
+          code: "duplicate_modifier",
+          message: `${modifier.name} may be chosen at most ${modifier.maxQuantity ?? 1} time(s)`,
+          path: modPath,
+          modifierId,
+        };
+      }
+      chosen.quantity += 1;
+    } else {
+      modifiers.set(modifierId, {
+        id: modifier.id,
+        name: modifier.name,
+        price: modifier.price,
+        quantity: 1,
+      });
+    }
   }
+  const groupError = checkModifierGroups(item, [...modifiers.values()], path);
+  if (groupError) return groupError;
 
-  const unitPrice = item.price + modifiers.reduce((sum, m) => sum + m.price, 0);
+  const chosen = [...modifiers.values()];
+  const unitPrice = item.price + chosen.reduce((sum, m) => sum + m.price * m.quantity, 0);
   return {
     menuItemId: item.id,
     name: item.name,
     quantity: draft.quantity,
     unitPrice,
-    modifiers,
+    modifiers: chosen,
     lineTotal: unitPrice * draft.quantity,
     specialInstructions: draft.specialInstructions ?? null,
   };
+}
+
+/**
+ * Each of the item's groups must get between its minimum and maximum of the line's modifiers
+ * (counting quantities): "Size" exactly one, "Extras" up to three. The first group broken is
+ * named, so the storefront can point at it.
+ */
+function checkModifierGroups(
+  item: MenuItemForPricing,
+  chosen: PricedLine["modifiers"],
+  path: string,
+): PricingError | null {
+  for (const group of item.modifierGroups ?? []) {
+    const inGroup = new Set(item.modifiers.filter((m) => m.groupId === group.id).map((m) => m.id));
+    const count = chosen.reduce((n, m) => n + (inGroup.has(m.id) ? m.quantity : 0), 0);
+    const rule = {
+      id: group.id,
+      name: group.name,
+      minSelections: group.minSelections,
+      maxSelections: group.maxSelections,
+    };
+    if (count < group.minSelections) {
+      return {
+        code: "modifier_group_minimum",
+        message: `${item.name}: choose at least ${group.minSelections} of ${group.name} (${count} chosen)`,
+        path: `${path}.modifierIds`,
+        menuItemId: item.id,
+        group: rule,
+      };
+    }
+    if (group.maxSelections !== null && count > group.maxSelections) {
+      return {
+        code: "modifier_group_maximum",
+        message: `${item.name}: choose at most ${group.maxSelections} of ${group.name} (${count} chosen)`,
+        path: `${path}.modifierIds`,
+        menuItemId: item.id,
+        group: rule,
+      };
+    }
+  }
+  return null;
 }
 
 /** The amount `discount` takes off `subtotal`, never more than the subtotal. */

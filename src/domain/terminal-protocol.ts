@@ -21,6 +21,8 @@ export const EVENT_TYPES = [
   "gift_card_purchased",
   "loyalty_updated",
   "alert",
+  "menu_updated",
+  "intake_updated",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

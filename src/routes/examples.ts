@@ -67,7 +67,7 @@ const pickupLines = [
     name: "Margherita pizza",
     quantity: 2,
     unitPrice: usd(1449),
-    modifiers: [{ id: BASIL, name: "Extra basil", price: usd(150) }],
+    modifiers: [{ id: BASIL, name: "Extra basil", price: usd(150), quantity: 1 }],
     lineTotal: usd(2898),
     specialInstructions: "well done",
   },

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { MenuItemWithModifiers } from "../db/menu";
 import type { RefundRow } from "../db/refunds";
 import type { SyncAttemptRow } from "../db/sync-attempts";
+import { availableAgainAt, isAvailableAt } from "../domain/availability";
 import {
   ORDER_STATUSES,
   ORDER_TYPES,
@@ -50,6 +51,23 @@ export const ModifierSchema = z
     price: MoneySchema.openapi({
       description: "Added to the item's unit price for each unit ordered with it; may be 0.",
     }),
+    groupId: z
+      .string()
+      .nullable()
+      .describe(
+        "The `id` of its group in `modifierGroups`; null for a free extra outside any group.",
+      ),
+    maxQuantity: z
+      .number()
+      .int()
+      .describe(
+        "How many of it one line may take: its id may appear that many times in `modifierIds`.",
+      ),
+    available: z.boolean().describe("Whether it can be chosen now (false while 86'd)."),
+    availableAgainAt: z
+      .string()
+      .nullable()
+      .describe("When an 86 with an end ends by itself; null otherwise."),
     posModifierId: z
       .string()
       .nullable()
@@ -59,35 +77,98 @@ export const ModifierSchema = z
   })
   .openapi("Modifier", { description: "An option a customer may add to a menu item." });
 
+export const ModifierGroupSchema = z
+  .object({
+    id: z.string().describe("The group's id: `mgp_` and 26 characters."),
+    name: z.string().describe("What the customer sees (`Size`, `Extras`)."),
+    minSelections: z
+      .number()
+      .int()
+      .describe(
+        "A line must take at least this many of the group's modifiers (quantities counted).",
+      ),
+    maxSelections: z
+      .number()
+      .int()
+      .nullable()
+      .describe("And at most this many; null for no upper bound."),
+    posGroupId: z.string().nullable().describe("The group's id in the POS; null when not mapped."),
+  })
+  .openapi("ModifierGroup", {
+    description:
+      "A rule over some of an item's modifiers: `Size` exactly one, `Extras` up to three.",
+  });
+
+export const MenuCategorySchema = z
+  .object({
+    id: z.string().describe("The category's id: `cat_` and 26 characters."),
+    name: z.string().describe("The heading the menu shows."),
+    sortOrder: z.number().int().describe("Lower first."),
+  })
+  .openapi("MenuCategory", { description: "A heading of the menu." });
+
 export const MenuItemSchema = z
   .object({
     id: z.string().describe("The item's id: `itm_` and 26 characters; `menuItemId` in a draft."),
     name: z.string().describe("What the customer sees."),
-    description: z.string().describe("A longer text for the menu; may be empty."),
+    description: z.string().describe("A longer text for the menu; may be empty. Kept by a sync."),
+    photoUrl: z.string().nullable().describe("A picture of the dish; kept by a sync."),
+    categoryId: z.string().nullable().describe("Its category's `id`, or null."),
+    sortOrder: z.number().int().describe("Lower first within the menu; kept by a sync."),
     price: MoneySchema.openapi({ description: "The price of one, before modifiers." }),
     available: z
       .boolean()
       .describe(
-        "Whether it can be ordered now; the storefront menu lists available items only, and a draft naming an unavailable one is refused.",
+        "Whether it can be ordered now (not 86'd by staff, in stock in the POS); the storefront menu lists available items only, and a draft naming an unavailable one is refused with 409 `item_unavailable`.",
       ),
+    availableAgainAt: z
+      .string()
+      .nullable()
+      .describe("When an 86 with an end ends by itself; null otherwise."),
+    posAvailable: z.boolean().describe("The POS's own word on stock (a sync or a stock webhook)."),
     posItemId: z
       .string()
       .nullable()
       .describe(
         "The item's id in the tenant's POS (Toast: `<menu group GUID>/<item GUID>`), or null when not mapped.",
       ),
+    syncedAt: z
+      .string()
+      .nullable()
+      .describe("When a menu sync last found it in the POS; null for an item made here."),
     modifiers: z
       .array(ModifierSchema)
-      .describe("Options for this item; a line may select each at most once (`modifierIds`)."),
+      .describe(
+        "Every option of the item, grouped ones and free extras, in order. A line may take each up to its `maxQuantity`.",
+      ),
+    modifierGroups: z
+      .array(ModifierGroupSchema)
+      .describe(
+        "The rules over its modifiers; a draft breaking one is refused with 400 naming the group.",
+      ),
   })
   .openapi("MenuItem", { description: "A dish or drink on the tenant's menu." });
 
 /** A menu item as storefronts see it: without the POS mapping, which is the restaurant's business. */
-export const PublicMenuItemSchema = MenuItemSchema.omit({ posItemId: true, modifiers: true })
+export const PublicMenuItemSchema = MenuItemSchema.omit({
+  posItemId: true,
+  posAvailable: true,
+  syncedAt: true,
+  availableAgainAt: true,
+  modifiers: true,
+  modifierGroups: true,
+})
   .extend({
     modifiers: z
-      .array(ModifierSchema.omit({ posModifierId: true }))
-      .describe("Options for this item; a line may select each at most once (`modifierIds`)."),
+      .array(ModifierSchema.omit({ posModifierId: true, availableAgainAt: true }))
+      .describe(
+        "The options that can be chosen now, in order; a line may take each up to its `maxQuantity`.",
+      ),
+    modifierGroups: z
+      .array(ModifierGroupSchema.omit({ posGroupId: true }))
+      .describe(
+        "The rules a line must keep: between `minSelections` and `maxSelections` of each group.",
+      ),
   })
   .openapi("PublicMenuItem", {
     description: "A dish or drink on the menu, as a storefront shows it (no POS ids).",
@@ -106,6 +187,10 @@ export const OrderLineSchema = z.object({
         id: z.string().describe("The modifier's id (`mod_…`)."),
         name: z.string().describe("The modifier's name when the order was priced."),
         price: MoneySchema.openapi({ description: "The modifier's price, for one unit." }),
+        quantity: z
+          .number()
+          .int()
+          .describe("How many of it on each unit of the line (its id given that many times)."),
       }),
     )
     .describe("The modifiers selected for this line, with the prices charged."),
@@ -338,6 +423,8 @@ export const SHARED_COMPONENTS = {
   Tenant: TenantSchema,
   Modifier: ModifierSchema,
   MenuItem: MenuItemSchema,
+  ModifierGroup: ModifierGroupSchema,
+  MenuCategory: MenuCategorySchema,
   DeliveryAddress: DeliveryAddressSchema,
   Order: OrderSchema,
   Refund: RefundSchema,
@@ -358,34 +445,75 @@ export function refundDto(row: RefundRow) {
 type Money = z.infer<typeof MoneySchema>;
 const money = (amount: number, currency: string): Money => ({ amount, currency });
 
-/** The contract's MenuItem, prices in the tenant's currency. */
+/** The contract's MenuItem as at `now`, prices in the tenant's currency. */
 export function menuItemDto(
   item: MenuItemWithModifiers,
   currency: string,
+  now: Date,
 ): z.infer<typeof MenuItemSchema> {
   return {
     id: item.id,
     name: item.name,
     description: item.description,
+    photoUrl: item.photoUrl,
+    categoryId: item.categoryId,
+    sortOrder: item.sortOrder,
     price: money(item.price, currency),
-    available: item.available,
+    available: isAvailableAt(item, now),
+    availableAgainAt: availableAgainAt(item, now),
+    posAvailable: item.posAvailable,
     posItemId: item.posItemId,
+    syncedAt: item.syncedAt,
     modifiers: item.modifiers.map((m) => ({
       id: m.id,
       name: m.name,
       price: money(m.price, currency),
+      groupId: m.groupId,
+      maxQuantity: m.maxQuantity,
+      available: isAvailableAt(m, now),
+      availableAgainAt: availableAgainAt(m, now),
       posModifierId: m.posModifierId,
+    })),
+    modifierGroups: item.modifierGroups.map((g) => ({
+      id: g.id,
+      name: g.name,
+      minSelections: g.minSelections,
+      maxSelections: g.maxSelections,
+      posGroupId: g.posGroupId,
     })),
   };
 }
 
-/** The storefront's MenuItem: the contract's, without the POS ids (issue 13). */
+export function menuCategoryDto(row: {
+  id: string;
+  name: string;
+  sortOrder: number;
+}): z.infer<typeof MenuCategorySchema> {
+  return { id: row.id, name: row.name, sortOrder: row.sortOrder };
+}
+
+/** The storefront's MenuItem at `now`: without POS ids, and only the modifiers on sale. */
 export function publicMenuItemDto(
   item: MenuItemWithModifiers,
   currency: string,
+  now: Date,
 ): z.infer<typeof PublicMenuItemSchema> {
-  const { posItemId: _item, modifiers, ...rest } = menuItemDto(item, currency);
-  return { ...rest, modifiers: modifiers.map(({ posModifierId: _mod, ...m }) => m) };
+  const {
+    posItemId: _item,
+    posAvailable: _stock,
+    syncedAt: _synced,
+    availableAgainAt: _again,
+    modifiers,
+    modifierGroups,
+    ...rest
+  } = menuItemDto(item, currency, now);
+  return {
+    ...rest,
+    modifiers: modifiers
+      .filter((m) => m.available)
+      .map(({ posModifierId: _mod, availableAgainAt: _at, ...m }) => m),
+    modifierGroups: modifierGroups.map(({ posGroupId: _group, ...g }) => g),
+  };
 }
 
 export function syncAttemptDto(row: SyncAttemptRow): z.infer<typeof SyncAttemptSchema> {

@@ -96,6 +96,7 @@ export async function priceDraft(
       db,
       tenant.id,
       draft.items.map((i) => i.menuItemId),
+      now,
     ),
     draft.discountCode ? findDiscount(db, tenant.id, draft.discountCode) : undefined,
   ]);
@@ -139,11 +140,27 @@ function priceWith(
   return { priced: result.value, discountId: discount?.id ?? null };
 }
 
+/**
+ * A draft naming something 86'd is a conflict with the menu as it is now (409 `item_unavailable`,
+ * CONTRACT.md); every other pricing problem is the draft's own (400), naming a broken group.
+ */
 function pricingError(
   error: PricingError | { code: string; message: string; path: string },
 ): ApiError {
+  if (
+    "menuItemId" in error &&
+    (error.code === "item_unavailable" || error.code === "modifier_unavailable")
+  ) {
+    return new ApiError("conflict", `${error.path}: ${error.message}`, {
+      reason: "item_unavailable",
+      menuItemId: error.menuItemId,
+      ...(error.modifierId ? { modifierId: error.modifierId } : {}),
+      issues: [{ path: error.path, message: error.message }],
+    });
+  }
   return new ApiError("validation_failed", `${error.path}: ${error.message}`, {
     reason: error.code,
+    ...("group" in error && error.group ? { group: error.group } : {}),
     issues: [{ path: error.path, message: error.message }],
   });
 }
@@ -210,7 +227,7 @@ export async function placeOrder(
   const { priced, discountId } = priceWith(
     tenant,
     draft,
-    toPricingMenu(context.menu),
+    toPricingMenu(context.menu, now),
     context.discount,
     now,
   );

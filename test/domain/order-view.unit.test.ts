@@ -62,7 +62,9 @@ describe("orderView", () => {
         name: "Fries",
         quantity: 2,
         unitPrice: { amount: 1300, currency: "EUR" },
-        modifiers: [{ id: "mod_1", name: "Large", price: { amount: 100, currency: "EUR" } }],
+        modifiers: [
+          { id: "mod_1", name: "Large", price: { amount: 100, currency: "EUR" }, quantity: 1 },
+        ],
         lineTotal: { amount: 2600, currency: "EUR" },
         specialInstructions: "crispy",
       },

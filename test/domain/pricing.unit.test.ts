@@ -132,8 +132,8 @@ describe("priceOrder lines", () => {
             quantity: 3,
             unitPrice: 1350,
             modifiers: [
-              { id: "bacon", name: "Bacon", price: 200 },
-              { id: "cheese", name: "Cheese", price: 150 },
+              { id: "bacon", name: "Bacon", price: 200, quantity: 1 },
+              { id: "cheese", name: "Cheese", price: 150, quantity: 1 },
             ],
             lineTotal: 4050,
             specialInstructions: null,
@@ -250,6 +250,7 @@ describe("priceOrder line errors", () => {
         code: "item_unavailable",
         message: "Soup of the day is not available",
         path: "items[2].menuItemId",
+        menuItemId: "soup",
       },
     });
   });
@@ -293,8 +294,9 @@ describe("priceOrder line errors", () => {
       ok: false,
       error: {
         code: "duplicate_modifier",
-        message: "modifier cheese is selected twice",
+        message: "Cheese may be chosen at most 1 time(s)",
         path: "items[0].modifierIds[2]",
+        modifierId: "cheese",
       },
     });
   });
@@ -760,5 +762,120 @@ describe("priceOrder ceiling", () => {
   it("without a ceiling refuses only what would leave exact integer range", () => {
     const result = price({ lines: line(2), menu: singleItemMenu(Number.MAX_SAFE_INTEGER - 1) });
     expect(result).toMatchObject({ ok: false, error: { code: "amount_over_limit" } });
+  });
+});
+
+describe("priceOrder modifier groups", () => {
+  // Fries: Size exactly one (Regular, Large +100), Dips up to two (Ketchup, Aioli +50 up to 2 each),
+  // and a free extra outside any group (Salt).
+  const FRIES: MenuItemForPricing = {
+    id: "fries",
+    name: "Fries",
+    price: 400,
+    available: true,
+    modifierGroups: [
+      { id: "size", name: "Size", minSelections: 1, maxSelections: 1 },
+      { id: "dips", name: "Dips", minSelections: 0, maxSelections: 2 },
+    ],
+    modifiers: [
+      { id: "regular", name: "Regular", price: 0, groupId: "size" },
+      { id: "large", name: "Large", price: 100, groupId: "size" },
+      { id: "ketchup", name: "Ketchup", price: 0, groupId: "dips" },
+      { id: "aioli", name: "Aioli", price: 50, groupId: "dips", maxQuantity: 2 },
+      { id: "salt", name: "Salt", price: 0, groupId: null },
+      { id: "truffle", name: "Truffle", price: 300, groupId: null, available: false },
+    ],
+  };
+  const fries = (modifierIds: string[]) =>
+    price({ menu: menuOf([FRIES]), lines: [{ menuItemId: "fries", quantity: 2, modifierIds }] });
+  const sizeRule = { id: "size", name: "Size", minSelections: 1, maxSelections: 1 };
+
+  it("refuses Regular and Large at once, naming the group", () => {
+    expect(fries(["regular", "large"])).toEqual({
+      ok: false,
+      error: {
+        code: "modifier_group_maximum",
+        message: "Fries: choose at most 1 of Size (2 chosen)",
+        path: "items[0].modifierIds",
+        menuItemId: "fries",
+        group: sizeRule,
+      },
+    });
+  });
+
+  it("refuses a line without its required size, naming the group", () => {
+    expect(fries(["ketchup"])).toEqual({
+      ok: false,
+      error: {
+        code: "modifier_group_minimum",
+        message: "Fries: choose at least 1 of Size (0 chosen)",
+        path: "items[0].modifierIds",
+        menuItemId: "fries",
+        group: sizeRule,
+      },
+    });
+  });
+
+  it("counts a modifier taken twice as two towards its group's maximum", () => {
+    const result = fries(["large", "aioli", "aioli", "ketchup"]);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error.group?.id).toBe("dips");
+  });
+
+  it("prices a modifier taken twice at twice its price, once in the line", () => {
+    const result = fries(["large", "aioli", "aioli", "salt"]);
+    expect(result).toMatchObject({
+      ok: true,
+      value: {
+        subtotal: 2 * (400 + 100 + 2 * 50),
+        lines: [
+          {
+            unitPrice: 600,
+            lineTotal: 1200,
+            modifiers: [
+              { id: "large", quantity: 1, price: 100 },
+              { id: "aioli", quantity: 2, price: 50 },
+              { id: "salt", quantity: 1, price: 0 },
+            ],
+          },
+        ],
+      },
+    });
+  });
+
+  it("refuses a third of a modifier that allows two", () => {
+    const result = fries(["regular", "aioli", "aioli", "aioli"]);
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: "duplicate_modifier", path: "items[0].modifierIds[3]", modifierId: "aioli" },
+    });
+  });
+
+  it("refuses an 86'd modifier, naming it and its item", () => {
+    expect(fries(["regular", "truffle"])).toEqual({
+      ok: false,
+      error: {
+        code: "modifier_unavailable",
+        message: "Truffle is not available",
+        path: "items[0].modifierIds[1]",
+        menuItemId: "fries",
+        modifierId: "truffle",
+      },
+    });
+  });
+
+  it("takes a group with no maximum any number of its modifiers", () => {
+    const open: MenuItemForPricing = {
+      ...FRIES,
+      modifierGroups: [{ id: "dips", name: "Dips", minSelections: 0, maxSelections: null }],
+      modifiers: FRIES.modifiers.map((m) => ({ ...m, groupId: "dips", maxQuantity: 5 })),
+    };
+    const result = price({
+      menu: menuOf([open]),
+      lines: [
+        { menuItemId: "fries", quantity: 1, modifierIds: ["aioli", "aioli", "aioli", "ketchup"] },
+      ],
+    });
+    expect(result).toMatchObject({ ok: true, value: { subtotal: 400 + 150 } });
   });
 });

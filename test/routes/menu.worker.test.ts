@@ -39,14 +39,22 @@ describe("menu: happy path", () => {
       available: true,
       posItemId: "toast-item-1",
     });
+    const free = { groupId: null, maxQuantity: 1, available: true, availableAgainAt: null };
     expect(created.item.modifiers).toEqual([
       {
         id: expect.stringMatching(/^mod_/),
         name: "Add cheese",
         price: usd(150),
         posModifierId: "toast-mod-cheese",
+        ...free,
       },
-      { id: expect.stringMatching(/^mod_/), name: "No onions", price: usd(0), posModifierId: null },
+      {
+        id: expect.stringMatching(/^mod_/),
+        name: "No onions",
+        price: usd(0),
+        posModifierId: null,
+        ...free,
+      },
     ]);
 
     const staff = await createKey(t, "staff");
@@ -64,12 +72,23 @@ describe("menu: happy path", () => {
     );
     expect(storefront.tenant).toEqual({ slug: t.slug, name: `Test ${t.slug}`, currency: "USD" });
     // The same item without its POS mapping: the storefront never sees POS ids.
-    const { posItemId: _item, modifiers, ...rest } = created.item;
+    const {
+      posItemId: _item,
+      posAvailable: _stock,
+      syncedAt: _synced,
+      availableAgainAt: _again,
+      modifiers,
+      ...rest
+    } = created.item;
     expect(storefront.items).toEqual([
       {
         ...rest,
         modifiers: modifiers.map((m) => {
-          const { posModifierId: _mod, ...shown } = m as typeof m & { posModifierId?: unknown };
+          const {
+            posModifierId: _mod,
+            availableAgainAt: _at,
+            ...shown
+          } = m as typeof m & { posModifierId?: unknown; availableAgainAt?: unknown };
           return shown;
         }),
       },

@@ -486,15 +486,17 @@ describe("orders: rejected drafts write nothing", () => {
     expect(await tableCounts()).toEqual(before);
   });
 
-  it("an unavailable item is 400", async () => {
+  it("an unavailable item is 409 item_unavailable naming it, and writes nothing", async () => {
     const t = await createTenant();
     const off = await createMenuItem(t, { name: "Off", price: 100, available: false });
+    const before = await tableCounts();
     const error = await expectError(
       await placeOrder(t, draft([{ menuItemId: off.id, quantity: 1 }])),
-      400,
-      "validation_failed",
+      409,
+      "conflict",
     );
-    expect(error.details).toMatchObject({ reason: "item_unavailable" });
+    expect(error.details).toMatchObject({ reason: "item_unavailable", menuItemId: off.id });
+    expect(await tableCounts()).toEqual(before);
   });
 });
 

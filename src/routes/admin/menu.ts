@@ -1,9 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Db } from "../../db/client";
 import {
   createMenuItem,
   deleteMenuItem,
+  findMenuCategory,
   findMenuItem,
   listMenuItems,
+  type MenuItemWithModifiers,
+  type ModifierGroupInput,
   type ModifierInput,
   updateMenuItem,
 } from "../../db/menu";
@@ -56,9 +60,49 @@ const ModifierInputSchema = z
     posModifierId: posId(
       "The modifier's id in the POS (Toast: `<option group GUID>/<modifier GUID>`)",
     ),
+    maxQuantity: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .describe("How many of it one line may take, 1–10; 1 when absent."),
   })
   .strict()
   .describe("A modifier of the item. Unknown fields are refused.");
+
+const ModifierGroupInputSchema = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        "On PATCH, the `id` (`mgp_…`) of one of this item's groups to keep it; absent for a new one.",
+      ),
+    name: z.string().trim().min(1).max(100).describe("What the customer sees; 1–100 characters."),
+    minSelections: z.number().int().min(0).max(30).describe("At least this many, 0–30."),
+    maxSelections: z
+      .number()
+      .int()
+      .min(1)
+      .max(30)
+      .nullable()
+      .describe("At most this many, 1–30 and not below `minSelections`; null for no bound."),
+    posGroupId: posId("The group's id in the POS"),
+    modifiers: z.array(ModifierInputSchema).min(1).max(30).describe("Its modifiers, 1–30."),
+  })
+  .strict()
+  .refine((g) => g.maxSelections === null || g.maxSelections >= g.minSelections, {
+    message: "must not be below minSelections",
+    path: ["maxSelections"],
+  })
+  .refine((g) => g.minSelections <= g.modifiers.reduce((n, m) => n + (m.maxQuantity ?? 1), 0), {
+    message: "is more than its modifiers can make up",
+    path: ["minSelections"],
+  })
+  .describe("A rule over some of the item's modifiers. Unknown fields are refused.");
 
 const MenuItemFields = {
   name: z.string().trim().min(1).max(120).describe("What the customer sees; 1–120 characters."),
@@ -76,12 +120,41 @@ const MenuItemFields = {
     .optional()
     .describe("Whether it can be ordered; true when absent on create."),
   posItemId: posId("The item's id in the POS (Toast: `<menu group GUID>/<item GUID>`)"),
+  photoUrl: z
+    .string()
+    .url()
+    .max(2000)
+    .refine((u) => u.startsWith("https://"), "must be an https URL")
+    .nullable()
+    .optional()
+    .describe("A picture of the dish, an https URL; kept by a menu sync."),
+  categoryId: z
+    .string()
+    .min(1)
+    .max(64)
+    .nullable()
+    .optional()
+    .describe("One of the tenant's categories (`cat_…`), or null."),
+  sortOrder: z
+    .number()
+    .int()
+    .min(-1_000_000)
+    .max(1_000_000)
+    .optional()
+    .describe("Lower first; 0 when absent. Kept by a menu sync."),
   modifiers: z
     .array(ModifierInputSchema)
     .max(30)
     .optional()
     .describe(
-      "At most 30. On PATCH the list replaces the item's modifiers: those not listed are removed.",
+      "Free extras outside any group, at most 30. On PATCH the list replaces them: those not listed are removed.",
+    ),
+  modifierGroups: z
+    .array(ModifierGroupInputSchema)
+    .max(10)
+    .optional()
+    .describe(
+      "Groups of modifiers with their rules, at most 10. On PATCH the list replaces the groups and their modifiers.",
     ),
 };
 
@@ -124,8 +197,9 @@ const listMenuRoute = createRoute({
 
 staff.openapi(listMenuRoute, async (c) => {
   const tenant = c.get("tenant");
-  const items = await listMenuItems(c.get("db"), tenant.id, { availableOnly: false });
-  return c.json({ items: items.map((item) => menuItemDto(item, tenant.currency)) }, 200);
+  const now = new Date();
+  const items = await listMenuItems(c.get("db"), tenant.id);
+  return c.json({ items: items.map((item) => menuItemDto(item, tenant.currency, now)) }, 200);
 });
 
 const createMenuItemRoute = createRoute({
@@ -152,11 +226,17 @@ const createMenuItemRoute = createRoute({
 owner.openapi(createMenuItemRoute, async (c) => {
   const tenant = c.get("tenant");
   const body = c.req.valid("json");
-  if (body.modifiers?.some((m) => m.id)) {
+  const db = c.get("db");
+  if (
+    body.modifiers?.some((m) => m.id) ||
+    body.modifierGroups?.some((g) => g.id || g.modifiers.some((m) => m.id))
+  ) {
     throw new ApiError("validation_failed", "modifiers: ids are assigned by the server on create");
   }
-  const item = await createMenuItem(c.get("db"), tenant.id, menuInput(body, tenant), new Date());
-  return c.json({ item: menuItemDto(item, tenant.currency) }, 201);
+  await requireCategory(db, tenant, body.categoryId);
+  const now = new Date();
+  const item = await createMenuItem(db, tenant.id, menuInput(body, tenant), now);
+  return c.json({ item: menuItemDto(item, tenant.currency, now) }, 201);
 });
 
 const updateMenuItemRoute = createRoute({
@@ -186,16 +266,12 @@ owner.openapi(updateMenuItemRoute, async (c) => {
   const existing = await findMenuItem(db, tenant.id, c.req.valid("param").id);
   if (!existing) throw new ApiError("not_found", "unknown menu item");
   const body = c.req.valid("json");
-  const own = new Set(existing.modifiers.map((m) => m.id));
-  const foreign = body.modifiers?.findIndex((m) => m.id !== undefined && !own.has(m.id)) ?? -1;
-  if (foreign >= 0) {
-    throw new ApiError(
-      "validation_failed",
-      `modifiers[${foreign}].id: not a modifier of this item`,
-    );
-  }
-  const item = await updateMenuItem(db, existing, menuInput(body, tenant), new Date());
-  return c.json({ item: menuItemDto(item, tenant.currency) }, 200);
+  const foreign = foreignId(existing, body);
+  if (foreign) throw new ApiError("validation_failed", `${foreign}: not one of this item's`);
+  await requireCategory(db, tenant, body.categoryId);
+  const now = new Date();
+  const item = await updateMenuItem(db, existing, menuInput(body, tenant), now);
+  return c.json({ item: menuItemDto(item, tenant.currency, now) }, 200);
 });
 
 const deleteMenuItemRoute = createRoute({
@@ -235,27 +311,90 @@ function amountIn(tenant: Tenant, money: MoneyInput, path: string): number {
   return requireWithinLimit(tenant, money.amount, `${path}.amount`);
 }
 
+type ModifierBody = z.infer<typeof ModifierInputSchema>;
+
+/** The path of the first modifier or group id in a PATCH that is not one of the item's own. */
+function foreignId(
+  existing: MenuItemWithModifiers,
+  body: {
+    modifiers?: ModifierBody[];
+    modifierGroups?: { id?: string; modifiers: ModifierBody[] }[];
+  },
+): string | null {
+  const modifiers = new Set(existing.modifiers.map((m) => m.id));
+  const groups = new Set(existing.modifierGroups.map((g) => g.id));
+  const seen = new Set<string>();
+  const badModifier = (m: ModifierBody) => {
+    if (m.id === undefined) return false;
+    const bad = !modifiers.has(m.id) || seen.has(m.id);
+    seen.add(m.id);
+    return bad;
+  };
+  for (const [i, m] of (body.modifiers ?? []).entries()) {
+    if (badModifier(m)) return `modifiers[${i}].id`;
+  }
+  for (const [i, g] of (body.modifierGroups ?? []).entries()) {
+    if (g.id !== undefined && !groups.has(g.id)) return `modifierGroups[${i}].id`;
+    for (const [j, m] of g.modifiers.entries()) {
+      if (badModifier(m)) return `modifierGroups[${i}].modifiers[${j}].id`;
+    }
+  }
+  return null;
+}
+
+/** A category named in a body must be the tenant's own. */
+async function requireCategory(db: Db, tenant: Tenant, id: string | null | undefined) {
+  if (!id) return;
+  if (!(await findMenuCategory(db, tenant.id, id))) {
+    throw new ApiError("validation_failed", "categoryId: not one of this tenant's categories", {
+      issues: [{ path: "categoryId", message: "not one of this tenant's categories" }],
+    });
+  }
+}
+
+function modifierInput(tenant: Tenant, m: ModifierBody, path: string): ModifierInput {
+  return {
+    id: m.id,
+    name: m.name,
+    price: amountIn(tenant, m.price, `${path}.price`),
+    posModifierId: m.posModifierId,
+    maxQuantity: m.maxQuantity,
+  };
+}
+
 function menuInput<
   T extends {
     price?: MoneyInput;
-    modifiers?: { id?: string; name: string; price: MoneyInput; posModifierId?: string | null }[];
+    modifiers?: ModifierBody[];
+    modifierGroups?: z.infer<typeof ModifierGroupInputSchema>[];
   },
 >(body: T, tenant: Tenant) {
-  const { price, modifiers, ...rest } = body;
+  const { price, modifiers, modifierGroups, ...rest } = body;
   return {
     ...rest,
     ...(price ? { price: amountIn(tenant, price, "price") } : {}),
     ...(modifiers
+      ? { modifiers: modifiers.map((m, i) => modifierInput(tenant, m, `modifiers[${i}]`)) }
+      : {}),
+    ...(modifierGroups
       ? {
-          modifiers: modifiers.map(
-            (m, i): ModifierInput => ({
-              id: m.id,
-              name: m.name,
-              price: amountIn(tenant, m.price, `modifiers[${i}].price`),
-              posModifierId: m.posModifierId,
+          modifierGroups: modifierGroups.map(
+            (g, i): ModifierGroupInput => ({
+              id: g.id,
+              name: g.name,
+              minSelections: g.minSelections,
+              maxSelections: g.maxSelections,
+              posGroupId: g.posGroupId,
+              modifiers: g.modifiers.map((m, j) =>
+                modifierInput(tenant, m, `modifierGroups[${i}].modifiers[${j}]`),
+              ),
             }),
           ),
         }
       : {}),
-  } as Omit<T, "price" | "modifiers"> & { price: number; modifiers?: ModifierInput[] };
+  } as Omit<T, "price" | "modifiers" | "modifierGroups"> & {
+    price: number;
+    modifiers?: ModifierInput[];
+    modifierGroups?: ModifierGroupInput[];
+  };
 }

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readConfig } from "../../config";
 import { discountForPricing, findDiscount } from "../../db/discounts";
-import { listMenuItems } from "../../db/menu";
+import { listMenuCategories, listMenuItems } from "../../db/menu";
+import { isAvailableAt } from "../../domain/availability";
 import { checkDiscount } from "../../domain/pricing";
 import { publicRouter } from "../../http/auth";
 import { ApiError } from "../../http/errors";
@@ -13,7 +14,12 @@ import {
   registerComponents,
   TenantParam,
 } from "../../http/router";
-import { PublicMenuItemSchema, publicMenuItemDto } from "../schemas";
+import {
+  MenuCategorySchema,
+  menuCategoryDto,
+  PublicMenuItemSchema,
+  publicMenuItemDto,
+} from "../schemas";
 
 // What a storefront reads about the store: its profile and payment setup, the menu, a discount
 // code's terms.
@@ -109,7 +115,12 @@ const menuRoute = createRoute({
             currency: z.string().describe("ISO 4217 code of every price on the menu (`USD`)."),
           })
           .describe("The restaurant."),
-        items: z.array(PublicMenuItemSchema).describe("The items that can be ordered now."),
+        categories: z
+          .array(MenuCategorySchema)
+          .describe("The menu's headings, in order; an item names its own in `categoryId`."),
+        items: z
+          .array(PublicMenuItemSchema)
+          .describe("The items that can be ordered now, in menu order."),
       }),
       "The menu.",
     ),
@@ -119,11 +130,19 @@ const menuRoute = createRoute({
 
 storefront.openapi(menuRoute, async (c) => {
   const tenant = c.get("tenant");
-  const items = await listMenuItems(c.get("db"), tenant.id, { availableOnly: true });
+  const db = c.get("db");
+  const now = new Date();
+  const [items, categories] = await Promise.all([
+    listMenuItems(db, tenant.id),
+    listMenuCategories(db, tenant.id),
+  ]);
   return c.json(
     {
       tenant: { slug: tenant.slug, name: tenant.name, currency: tenant.currency },
-      items: items.map((item) => publicMenuItemDto(item, tenant.currency)),
+      categories: categories.map(menuCategoryDto),
+      items: items
+        .filter((item) => isAvailableAt(item, now))
+        .map((item) => publicMenuItemDto(item, tenant.currency, now)),
     },
     200,
   );
