@@ -964,12 +964,14 @@ function byOrdinal<T>(list: readonly T[], ordinal: (t: T) => number | null | und
     .map((entry) => entry.value);
 }
 
+/** A bound one level of the catalog sets, or leaves to the next (`set: false`). */
+type Bound = { set: false } | { set: true; value: number | null };
+
 /**
  * One side of a selection bound. Square's `-1` (and absence) means unset, so the next level
  * decides; below -1 is invalid and treated as no bound; a maximum of 0 means no maximum:
  * https://developer.squareup.com/reference/square/objects/CatalogItemModifierListInfo
  */
-type Bound = { set: false } | { set: true; value: number | null };
 function readBound(value: number | null | undefined, side: "min" | "max"): Bound {
   if (value === null || value === undefined || value === -1) return { set: false };
   if (value < -1) return { set: true, value: side === "min" ? 0 : null };
