@@ -14,7 +14,9 @@
 //                              single-use code and the state (error=access_denied when `oauthDeclined`)
 //   POST /oauth2/token         ObtainToken with grant_type authorization_code (the code once, by the
 //                              app it was issued to) or refresh_token
-// Faults (see server.mjs) apply to CreateOrder only.
+//   GET  /v2/catalog/list      ListCatalog (types filter, 100 objects a page, opaque cursor; INVALID_CURSOR
+//                              for a cursor it did not issue)
+// Faults (see server.mjs) apply to CreateOrder only; ListCatalog has its own (`catalogFaults`).
 //
 // State (`double.state("square")`), all optional:
 //   refreshRefused: true       ObtainToken answers 401 (a revoked refresh token)
@@ -24,6 +26,13 @@
 //                              unset: DEFAULT_LOCATIONS, the ids the tests connect with, all ACTIVE
 //   interleavedUpdates: number the next N UpdateOrder calls find the order changed by someone else
 //                              since it was read (its version moved on), as a kitchen tapping the POS would
+//   catalog: object[]          the seller's catalog, top-level CatalogObjects in Square's wire format
+//                              (ITEM with nested variations, MODIFIER_LIST with nested modifiers,
+//                              CATEGORY, …; `bigCatalog(n)` builds one). Unset: a small default menu.
+//                              Once set, CreateOrder refuses (NOT_FOUND) line and modifier
+//                              catalog_object_ids it does not hold, and names lines after it
+//   catalogFaults: Fault[]     faults for the next ListCatalog calls, one taken per call (e.g.
+//                              `{ kind: "status", status: 429, retryAfter: 1 }`)
 // Any non-empty bearer token is accepted unless an `unauthorized_once` fault
 // has revoked it; a refresh issues a fresh one.
 import { createHash, createHmac, randomBytes } from "node:crypto";
@@ -362,8 +371,13 @@ function apportion(/** @type {number} */ amount, /** @type {number[]} */ weights
 /** How long the double's kitchen takes for an ASAP pickup. */
 const ASAP_PREP_MS = 15 * 60 * 1000;
 
-/** The order Square would store for a valid CreateOrder body: ids, uids, states and totals filled in. */
-function buildOrder(/** @type {any} */ requested, /** @type {string} */ now) {
+/**
+ * The order Square would store for a valid CreateOrder body: ids, uids, states and totals filled
+ * in; catalog lines and modifiers named after `catalog` where the test set one.
+ * @param {any} requested @param {string} now
+ * @param {Map<string, { name: string, variationName?: string }> | null} catalog
+ */
+function buildOrder(requested, now, catalog = null) {
   const currency = requested.line_items[0].base_price_money?.currency ?? "USD";
   const money = (/** @type {number} */ amount) => ({ amount, currency });
   const lineItems = requested.line_items.map((/** @type {any} */ item, /** @type {number} */ i) => {
@@ -372,6 +386,9 @@ function buildOrder(/** @type {any} */ requested, /** @type {string} */ now) {
     const modifiers = (item.modifiers ?? []).map(
       (/** @type {any} */ m, /** @type {number} */ j) => ({
         uid: `mod-${i}-${j}`,
+        ...(m.catalog_object_id && catalog?.get(m.catalog_object_id)
+          ? { name: catalog.get(m.catalog_object_id)?.name }
+          : {}),
         ...m,
         quantity: "1",
         base_price_money: money(m.base_price_money?.amount ?? 0),
@@ -387,8 +404,12 @@ function buildOrder(/** @type {any} */ requested, /** @type {string} */ now) {
     return {
       uid: `line-${i}`,
       ...item,
-      name: item.name ?? `Catalog item ${item.catalog_object_id}`,
-      variation_name: item.variation_name ?? "Regular",
+      name:
+        item.name ??
+        catalog?.get(item.catalog_object_id)?.name ??
+        `Catalog item ${item.catalog_object_id}`,
+      variation_name:
+        item.variation_name ?? catalog?.get(item.catalog_object_id)?.variationName ?? "Regular",
       item_type: "ITEM",
       base_price_money: money(base),
       modifiers,
@@ -500,6 +521,9 @@ async function createOrder(/** @type {any} */ req, /** @type {VendorContext} */ 
   const problem = validateCreateOrder(req.json);
   if (problem) return problem;
   const body = req.json;
+  const catalog = orderableCatalog(ctx.state);
+  const unknown = catalog ? unknownCatalogIds(body.order, catalog) : null;
+  if (unknown) return unknown;
   /** @type {Map<string, { fingerprint: string, orderId: string }>} */
   const keys = stateMap(ctx.state, "orderKeys");
   const print = fingerprint(body.order);
@@ -518,7 +542,7 @@ async function createOrder(/** @type {any} */ req, /** @type {VendorContext} */ 
     }
     order = ctx.orders.get(seen.orderId);
   } else {
-    order = buildOrder(body.order, new Date().toISOString());
+    order = buildOrder(body.order, new Date().toISOString(), catalog);
     ctx.orders.set(order.id, order);
     keys.set(body.idempotency_key, { fingerprint: print, orderId: order.id });
   }
@@ -924,6 +948,291 @@ function issueToken(/** @type {VendorContext} */ ctx, /** @type {string} */ refr
   };
 }
 
+// ---------------------------------------------------------------- catalog
+
+/** A CatalogObject with Square's common fields, present at every location unless `presence` says. */
+function catalogObject(
+  /** @type {string} */ type,
+  /** @type {string} */ id,
+  /** @type {Record<string, unknown>} */ data,
+  /** @type {Record<string, unknown>} */ presence = {},
+) {
+  return {
+    type,
+    id,
+    updated_at: "2025-10-01T12:00:00.000Z",
+    version: 1759320000000,
+    is_deleted: false,
+    present_at_all_locations: true,
+    ...presence,
+    ...data,
+  };
+}
+
+/** An ITEM_VARIATION of `itemId` at a fixed price (minor units, USD). */
+function variation(
+  /** @type {string} */ id,
+  /** @type {string} */ itemId,
+  /** @type {string} */ name,
+  /** @type {number | null} */ amount,
+  /** @type {number} */ ordinal = 0,
+) {
+  return catalogObject("ITEM_VARIATION", id, {
+    item_variation_data: {
+      item_id: itemId,
+      name,
+      ordinal,
+      ...(amount === null
+        ? { pricing_type: "VARIABLE_PRICING" }
+        : { pricing_type: "FIXED_PRICING", price_money: { amount, currency: "USD" } }),
+      sellable: true,
+      stockable: true,
+    },
+  });
+}
+
+/**
+ * The catalog served when a test has not set its own: two categories, a burger with a toppings
+ * list (pick up to two), fries, a latte in two sizes, a soup of the day at a price set at the sale.
+ */
+const DEFAULT_CATALOG = [
+  catalogObject("CATEGORY", "DBLCATMAINS0000000000001", {
+    category_data: { name: "Mains", is_top_level: true, parent_category: { ordinal: 0 } },
+  }),
+  catalogObject("CATEGORY", "DBLCATDRINKS000000000002", {
+    category_data: { name: "Drinks", is_top_level: true, parent_category: { ordinal: 1 } },
+  }),
+  catalogObject("MODIFIER_LIST", "DBLMLTOPPINGS00000000001", {
+    modifier_list_data: {
+      name: "Toppings",
+      selection_type: "MULTIPLE",
+      min_selected_modifiers: 0,
+      max_selected_modifiers: 2,
+      modifier_type: "LIST",
+      modifiers: [
+        ["DBLMODCHEESE000000000001", "Cheese", 150],
+        ["DBLMODBACON0000000000002", "Bacon", 200],
+        ["DBLMODONION0000000000003", "Grilled onions", 0],
+      ].map(([id, name, amount], ordinal) =>
+        catalogObject("MODIFIER", String(id), {
+          modifier_data: {
+            name,
+            ordinal,
+            modifier_list_id: "DBLMLTOPPINGS00000000001",
+            price_money: { amount, currency: "USD" },
+          },
+        }),
+      ),
+    },
+  }),
+  catalogObject("ITEM", "DBLITEMBURGER00000000001", {
+    item_data: {
+      name: "Burger",
+      description: "Beef patty, brioche bun",
+      categories: [{ id: "DBLCATMAINS0000000000001", ordinal: 0 }],
+      modifier_list_info: [
+        {
+          modifier_list_id: "DBLMLTOPPINGS00000000001",
+          min_selected_modifiers: -1,
+          max_selected_modifiers: -1,
+          enabled: true,
+        },
+      ],
+      variations: [
+        variation("DBLVARBURGER000000000001", "DBLITEMBURGER00000000001", "Regular", 1100),
+      ],
+      product_type: "FOOD_AND_BEV",
+    },
+  }),
+  catalogObject("ITEM", "DBLITEMFRIES000000000002", {
+    item_data: {
+      name: "Fries",
+      categories: [{ id: "DBLCATMAINS0000000000001", ordinal: 1 }],
+      variations: [
+        variation("DBLVARFRIES0000000000002", "DBLITEMFRIES000000000002", "Regular", 450),
+      ],
+      product_type: "FOOD_AND_BEV",
+    },
+  }),
+  catalogObject("ITEM", "DBLITEMLATTE000000000003", {
+    item_data: {
+      name: "Latte",
+      categories: [{ id: "DBLCATDRINKS000000000002", ordinal: 0 }],
+      variations: [
+        variation("DBLVARLATTESMALL00000003", "DBLITEMLATTE000000000003", "Small", 400, 0),
+        variation("DBLVARLATTELARGE00000004", "DBLITEMLATTE000000000003", "Large", 500, 1),
+      ],
+      product_type: "FOOD_AND_BEV",
+    },
+  }),
+  catalogObject("ITEM", "DBLITEMSOUP0000000000004", {
+    item_data: {
+      name: "Soup of the day",
+      categories: [{ id: "DBLCATMAINS0000000000001", ordinal: 2 }],
+      variations: [variation("DBLVARSOUP00000000000005", "DBLITEMSOUP0000000000004", "Bowl", null)],
+      product_type: "FOOD_AND_BEV",
+    },
+  }),
+];
+
+/**
+ * An `n`-item catalog in Square's wire format, for tests of paging: one category, one modifier
+ * list (one to two of three sauces) on every item, and items `ITEM…` with one variation `VAR…`
+ * each, priced 100 + i.
+ * @param {number} n
+ */
+export function bigCatalog(n) {
+  const pad = (/** @type {number} */ i) => String(i).padStart(8, "0");
+  return [
+    catalogObject("CATEGORY", "BIGCATEGORY0000000000001", {
+      category_data: { name: "Everything" },
+    }),
+    catalogObject("MODIFIER_LIST", "BIGMODLIST00000000000001", {
+      modifier_list_data: {
+        name: "Sauce",
+        min_selected_modifiers: 1,
+        max_selected_modifiers: 2,
+        modifier_type: "LIST",
+        modifiers: ["Ketchup", "Mustard", "Mayo"].map((name, i) =>
+          catalogObject("MODIFIER", `BIGMOD${pad(i)}0000000000`, {
+            modifier_data: {
+              name,
+              ordinal: i,
+              modifier_list_id: "BIGMODLIST00000000000001",
+              price_money: { amount: 0, currency: "USD" },
+            },
+          }),
+        ),
+      },
+    }),
+    ...Array.from({ length: n }, (_, i) =>
+      catalogObject("ITEM", `ITEM${pad(i)}000000000000`, {
+        item_data: {
+          name: `Item ${i}`,
+          categories: [{ id: "BIGCATEGORY0000000000001", ordinal: i }],
+          modifier_list_info: [{ modifier_list_id: "BIGMODLIST00000000000001", enabled: true }],
+          variations: [
+            variation(`VAR${pad(i)}0000000000000`, `ITEM${pad(i)}000000000000`, "Regular", 100 + i),
+          ],
+        },
+      }),
+    ),
+  ];
+}
+
+/** The catalog the double serves: a test's own (`catalog` state) or the default. */
+function catalogOf(/** @type {Record<string, unknown>} */ state) {
+  return Array.isArray(state.catalog) ? state.catalog : DEFAULT_CATALOG;
+}
+
+// ListCatalog pages hold at most 100 objects:
+// https://developer.squareup.com/forums/t/maximum-number-of-catalog-objects-from-v2-catalog-list/808
+const CATALOG_PAGE_SIZE = 100;
+
+/**
+ * ListCatalog `GET /v2/catalog/list?types=…&cursor=…`: the top-level objects of the listed types
+ * (case-insensitive, comma-separated; all when absent), their variations and modifiers nested,
+ * 100 a page, an opaque cursor to the next page and none on the last:
+ * https://developer.squareup.com/reference/square/catalog-api/list-catalog
+ */
+async function listCatalog(/** @type {any} */ req, /** @type {VendorContext} */ ctx) {
+  const faults = Array.isArray(ctx.state.catalogFaults) ? ctx.state.catalogFaults : [];
+  const fault = faults.shift();
+  const common = await applyCommonFault(fault);
+  if (common) {
+    const shaped =
+      fault?.kind === "status" && fault.body === undefined
+        ? squareErrorForStatus(common.status)
+        : common;
+    return { ...shaped, headers: common.headers };
+  }
+  const auth = authenticate(req.headers, ctx.state);
+  if (auth.refused) return auth.refused;
+  const types = (req.query.get("types") ?? "")
+    .split(",")
+    .map((/** @type {string} */ t) => t.trim().toUpperCase())
+    .filter(Boolean);
+  const objects = catalogOf(ctx.state).filter(
+    (/** @type {any} */ o) => types.length === 0 || types.includes(o.type),
+  );
+  const cursor = req.query.get("cursor");
+  let offset = 0;
+  if (cursor) {
+    offset = Number(
+      Buffer.from(cursor, "base64url")
+        .toString("utf8")
+        .replace(/^offset:/, ""),
+    );
+    if (!Number.isInteger(offset) || offset <= 0 || offset >= objects.length)
+      return invalid("INVALID_CURSOR", "The cursor is not valid", "cursor");
+  }
+  const end = offset + CATALOG_PAGE_SIZE;
+  return ctx.reply(200, {
+    objects: objects.slice(offset, end),
+    ...(end < objects.length
+      ? { cursor: Buffer.from(`offset:${end}`, "utf8").toString("base64url") }
+      : {}),
+  });
+}
+
+/**
+ * Where a test set its own catalog: its variations and modifiers by id, with the names Square
+ * copies onto an order's lines. Null when the default catalog is served, so orders naming ids
+ * of no catalog (the older tests and the demo) are still taken.
+ * @returns {Map<string, { type: string, name: string, variationName?: string }> | null}
+ */
+function orderableCatalog(/** @type {Record<string, unknown>} */ state) {
+  if (!Array.isArray(state.catalog)) return null;
+  /** @type {Map<string, { type: string, name: string, variationName?: string }>} */
+  const index = new Map();
+  for (const object of /** @type {any[]} */ (state.catalog)) {
+    if (object.is_deleted) continue;
+    for (const v of object.item_data?.variations ?? []) {
+      if (v.is_deleted) continue;
+      index.set(v.id, {
+        type: "ITEM_VARIATION",
+        name: object.item_data.name,
+        variationName: v.item_variation_data?.name,
+      });
+    }
+    for (const m of object.modifier_list_data?.modifiers ?? []) {
+      if (!m.is_deleted) index.set(m.id, { type: "MODIFIER", name: m.modifier_data?.name });
+    }
+  }
+  return index;
+}
+
+/**
+ * Square refuses a line or modifier naming a catalog id it does not have (or of another type)
+ * with NOT_FOUND; returns that answer, or null when every id is known.
+ * @param {any} order @param {Map<string, { type: string }>} index
+ * @returns {Answer | null}
+ */
+function unknownCatalogIds(order, index) {
+  for (const [i, item] of order.line_items.entries()) {
+    const at = `order.line_items[${i}]`;
+    if (item.catalog_object_id && index.get(item.catalog_object_id)?.type !== "ITEM_VARIATION")
+      return squareError(
+        404,
+        "INVALID_REQUEST_ERROR",
+        "NOT_FOUND",
+        `Item variation with catalog object ID \`${item.catalog_object_id}\` not found.`,
+        `${at}.catalog_object_id`,
+      );
+    for (const [j, modifier] of (item.modifiers ?? []).entries()) {
+      if (modifier.catalog_object_id && index.get(modifier.catalog_object_id)?.type !== "MODIFIER")
+        return squareError(
+          404,
+          "INVALID_REQUEST_ERROR",
+          "NOT_FOUND",
+          `Modifier with catalog object ID \`${modifier.catalog_object_id}\` not found.`,
+          `${at}.modifiers[${j}].catalog_object_id`,
+        );
+    }
+  }
+  return null;
+}
+
 /** @type {VendorModule} */
 const square = {
   name: "square",
@@ -938,6 +1247,7 @@ const square = {
     if (req.method === "GET" && location)
       return retrieveLocation(req, ctx, decodeURIComponent(location[1] ?? ""));
     if (req.method === "POST" && req.path === "/v2/payments") return createPayment(req, ctx);
+    if (req.method === "GET" && req.path === "/v2/catalog/list") return listCatalog(req, ctx);
     if (req.method === "POST" && req.path === "/oauth2/token") return obtainToken(req, ctx);
     if (req.method === "GET" && req.path === "/oauth2/authorize") return authorize(req, ctx);
     return null;

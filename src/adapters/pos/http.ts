@@ -135,3 +135,34 @@ export function parseWebhookBody<T>(schema: z.ZodType<T>, rawBody: string, what:
   }
   return result.data;
 }
+
+/**
+ * Runs `call`; when it fails with a 429 (`rate_limited`), waits out the answer's Retry-After and
+ * runs it again, at most `retries` times. A Retry-After longer than `maxWaitSeconds` is not waited
+ * out but thrown at once, so the caller can schedule the retry instead of holding a request open;
+ * without one the waits back off 1, 2, 4 … s. Every other failure, and the last 429, is thrown as is
+ * (`retryable`, with its `retryAfterSeconds`).
+ */
+export async function withRateLimitRetries<T>(
+  call: () => Promise<T>,
+  policy: {
+    retries?: number;
+    maxWaitSeconds?: number;
+    sleep?: (ms: number) => Promise<void>;
+  } = {},
+): Promise<T> {
+  const retries = policy.retries ?? 3;
+  const maxWaitSeconds = policy.maxWaitSeconds ?? 10;
+  const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof PosError) || err.code !== "rate_limited" || attempt >= retries)
+        throw err;
+      const waitSeconds = err.details.retryAfterSeconds ?? 2 ** attempt;
+      if (waitSeconds > maxWaitSeconds) throw err;
+      await sleep(waitSeconds * 1000);
+    }
+  }
+}

@@ -1,15 +1,26 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { parseVendorAnswer, parseWebhookBody, readJson, vendorFetch } from "./http";
+import {
+  parseVendorAnswer,
+  parseWebhookBody,
+  readJson,
+  vendorFetch,
+  withRateLimitRetries,
+} from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
   type PosCallOptions,
+  type PosCatalog,
+  type PosCatalogItem,
+  type PosCatalogModifier,
+  type PosCatalogModifierGroup,
   type PosConnection,
   type PosDraftProblem,
   PosError,
   type PosFulfillmentStatus,
   type PosLocationInfo,
+  type PosMenuSignal,
   type PosOAuth,
   type PosOAuthApp,
   type PosOrder,
@@ -19,7 +30,7 @@ import {
 } from "./types";
 
 /*
- * Square POS adapter (Orders API, Payments API, OAuth API).
+ * Square POS adapter (Orders API, Payments API, OAuth API; Catalog API for the menu import).
  *
  * One order is two calls, both idempotent under keys derived from our order
  * id, so a retry after any failure replays rather than duplicates:
@@ -783,6 +794,425 @@ async function obtainToken(
   return parseAnswer(tokenResponseSchema, await readJson(response), "ObtainToken answer");
 }
 
+// ---------------------------------------------------------------- catalog
+
+// Presence at locations, shared by every CatalogObject: present_at_all_locations defaults to true,
+// absent_at_location_ids then lists the exceptions; when false, present_at_location_ids lists where
+// it is: https://developer.squareup.com/reference/square/objects/CatalogObject
+const catalogObjectBase = {
+  id: z.string().min(1),
+  is_deleted: z.boolean().nullish(),
+  present_at_all_locations: z.boolean().nullish(),
+  present_at_location_ids: z.array(z.string()).nullish(),
+  absent_at_location_ids: z.array(z.string()).nullish(),
+};
+
+const catalogMoneySchema = z.object({
+  amount: z.number().int().nullish(),
+  currency: z.string().nullish(),
+});
+
+// CatalogItemVariation, with its per-location price and sold-out overrides
+// (ItemVariationLocationOverrides): https://developer.squareup.com/reference/square/objects/CatalogItemVariation
+// and https://developer.squareup.com/reference/square/objects/ItemVariationLocationOverrides
+const catalogVariationSchema = z.object({
+  ...catalogObjectBase,
+  item_variation_data: z
+    .object({
+      name: z.string().nullish(),
+      ordinal: z.number().nullish(),
+      pricing_type: z.string().nullish(),
+      price_money: catalogMoneySchema.nullish(),
+      sellable: z.boolean().nullish(),
+      location_overrides: z
+        .array(
+          z.object({
+            location_id: z.string().nullish(),
+            pricing_type: z.string().nullish(),
+            price_money: catalogMoneySchema.nullish(),
+            sold_out: z.boolean().nullish(),
+            sold_out_valid_until: z.string().nullish(),
+          }),
+        )
+        .nullish(),
+    })
+    .nullish(),
+});
+
+// CatalogModifier, with ModifierLocationOverrides (price, sold_out):
+// https://developer.squareup.com/reference/square/objects/CatalogModifier
+const catalogModifierSchema = z.object({
+  ...catalogObjectBase,
+  modifier_data: z
+    .object({
+      name: z.string().nullish(),
+      ordinal: z.number().nullish(),
+      price_money: catalogMoneySchema.nullish(),
+      location_overrides: z
+        .array(
+          z.object({
+            location_id: z.string().nullish(),
+            price_money: catalogMoneySchema.nullish(),
+            sold_out: z.boolean().nullish(),
+          }),
+        )
+        .nullish(),
+    })
+    .nullish(),
+});
+
+const catalogObjectSchema = z.object({
+  ...catalogObjectBase,
+  type: z.string(),
+  // CatalogItem: `categories` replaces the deprecated `category_id`; `description_plaintext` is the
+  // server's plain text of `description_html`: https://developer.squareup.com/reference/square/objects/CatalogItem
+  item_data: z
+    .object({
+      name: z.string().nullish(),
+      description: z.string().nullish(),
+      description_plaintext: z.string().nullish(),
+      is_archived: z.boolean().nullish(),
+      category_id: z.string().nullish(),
+      categories: z.array(z.object({ id: z.string().nullish() })).nullish(),
+      // CatalogItemModifierListInfo: https://developer.squareup.com/reference/square/objects/CatalogItemModifierListInfo
+      modifier_list_info: z
+        .array(
+          z.object({
+            modifier_list_id: z.string().min(1),
+            min_selected_modifiers: z.number().int().nullish(),
+            max_selected_modifiers: z.number().int().nullish(),
+            enabled: z.boolean().nullish(),
+            ordinal: z.number().nullish(),
+            allow_quantities: z.string().nullish(),
+          }),
+        )
+        .nullish(),
+      variations: z.array(catalogVariationSchema).nullish(),
+    })
+    .nullish(),
+  // CatalogModifierList: https://developer.squareup.com/reference/square/objects/CatalogModifierList
+  modifier_list_data: z
+    .object({
+      name: z.string().nullish(),
+      ordinal: z.number().nullish(),
+      selection_type: z.string().nullish(),
+      min_selected_modifiers: z.number().int().nullish(),
+      max_selected_modifiers: z.number().int().nullish(),
+      allow_quantities: z.boolean().nullish(),
+      modifier_type: z.string().nullish(),
+      modifiers: z.array(catalogModifierSchema).nullish(),
+    })
+    .nullish(),
+  // CatalogCategory; its place among its siblings is `parent_category.ordinal`:
+  // https://developer.squareup.com/reference/square/objects/CatalogCategory
+  category_data: z
+    .object({
+      name: z.string().nullish(),
+      parent_category: z.object({ ordinal: z.number().nullish() }).nullish(),
+    })
+    .nullish(),
+});
+
+/** One object of ListCatalog's answer, in the fields the menu import reads. */
+export type SquareCatalogObject = z.infer<typeof catalogObjectSchema>;
+type SquareModifierListInfo = NonNullable<
+  NonNullable<SquareCatalogObject["item_data"]>["modifier_list_info"]
+>[number];
+type SquareModifierList = NonNullable<SquareCatalogObject["modifier_list_data"]>;
+
+// ListCatalog answers `{ objects, cursor }`; no cursor (or an empty one) is the last page:
+// https://developer.squareup.com/reference/square/catalog-api/list-catalog
+const listCatalogResponseSchema = z.object({
+  objects: z.array(catalogObjectSchema).nullish(),
+  cursor: z.string().nullish(),
+});
+
+// ListCatalog returns variations inside their ITEM and modifiers inside their MODIFIER_LIST, so
+// these three top-level types are the whole sellable menu.
+const CATALOG_TYPES = "ITEM,MODIFIER_LIST,CATEGORY";
+
+// 429s while paging: at most this many waits, each at most this long (longer ones go back to the
+// caller's own retry schedule).
+const CATALOG_RATE_LIMIT_RETRIES = 3;
+const CATALOG_MAX_WAIT_SECONDS = 10;
+
+/**
+ * With `allow_quantities` Square bounds a modifier's quantity only by the list's maximum; without
+ * one, this is the most one line may take of it.
+ */
+export const SQUARE_MODIFIER_QUANTITY_CAP = 10;
+
+type Presence = Pick<
+  SquareCatalogObject,
+  "is_deleted" | "present_at_all_locations" | "present_at_location_ids" | "absent_at_location_ids"
+>;
+
+/** Whether a catalog object is live at the location (see `catalogObjectBase`). */
+function presentAt(object: Presence, locationId: string): boolean {
+  if (object.is_deleted) return false;
+  if (object.present_at_all_locations === false) {
+    return (object.present_at_location_ids ?? []).includes(locationId);
+  }
+  return !(object.absent_at_location_ids ?? []).includes(locationId);
+}
+
+/** Square ordinals may be absent; those sort last, in the order Square listed them. */
+function byOrdinal<T>(list: readonly T[], ordinal: (t: T) => number | null | undefined): T[] {
+  return list
+    .map((value, index) => ({ value, index, key: ordinal(value) ?? Number.POSITIVE_INFINITY }))
+    .sort((a, b) => a.key - b.key || a.index - b.index)
+    .map((entry) => entry.value);
+}
+
+/** A bound one level of the catalog sets, or leaves to the next (`set: false`). */
+type Bound = { set: false } | { set: true; value: number | null };
+
+/**
+ * One side of a selection bound. Square's `-1` (and absence) means unset, so the next level
+ * decides; below -1 is invalid and treated as no bound; a maximum of 0 means no maximum:
+ * https://developer.squareup.com/reference/square/objects/CatalogItemModifierListInfo
+ */
+function readBound(value: number | null | undefined, side: "min" | "max"): Bound {
+  if (value === null || value === undefined || value === -1) return { set: false };
+  if (value < -1) return { set: true, value: side === "min" ? 0 : null };
+  if (side === "max" && value === 0) return { set: true, value: null };
+  return { set: true, value };
+}
+
+/**
+ * How many modifiers of the list one line of the item must and may take: the item's own
+ * `modifier_list_info` bounds, else the list's, else the deprecated `selection_type` (SINGLE: at
+ * most one): https://developer.squareup.com/reference/square/objects/CatalogModifierList
+ */
+export function squareSelectionBounds(
+  info: Pick<SquareModifierListInfo, "min_selected_modifiers" | "max_selected_modifiers">,
+  list: Pick<
+    SquareModifierList,
+    "min_selected_modifiers" | "max_selected_modifiers" | "selection_type"
+  >,
+): { minSelections: number; maxSelections: number | null } {
+  const pick = (
+    side: "min" | "max",
+    item: number | null | undefined,
+    own: number | null | undefined,
+  ) => {
+    const fromItem = readBound(item, side);
+    return fromItem.set ? fromItem : readBound(own, side);
+  };
+  const min = pick("min", info.min_selected_modifiers, list.min_selected_modifiers);
+  const max = pick("max", info.max_selected_modifiers, list.max_selected_modifiers);
+  return {
+    minSelections: min.set ? (min.value ?? 0) : 0,
+    maxSelections: max.set ? max.value : list.selection_type === "SINGLE" ? 1 : null,
+  };
+}
+
+/** The variation's override for the location, where it has one. */
+function overrideAt<T extends { location_id?: string | null }>(
+  overrides: readonly T[] | null | undefined,
+  locationId: string,
+): T | undefined {
+  return (overrides ?? []).find((o) => o.location_id === locationId);
+}
+
+function modifierGroupsOf(
+  infos: readonly SquareModifierListInfo[],
+  lists: ReadonlyMap<string, SquareCatalogObject>,
+  locationId: string,
+): PosCatalogModifierGroup[] {
+  const groups: PosCatalogModifierGroup[] = [];
+  for (const info of byOrdinal(infos, (i) => i.ordinal)) {
+    if (info.enabled === false) continue;
+    const list = lists.get(info.modifier_list_id);
+    const data = list?.modifier_list_data;
+    // A TEXT list is a free-text field (an engraving, a name), not modifiers to choose from:
+    // https://developer.squareup.com/reference/square/enums/CatalogModifierListModifierType
+    if (!list || !data || data.modifier_type === "TEXT") continue;
+    const { minSelections, maxSelections } = squareSelectionBounds(info, data);
+    // The item may allow or forbid quantities for the list (YES/NO); NOT_SET obeys the list.
+    const quantities =
+      info.allow_quantities === "YES" ||
+      (info.allow_quantities !== "NO" && data.allow_quantities === true);
+    const maxQuantity = quantities ? (maxSelections ?? SQUARE_MODIFIER_QUANTITY_CAP) : 1;
+    const modifiers = byOrdinal(
+      (data.modifiers ?? []).filter((m) => presentAt(m, locationId)),
+      (m) => m.modifier_data?.ordinal,
+    ).map((modifier): PosCatalogModifier => {
+      const override = overrideAt(modifier.modifier_data?.location_overrides, locationId);
+      return {
+        posModifierId: modifier.id,
+        posStockId: modifier.id,
+        name: modifier.modifier_data?.name ?? "",
+        price: override?.price_money?.amount ?? modifier.modifier_data?.price_money?.amount ?? 0,
+        available: override?.sold_out !== true,
+        maxQuantity,
+      };
+    });
+    if (modifiers.length === 0) continue;
+    groups.push({
+      posGroupId: list.id,
+      name: data.name ?? "",
+      minSelections,
+      maxSelections,
+      modifiers,
+    });
+  }
+  return groups;
+}
+
+/**
+ * The sellable menu of `locationId` in ListCatalog's objects, pure. One item per variation present
+ * there (named "Item (Variation)" when the item has several), with the variation id as
+ * `posItemId`, the id CreateOrder takes as a line's `catalog_object_id`; deleted, archived and
+ * unsellable objects and those absent from the location left out. A variation sold out at the
+ * location (until `sold_out_valid_until`, if set, has passed by `now`) is unavailable.
+ */
+export function toPosCatalog(
+  objects: readonly SquareCatalogObject[],
+  locationId: string,
+  now: Date,
+): PosCatalog {
+  const live = objects.filter((o) => presentAt(o, locationId));
+  const lists = new Map(
+    live.filter((o) => o.type === "MODIFIER_LIST" && o.modifier_list_data).map((o) => [o.id, o]),
+  );
+  const categories = byOrdinal(
+    live.filter((o) => o.type === "CATEGORY" && o.category_data),
+    (o) => o.category_data?.parent_category?.ordinal,
+  ).map((o, sortOrder) => ({ posCategoryId: o.id, name: o.category_data?.name ?? "", sortOrder }));
+  const categoryIds = new Set(categories.map((c) => c.posCategoryId));
+
+  let currency: string | null = null;
+  const items: PosCatalogItem[] = [];
+  for (const item of live) {
+    const data = item.item_data;
+    if (item.type !== "ITEM" || !data || data.is_archived) continue;
+    const variations = byOrdinal(
+      (data.variations ?? []).filter(
+        (v) => presentAt(v, locationId) && v.item_variation_data?.sellable !== false,
+      ),
+      (v) => v.item_variation_data?.ordinal,
+    );
+    const posCategoryId =
+      [...(data.categories ?? []).map((c) => c.id), data.category_id].find(
+        (id): id is string => typeof id === "string" && categoryIds.has(id),
+      ) ?? null;
+    const modifierGroups = modifierGroupsOf(data.modifier_list_info ?? [], lists, locationId);
+    const itemName = data.name ?? "";
+    for (const variation of variations) {
+      const v = variation.item_variation_data;
+      const override = overrideAt(v?.location_overrides, locationId);
+      const pricingType = override?.pricing_type ?? v?.pricing_type;
+      const money = override?.price_money ?? v?.price_money;
+      // VARIABLE_PRICING: the price is entered at the sale, so there is none to import:
+      // https://developer.squareup.com/reference/square/enums/CatalogPricingType
+      const price = pricingType === "VARIABLE_PRICING" ? 0 : (money?.amount ?? 0);
+      if (pricingType !== "VARIABLE_PRICING" && money?.currency) currency ??= money.currency;
+      const soldOutUntil = override?.sold_out_valid_until
+        ? Date.parse(override.sold_out_valid_until)
+        : Number.NaN;
+      const soldOut = override?.sold_out === true && !(soldOutUntil <= now.getTime());
+      items.push({
+        posItemId: variation.id,
+        posStockId: variation.id,
+        name: variations.length > 1 ? `${itemName} (${v?.name ?? ""})` : itemName,
+        description: data.description_plaintext ?? data.description ?? null,
+        price,
+        posCategoryId,
+        available: !soldOut,
+        modifierGroups,
+      });
+    }
+  }
+  return { categories, items, currency: currency ? currency.toUpperCase() : null };
+}
+
+// inventory.count.updated carries `data.object.inventory_counts`, InventoryCount objects whose
+// quantity is a decimal string: https://developer.squareup.com/docs/inventory-api/webhooks and
+// https://developer.squareup.com/reference/square/objects/InventoryCount
+const inventoryCountsSchema = z.array(
+  z.object({
+    catalog_object_id: z.string().nullish(),
+    catalog_object_type: z.string().nullish(),
+    state: z.string().nullish(),
+    location_id: z.string().nullish(),
+    quantity: z.string().nullish(),
+  }),
+);
+
+/** The menu signals in a Square webhook body; anything else, or not a Square event, is none. */
+export function squareMenuSignals(rawBody: string): PosMenuSignal[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody) as unknown;
+  } catch {
+    return [];
+  }
+  const event = webhookEventSchema.safeParse(json);
+  if (!event.success) return [];
+  const { type, event_id: eventId, data } = event.data;
+  // catalog.version.updated names no object, only the time the catalog changed: the whole catalog
+  // is read again: https://developer.squareup.com/reference/square/webhooks/catalog.version.updated
+  if (type === "catalog.version.updated") return [{ kind: "catalog_changed", eventId }];
+  if (type !== "inventory.count.updated") return [];
+  const counts = inventoryCountsSchema.safeParse(data?.object?.inventory_counts);
+  if (!counts.success) return [];
+  // A state adjustment (say IN_STOCK to WASTE) sends a count for each state; only IN_STOCK is the
+  // stock that can be sold, the others say nothing of availability.
+  return counts.data.flatMap((count): PosMenuSignal[] =>
+    count.catalog_object_type === "ITEM_VARIATION" &&
+    count.catalog_object_id &&
+    count.state === "IN_STOCK"
+      ? [
+          {
+            kind: "stock",
+            eventId,
+            target: "item",
+            posStockId: count.catalog_object_id,
+            available: Number(count.quantity ?? "0") > 0,
+          },
+        ]
+      : [],
+  );
+}
+
+/** Every page of ListCatalog for the menu's types, each page's 429s waited out a few times. */
+async function listSquareCatalog(
+  connection: PosConnection,
+  options: PosCallOptions,
+): Promise<SquareCatalogObject[]> {
+  const token = accessTokenOf(connection);
+  const objects: SquareCatalogObject[] = [];
+  const cursors = new Set<string>();
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams({ types: CATALOG_TYPES });
+    if (cursor) query.set("cursor", cursor);
+    // Catalog API, ListCatalog `GET /v2/catalog/list?types=…&cursor=…`, 100 objects a page:
+    // https://developer.squareup.com/reference/square/catalog-api/list-catalog
+    const url = apiUrl(connection, `/v2/catalog/list?${query}`);
+    const response = await withRateLimitRetries(
+      () => squareFetch(url, { method: "GET", token }, options),
+      { retries: CATALOG_RATE_LIMIT_RETRIES, maxWaitSeconds: CATALOG_MAX_WAIT_SECONDS },
+    );
+    const page = parseAnswer(
+      listCatalogResponseSchema,
+      await readJson(response),
+      "ListCatalog answer",
+    );
+    objects.push(...(page.objects ?? []));
+    cursor = page.cursor || null;
+    // A cursor seen before would page forever.
+    if (cursor !== null) {
+      if (cursors.has(cursor)) {
+        throw new PosError("permanent", "bad_response", "Square repeated a ListCatalog cursor");
+      }
+      cursors.add(cursor);
+    }
+  } while (cursor !== null);
+  return objects;
+}
+
 // ---------------------------------------------------------------- OAuth
 
 // OAuthPermission: https://developer.squareup.com/reference/square/enums/OAuthPermission. Orders and
@@ -858,7 +1288,10 @@ export const squareOAuth: PosOAuth = {
 
 // ---------------------------------------------------------------- adapter
 
-/** Square: Orders API for the order, an EXTERNAL payment so the POS shows it, OAuth refresh. */
+/**
+ * Square: Orders API for the order, an EXTERNAL payment so the POS shows it, OAuth refresh; the
+ * Catalog API for the menu, catalog and inventory webhooks for its changes.
+ */
 export const squareAdapter: PosAdapter = {
   provider: "square",
   oauth: squareOAuth,
@@ -1106,6 +1539,15 @@ export const squareAdapter: PosAdapter = {
 
   verifyWebhook(request: WebhookRequest, secret: string): Promise<boolean> {
     return verifySquareSignature(request, secret);
+  },
+
+  async readCatalog(connection: PosConnection, options: PosCallOptions): Promise<PosCatalog> {
+    const objects = await listSquareCatalog(connection, options);
+    return toPosCatalog(objects, connection.locationId, options.now?.() ?? new Date());
+  },
+
+  parseMenuSignals(request: WebhookRequest): PosMenuSignal[] {
+    return squareMenuSignals(request.rawBody);
   },
 
   parseWebhook(request: WebhookRequest): PosStatusReport[] {
