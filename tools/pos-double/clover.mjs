@@ -22,6 +22,12 @@
 // - POST /v3/merchants/{mId}/orders/{orderId}/payments           records a payment with a tender of the merchant's;
 //   no idempotency: each call records one more payment, as Clover's reference documents none
 //   https://docs.clover.com/reference/ordercreatepaymentfororder
+// - GET  /v3/merchants/{mId}/items?expand=categories,modifierGroups,itemStock   the inventory's items; the nested
+//   lists only when expanded (and at most 100 elements each, as Clover answers nested lists)
+// - GET  /v3/merchants/{mId}/modifier_groups?expand=modifiers    modifier groups, their modifiers when expanded
+// - GET  /v3/merchants/{mId}/categories                          categories with their sortOrder
+//   The three are paged as Clover pages: `limit` (default 100, at most 1000) and `offset`:
+//   https://docs.clover.com/docs/paginating-elements
 // - DELETE /v3/merchants/{mId}/orders/{orderId}                  deletes an order, refused (400) once it has a payment:
 //   "An order can be deleted until it has been paid for":
 //   https://community.clover.com/questions/35174/can-an-order-be-deleted-when-it-has-only-been-prin.html
@@ -33,6 +39,12 @@
 //   oauthMerchant: string   the merchant that approves at the authorize page (default MCLOVEROAUTH01)
 //   routeFaults: Record<string, Fault[]>   faults (`status`, `delay`, `accept_then_fail`) for the next calls of one
 //              route, by its name in MERCHANT_ROUTES ("GET merchant", "POST payments", …), oldest first
+//   inventory: { items, modifierGroups, categories }   every merchant's inventory, in Clover's wire format (items
+//              name their categories and modifier groups as `{ elements: [{ id }] }`, their stock as `itemStock`);
+//              unset: DEFAULT_INVENTORY. Once a test sets it, orders must name its items and modifiers (400 else)
+//              and inventory lines are priced from it. `bigInventory(n)` builds one of n items.
+//   catalogFaults: Fault[]   faults for the next inventory calls (items, modifier groups, categories alike), one
+//              per call, oldest first; e.g. { kind: "status", status: 429, retryAfter: 1 } for Clover's rate limit
 //
 // Access tokens: `clover-access` (the token the Worker tests connect with), those the double issued by
 // refresh, plus any a test adds with `addAccessToken` (Clover's dashboard "test API token"). Any refresh
@@ -53,6 +65,16 @@ const ORDERS = /^\/v3\/merchants\/([^/]+)\/orders$/;
 const ORDER = /^\/v3\/merchants\/([^/]+)\/orders\/([^/]+)$/;
 const ORDER_PAYMENTS = /^\/v3\/merchants\/([^/]+)\/orders\/([^/]+)\/payments$/;
 const ATOMIC = /^\/v3\/merchants\/([^/]+)\/atomic_order\/orders$/;
+const ITEMS = /^\/v3\/merchants\/([^/]+)\/items$/;
+const MODIFIER_GROUPS = /^\/v3\/merchants\/([^/]+)\/modifier_groups$/;
+const CATEGORIES = /^\/v3\/merchants\/([^/]+)\/categories$/;
+/** The inventory routes `state.catalogFaults` applies to. */
+const CATALOG_ROUTES = new Set(["GET items", "GET modifier_groups", "GET categories"]);
+/** Clover's page size without `limit`, and the most it answers with one. */
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+/** What Clover answers of an expanded nested list: its first 100 elements. */
+const NESTED_LIMIT = 100;
 const FILTER_FIELDS = new Set(["title", "externalReferenceId", "note", "state", "id"]);
 /** The token the Worker tests connect with, valid until an `unauthorized_once` fault. */
 const WORKER_TEST_TOKEN = "clover-access";
@@ -94,6 +116,19 @@ const MERCHANT_ROUTES = [
     ORDER_PAYMENTS,
     (mId, id, req, ctx) => recordPayment(mId, id, req.json, ctx),
   ],
+  ["GET items", "GET", ITEMS, (mId, _id, req, ctx) => listItems(mId, req.query, ctx)],
+  [
+    "GET modifier_groups",
+    "GET",
+    MODIFIER_GROUPS,
+    (mId, _id, req, ctx) => listModifierGroups(mId, req.query, ctx),
+  ],
+  [
+    "GET categories",
+    "GET",
+    CATEGORIES,
+    (mId, _id, req, ctx) => listCategories(mId, req.query, ctx),
+  ],
 ];
 
 /** @type {VendorModule} */
@@ -111,7 +146,8 @@ const clover = {
     for (const [name, method, pattern, answer] of MERCHANT_ROUTES) {
       const match = pattern.exec(req.path);
       if (req.method !== method || !match) continue;
-      const fault = routeFault(ctx, name);
+      const fault =
+        routeFault(ctx, name) ?? (CATALOG_ROUTES.has(name) ? catalogFault(ctx) : undefined);
       const common = await applyCommonFault(fault);
       if (common) return common;
       if (!authorized(req.headers, ctx)) return unauthorized(ctx);
@@ -133,6 +169,12 @@ export default { ...clover, signWebhook };
 function routeFault(/** @type {VendorContext} */ ctx, /** @type {string} */ name) {
   const faults = /** @type {Record<string, any[]> | undefined} */ (ctx.state.routeFaults);
   return faults?.[name]?.shift();
+}
+
+/** The next fault a test queued for the inventory routes (`state.catalogFaults`), if any. */
+function catalogFault(/** @type {VendorContext} */ ctx) {
+  const faults = /** @type {any[] | undefined} */ (ctx.state.catalogFaults);
+  return Array.isArray(faults) ? faults.shift() : undefined;
 }
 
 /**
@@ -443,7 +485,7 @@ async function createOrder(merchantId, req, ctx) {
     return unauthorized(ctx);
   }
   if (!authorized(req.headers, ctx)) return unauthorized(ctx);
-  const problem = validateCart(req.json);
+  const problem = validateCart(req.json) ?? unknownInventory(req.json.orderCart, ctx);
   if (problem) return cloverError(ctx, 400, problem);
   const order = storeOrder(ctx, merchantId, req.json.orderCart);
   if (fault?.kind === "accept_then_fail") {
@@ -501,15 +543,35 @@ function storeOrder(ctx, merchantId, cart) {
   const lineItems = cart.lineItems.map((/** @type {any} */ line) => ({
     id: cloverId(),
     ...line,
-    // Inventory lines take the inventory price, which the double does not know.
-    price: Number.isInteger(line.price) ? line.price : 0,
+    // Inventory lines take the inventory price, which the double knows once a test set the inventory.
+    price: Number.isInteger(line.price) ? line.price : inventoryPrice(ctx, line),
+    ...(line.modifications
+      ? {
+          modifications: {
+            elements: line.modifications.map((/** @type {any} */ modification) => ({
+              id: cloverId(),
+              ...modification,
+              amount: modifierPrice(ctx, modification),
+            })),
+          },
+        }
+      : {}),
   }));
   const discounts = (cart.discounts ?? []).map((/** @type {any} */ d) => ({
     id: cloverId(),
     ...d,
   }));
   const total =
-    lineItems.reduce((/** @type {number} */ sum, /** @type {any} */ l) => sum + l.price, 0) +
+    lineItems.reduce(
+      (/** @type {number} */ sum, /** @type {any} */ l) =>
+        sum +
+        l.price +
+        (l.modifications?.elements ?? []).reduce(
+          (/** @type {number} */ m, /** @type {any} */ modification) => m + modification.amount,
+          0,
+        ),
+      0,
+    ) +
     discounts.reduce((/** @type {number} */ sum, /** @type {any} */ d) => sum + (d.amount ?? 0), 0);
   const order = {
     id: cloverId(),
@@ -591,4 +653,259 @@ export function orderEvent(event) {
  */
 export function signWebhook(_body, secret) {
   return { "content-type": "application/json", "x-clover-auth": secret };
+}
+
+// ------------------------------------------------------------------ inventory
+
+/**
+ * The local demo's inventory: a café with two categories, a required milk choice (exactly one), an
+ * item out of stock (stock tracked, none left) and one hidden from the register.
+ */
+export const DEFAULT_INVENTORY = {
+  categories: [
+    { id: "CATCOFFEE0001", name: "Coffee", sortOrder: 1 },
+    { id: "CATBAKERY0001", name: "Bakery", sortOrder: 2 },
+  ],
+  modifierGroups: [
+    {
+      id: "MGMILK0000001",
+      name: "Milk",
+      minRequired: 1,
+      maxAllowed: 1,
+      showByDefault: true,
+      modifierIds: "MODWHOLE00001,MODOAT0000001,MODALMOND0001",
+      modifiers: {
+        elements: [
+          { id: "MODWHOLE00001", name: "Whole milk", price: 0, available: true },
+          { id: "MODOAT0000001", name: "Oat milk", price: 50, available: true },
+          { id: "MODALMOND0001", name: "Almond milk", price: 60, available: false },
+        ],
+      },
+    },
+  ],
+  items: [
+    inventoryItem("ITMLATTE00001", "Latte", 425, "CATCOFFEE0001", ["MGMILK0000001"]),
+    inventoryItem("ITMFLATWHITE1", "Flat white", 450, "CATCOFFEE0001", ["MGMILK0000001"]),
+    {
+      ...inventoryItem("ITMCROISSANT1", "Croissant", 350, "CATBAKERY0001", []),
+      autoManage: true,
+      itemStock: { item: { id: "ITMCROISSANT1" }, stockCount: 12, quantity: 12 },
+    },
+    {
+      ...inventoryItem("ITMBANANABRD1", "Banana bread", 375, "CATBAKERY0001", []),
+      autoManage: true,
+      itemStock: { item: { id: "ITMBANANABRD1" }, stockCount: 0, quantity: 0 },
+    },
+    { ...inventoryItem("ITMSTAFFMEAL1", "Staff meal", 0, "CATBAKERY0001", []), hidden: true },
+  ],
+};
+
+/**
+ * An inventory of `n` items in Clover's wire format, for paging: two categories taking turns, every
+ * item with a required size choice, prices 100, 101, … cents.
+ * @param {number} n
+ */
+export function bigInventory(n) {
+  const categories = [
+    { id: "CATBIGFOOD001", name: "Food", sortOrder: 0 },
+    { id: "CATBIGDRINK01", name: "Drinks", sortOrder: 1 },
+  ];
+  return {
+    categories,
+    modifierGroups: [
+      {
+        id: "MGBIGSIZE0001",
+        name: "Size",
+        minRequired: 1,
+        maxAllowed: 1,
+        showByDefault: true,
+        modifierIds: "MODBIGSMALL01,MODBIGLARGE01",
+        modifiers: {
+          elements: [
+            { id: "MODBIGSMALL01", name: "Small", price: 0, available: true },
+            { id: "MODBIGLARGE01", name: "Large", price: 100, available: true },
+          ],
+        },
+      },
+    ],
+    items: Array.from({ length: n }, (_, i) =>
+      inventoryItem(
+        `B${String(i).padStart(12, "0")}`,
+        `Item ${i + 1}`,
+        100 + i,
+        categories[i % 2]?.id ?? "",
+        ["MGBIGSIZE0001"],
+      ),
+    ),
+  };
+}
+
+/**
+ * An item as Clover stores it, naming its categories and modifier groups by id.
+ * @param {string} id @param {string} name @param {number} price @param {string} categoryId @param {string[]} groupIds
+ */
+function inventoryItem(id, name, price, categoryId, groupIds) {
+  return {
+    id,
+    hidden: false,
+    available: true,
+    autoManage: false,
+    name,
+    price,
+    priceType: "FIXED",
+    defaultTaxRates: true,
+    isRevenue: true,
+    modifiedTime: 1717243500000,
+    categories: { elements: [{ id: categoryId }] },
+    modifierGroups: { elements: groupIds.map((groupId) => ({ id: groupId })) },
+  };
+}
+
+/** @param {VendorContext} ctx @returns {{ items: any[], modifierGroups: any[], categories: any[] }} */
+function inventoryOf(ctx) {
+  const set = /** @type {any} */ (ctx.state.inventory);
+  return {
+    items: set?.items ?? (set ? [] : DEFAULT_INVENTORY.items),
+    modifierGroups: set?.modifierGroups ?? (set ? [] : DEFAULT_INVENTORY.modifierGroups),
+    categories: set?.categories ?? (set ? [] : DEFAULT_INVENTORY.categories),
+  };
+}
+
+/** The `expand` names of a query (`expand=a,b` or repeated). @param {URLSearchParams} query */
+function expansions(query) {
+  return new Set(query.getAll("expand").flatMap((value) => value.split(",").map((e) => e.trim())));
+}
+
+/** An expanded nested list as Clover answers it: its first 100 elements. @param {any} list */
+function nested(list) {
+  return /** @type {any[]} */ (list?.elements ?? []).slice(0, NESTED_LIMIT);
+}
+
+/**
+ * One page of a list, by `limit` (default 100, at most 1000) and `offset`.
+ * @param {string} merchantId @param {string} kind @param {URLSearchParams} query @param {any[]} all
+ * @param {(element: any) => any} shape @param {VendorContext} ctx
+ */
+function page(merchantId, kind, query, all, shape, ctx) {
+  const limit = Math.min(
+    Math.max(Number(query.get("limit") ?? DEFAULT_LIMIT) || DEFAULT_LIMIT, 1),
+    MAX_LIMIT,
+  );
+  const offset = Math.max(Number(query.get("offset") ?? 0) || 0, 0);
+  return ctx.reply(200, {
+    elements: all.slice(offset, offset + limit).map(shape),
+    href: `https://apisandbox.dev.clover.com/v3/merchants/${merchantId}/${kind}?limit=${limit}`,
+  });
+}
+
+/** @param {string} merchantId @param {URLSearchParams} query @param {VendorContext} ctx */
+function listItems(merchantId, query, ctx) {
+  const inventory = inventoryOf(ctx);
+  const expand = expansions(query);
+  const categories = new Map(inventory.categories.map((c) => [c.id, c]));
+  const groups = new Map(inventory.modifierGroups.map((g) => [g.id, g]));
+  const expandGroup = (/** @type {{ id: string }} */ ref) => {
+    const group = groups.get(ref.id);
+    if (!group) return ref;
+    const { modifiers, ...rest } = group;
+    return expand.has("modifierGroups.modifiers")
+      ? { ...rest, modifiers: { elements: nested(modifiers) } }
+      : rest;
+  };
+  return page(
+    merchantId,
+    "items",
+    query,
+    inventory.items,
+    (item) => {
+      const { categories: itemCategories, modifierGroups, itemStock, ...rest } = item;
+      return {
+        ...rest,
+        ...(expand.has("categories")
+          ? {
+              categories: {
+                elements: nested(itemCategories).map((ref) => categories.get(ref.id) ?? ref),
+              },
+            }
+          : {}),
+        ...(expand.has("modifierGroups") || expand.has("modifierGroups.modifiers")
+          ? { modifierGroups: { elements: nested(modifierGroups).map(expandGroup) } }
+          : {}),
+        ...(expand.has("itemStock") && itemStock ? { itemStock } : {}),
+      };
+    },
+    ctx,
+  );
+}
+
+/** @param {string} merchantId @param {URLSearchParams} query @param {VendorContext} ctx */
+function listModifierGroups(merchantId, query, ctx) {
+  const expand = expansions(query);
+  return page(
+    merchantId,
+    "modifier_groups",
+    query,
+    inventoryOf(ctx).modifierGroups,
+    (group) => {
+      const { modifiers, ...rest } = group;
+      return expand.has("modifiers")
+        ? { ...rest, modifiers: { elements: nested(modifiers) } }
+        : rest;
+    },
+    ctx,
+  );
+}
+
+/** @param {string} merchantId @param {URLSearchParams} query @param {VendorContext} ctx */
+function listCategories(merchantId, query, ctx) {
+  return page(merchantId, "categories", query, inventoryOf(ctx).categories, (c) => c, ctx);
+}
+
+/** Every modifier of the inventory by id. @param {VendorContext} ctx @returns {Map<string, any>} */
+function modifiersById(ctx) {
+  return new Map(
+    inventoryOf(ctx).modifierGroups.flatMap((group) =>
+      /** @type {any[]} */ (group.modifiers?.elements ?? []).map((m) => [m.id, m]),
+    ),
+  );
+}
+
+/**
+ * Once a test set the inventory: the first item or modifier of the cart the inventory lacks, or null.
+ * @param {any} cart @param {VendorContext} ctx @returns {string | null}
+ */
+function unknownInventory(cart, ctx) {
+  if (!ctx.state.inventory) return null;
+  const items = new Set(inventoryOf(ctx).items.map((item) => item.id));
+  const modifiers = modifiersById(ctx);
+  for (const [i, line] of cart.lineItems.entries()) {
+    if (line.item?.id !== undefined && !items.has(line.item.id)) {
+      return `orderCart.lineItems[${i}].item ${line.item.id} is not in the inventory`;
+    }
+    for (const [m, modification] of (line.modifications ?? []).entries()) {
+      if (!modifiers.has(modification.modifier.id)) {
+        return `orderCart.lineItems[${i}].modifications[${m}].modifier ${modification.modifier.id} is not in the inventory`;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * An inventory item's price once a test set the inventory (0 before, and for an open-priced item).
+ * @param {VendorContext} ctx @param {any} line
+ */
+function inventoryPrice(ctx, line) {
+  if (!ctx.state.inventory) return 0;
+  const item = inventoryOf(ctx).items.find((candidate) => candidate.id === line.item?.id);
+  return !item || item.priceType === "VARIABLE" ? 0 : (item.price ?? 0);
+}
+
+/**
+ * A modification's amount: its modifier's price once a test set the inventory, else 0.
+ * @param {VendorContext} ctx @param {any} modification
+ */
+function modifierPrice(ctx, modification) {
+  if (!ctx.state.inventory) return 0;
+  return modifiersById(ctx).get(modification.modifier?.id)?.price ?? 0;
 }

@@ -1,14 +1,24 @@
 import { z } from "zod";
 import { ORDER_TYPES, type OrderStatus, type OrderType } from "../../domain/order-status";
-import { parseVendorAnswer, parseWebhookBody, readJson, vendorFetch } from "./http";
+import {
+  parseVendorAnswer,
+  parseWebhookBody,
+  readJson,
+  vendorFetch,
+  withRateLimitRetries,
+} from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
   type PosCallOptions,
+  type PosCatalog,
+  type PosCatalogItem,
+  type PosCatalogModifierGroup,
   type PosConnection,
   type PosDraftProblem,
   PosError,
   type PosLocationInfo,
+  type PosMenuSignal,
   type PosOAuth,
   type PosOAuthApp,
   type PosOrder,
@@ -34,6 +44,10 @@ import {
  *   order is recorded as paid, so the register does not charge it again.
  *
  * Amounts: Clover takes integer cents, our minor units as they are.
+ *
+ * Menu import (`readCatalog`) reads the inventory by Clover's own item and
+ * modifier ids, the ids `createOrder` sends, so an imported menu orders by
+ * reference; inventory webhooks (`parseMenuSignals`) only say "read again".
  */
 
 const encoder = new TextEncoder();
@@ -122,6 +136,71 @@ const cloverWebhookMessage = z.object({
         ts: z.number(),
       }),
     ),
+  ),
+});
+
+// Inventory, read for the menu import. Nested lists come as `{ elements }`, and an expanded nested
+// list holds at most its first 100 elements (it cannot be paged):
+// https://docs.clover.com/docs/paginating-elements
+const cloverRef = z.object({ id: z.string().min(1) });
+
+// Item fields (`hidden`, `price`, `priceType` FIXED | VARIABLE | PER_UNIT, `stockCount`, the
+// expandable `modifierGroups`, `categories`, `itemStock`) as in Clover's Item:
+// https://github.com/clover/clover-android-sdk/blob/master/clover-android-sdk/src/main/java/com/clover/sdk/v3/inventory/Item.java
+// `available` and `autoManage` (Clover makes an item unavailable when its stock reaches zero):
+// https://docs.clover.com/changelog/clover-platform-api-updates-august-2021
+const cloverItem = z.object({
+  id: z.string().min(1),
+  name: z.string(),
+  hidden: z.boolean().nullish(),
+  price: z.number().int().nonnegative().nullish(),
+  priceType: z.string().nullish(),
+  available: z.boolean().nullish(),
+  autoManage: z.boolean().nullish(),
+  // Deprecated: `itemStock.quantity` rounded (https://docs.clover.com/docs/querying-inventory).
+  stockCount: z.number().nullish(),
+  itemStock: z
+    .object({ quantity: z.number().nullish(), stockCount: z.number().nullish() })
+    .nullish(),
+  categories: z.object({ elements: z.array(cloverRef) }).nullish(),
+  modifierGroups: z.object({ elements: z.array(cloverRef) }).nullish(),
+});
+type CloverItem = z.infer<typeof cloverItem>;
+
+// Modifier `available`: https://docs.clover.com/dev/docs/manage-item-modifiers-availability
+const cloverModifier = z.object({
+  id: z.string().min(1),
+  name: z.string(),
+  price: z.number().int().nonnegative().nullish(),
+  available: z.boolean().nullish(),
+});
+
+// Modifier group: `minRequired`, `maxAllowed` (https://docs.clover.com/docs/managing-modifier-groups-modifiers)
+// and `modifierIds`, "the ordered, comma-separated list of modifier ids in this group":
+// https://github.com/clover/clover-android-sdk/blob/master/clover-android-sdk/src/main/java/com/clover/sdk/v3/inventory/ModifierGroup.java
+const cloverModifierGroup = z.object({
+  id: z.string().min(1),
+  name: z.string(),
+  minRequired: z.number().int().nonnegative().nullish(),
+  maxAllowed: z.number().int().nonnegative().nullish(),
+  modifierIds: z.string().nullish(),
+  modifiers: z.object({ elements: z.array(cloverModifier) }).nullish(),
+});
+type CloverModifierGroup = z.infer<typeof cloverModifierGroup>;
+
+const cloverCategory = z.object({
+  id: z.string().min(1),
+  name: z.string(),
+  sortOrder: z.number().int().nullish(),
+});
+type CloverCategory = z.infer<typeof cloverCategory>;
+
+// The webhook message as the menu reads it: the same envelope, `ts` not required (the newer
+// inventory event types carry richer updates, and an update without a time still means "re-read").
+const cloverMenuMessage = z.object({
+  merchants: z.record(
+    z.string(),
+    z.array(z.object({ objectId: z.string().min(1), type: z.string(), ts: z.number().nullish() })),
   ),
 });
 
@@ -355,6 +434,135 @@ export function mapCloverWebhookType(type: string): OrderStatus | null {
   return type === "DELETE" ? "cancelled" : null;
 }
 
+// --------------------------------------------------------------- menu import
+
+/** What the menu import reads from Clover: every page of items, modifier groups and categories. */
+export interface CloverInventory {
+  items: CloverItem[];
+  modifierGroups: CloverModifierGroup[];
+  categories: CloverCategory[];
+}
+
+/**
+ * Clover's inventory as the vendor-neutral catalog. Item and modifier ids are Clover's own, which
+ * `createOrder` sends back as a line's `item.id` and a modification's `modifier.id`; the stock id is
+ * the item id, as Clover's item webhooks name items. Hidden items (not on the register) are left
+ * out. An open-priced item (`priceType` VARIABLE) has price 0: Clover holds no price for it.
+ */
+export function mapCloverCatalog(inventory: CloverInventory, currency: string | null): PosCatalog {
+  const categories = inventory.categories
+    .map((category, index) => ({
+      posCategoryId: category.id,
+      name: category.name,
+      sortOrder: category.sortOrder ?? index,
+    }))
+    .sort((a, b) => a.sortOrder - b.sortOrder);
+  const categoryRank = new Map(
+    categories.map((category, index) => [category.posCategoryId, index]),
+  );
+  const groups = new Map(
+    inventory.modifierGroups.map((group) => [group.id, mapCloverModifierGroup(group)]),
+  );
+  const items = inventory.items
+    .filter((item) => item.hidden !== true)
+    .map((item) => mapCloverItem(item, groups, categoryRank));
+  return { categories, items, currency };
+}
+
+function mapCloverItem(
+  item: CloverItem,
+  groups: ReadonlyMap<string, PosCatalogModifierGroup>,
+  categoryRank: ReadonlyMap<string, number>,
+): PosCatalogItem {
+  // An item may sit in several categories; the menu shows it once, in the first of them.
+  const [posCategoryId = null] = (item.categories?.elements ?? [])
+    .map((category) => category.id)
+    .filter((id) => categoryRank.has(id))
+    .sort((a, b) => (categoryRank.get(a) ?? 0) - (categoryRank.get(b) ?? 0));
+  return {
+    posItemId: item.id,
+    posStockId: item.id,
+    name: item.name,
+    // The Inventory API has no item description (it belongs to Clover Online Ordering):
+    // https://docs.clover.com/dev/docs/inventory-faqs
+    description: null,
+    price: item.priceType?.toUpperCase() === "VARIABLE" ? 0 : (item.price ?? 0),
+    posCategoryId,
+    available: cloverItemAvailable(item),
+    modifierGroups: (item.modifierGroups?.elements ?? []).flatMap((ref) => {
+      const group = groups.get(ref.id);
+      return group ? [group] : [];
+    }),
+  };
+}
+
+/**
+ * Whether Clover would sell the item now: not marked unavailable, and, where Clover manages its
+ * availability from its stock (`autoManage`), not out of stock. Stock is `itemStock.quantity`,
+ * else the deprecated whole-number `stockCount` (https://docs.clover.com/docs/querying-inventory);
+ * with no stock record the stock is unknown and only `available` counts.
+ */
+// Auto-managed items become unavailable when their stock reaches zero:
+// https://docs.clover.com/docs/managing-item-availability
+export function cloverItemAvailable(
+  item: Pick<CloverItem, "available" | "autoManage" | "itemStock" | "stockCount">,
+): boolean {
+  if (item.available === false) return false;
+  const stock = item.itemStock?.quantity ?? item.itemStock?.stockCount ?? item.stockCount ?? null;
+  return !(item.autoManage === true && stock !== null && stock <= 0);
+}
+
+function mapCloverModifierGroup(group: CloverModifierGroup): PosCatalogModifierGroup {
+  const order = (group.modifierIds ?? "")
+    .split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
+  const position = new Map(order.map((id, index) => [id, index]));
+  const modifiers = (group.modifiers?.elements ?? [])
+    .map((modifier, index) => ({
+      modifier,
+      rank: position.get(modifier.id) ?? order.length + index,
+    }))
+    .sort((a, b) => a.rank - b.rank)
+    .map(({ modifier }) => ({
+      posModifierId: modifier.id,
+      posStockId: modifier.id,
+      name: modifier.name,
+      price: modifier.price ?? 0,
+      available: modifier.available !== false,
+      // A Clover modification is one modifier; the API sets no per-modifier limit to import.
+      maxQuantity: 1,
+    }));
+  return {
+    posGroupId: group.id,
+    name: group.name,
+    minSelections: group.minRequired ?? 0,
+    // No `maxAllowed` is no limit. A maximum of 0 would forbid the whole group (and contradict any
+    // `minRequired`), so it is read as no limit too.
+    maxSelections: group.maxAllowed ? group.maxAllowed : null,
+    modifiers,
+  };
+}
+
+// Webhook event types: "I" inventory items (https://docs.clover.com/docs/webhooks), and the item
+// stock "IS" and item availability "IA" types Clover splits off it:
+// https://docs.clover.com/dev/docs/upcoming-changes-to-inventory-webhooks
+const INVENTORY_OBJECT_PREFIXES = ["I:", "IS:", "IA:"] as const;
+
+/** Whether a webhook update's `objectId` names an inventory item. */
+function isInventoryObject(objectId: string): boolean {
+  return INVENTORY_OBJECT_PREFIXES.some((prefix) => objectId.startsWith(prefix));
+}
+
+/** FNV-1a, 64 bits, as hex: a short stable digest for ids derived from a message. */
+function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of encoder.encode(text)) {
+    hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  }
+  return hash.toString(16).padStart(16, "0");
+}
+
 // ------------------------------------------------------------------- calls
 
 function merchantUrl(connection: PosConnection, path: string): string {
@@ -405,6 +613,61 @@ async function cloverCall(
     options,
   );
   return readJson(response);
+}
+
+/**
+ * Clover's page size for the inventory reads: its hard limit (the default is 100):
+ * https://docs.clover.com/docs/paginating-elements
+ */
+export const CLOVER_PAGE_LIMIT = 1000;
+
+/** Pages read before a list is refused as too large to import (100 000 entries). */
+const CLOVER_MAX_PAGES = 100;
+
+/**
+ * How a 429 during the import is waited out. Clover's 429 carries `retry-after` in seconds, and
+ * calling before it has passed makes the wait longer, so a longer wait is left to the caller:
+ * https://community.clover.com/articles/11615/improved-429-response-headers.html
+ * Without the header (Clover documents it for its concurrency limit,
+ * https://docs.clover.com/docs/api-usage-rate-limits) one second covers the per-second limits.
+ */
+const CLOVER_RATE_LIMIT_POLICY = { retries: 3, maxWaitSeconds: 10, defaultWaitSeconds: 1 };
+
+/**
+ * Every element of a Clover list, read with `limit`/`offset` until a short page. Offsets shift when
+ * the merchant edits the inventory meanwhile, so an element seen twice is kept once.
+ */
+// Items have `limit`/`offset` since https://docs.clover.com/changelog/clover-api-updates-june-2023,
+// categories and modifier groups since https://docs.clover.com/changelog/clover-api-updates-september-2023
+async function readAllPages<T extends { id: string }>(
+  connection: PosConnection,
+  path: string,
+  query: Record<string, string>,
+  schema: z.ZodType<T>,
+  what: string,
+  options: PosCallOptions,
+): Promise<T[]> {
+  const list = z.object({ elements: z.array(schema) });
+  const byId = new Map<string, T>();
+  for (let page = 0; page < CLOVER_MAX_PAGES; page += 1) {
+    const params = new URLSearchParams({
+      ...query,
+      limit: String(CLOVER_PAGE_LIMIT),
+      offset: String(page * CLOVER_PAGE_LIMIT),
+    });
+    const answer = await withRateLimitRetries(
+      () => cloverCall(connection, "GET", `${path}?${params}`, options),
+      CLOVER_RATE_LIMIT_POLICY,
+    );
+    const { elements } = parseAnswer(list, answer, what);
+    for (const element of elements) if (!byId.has(element.id)) byId.set(element.id, element);
+    if (elements.length < CLOVER_PAGE_LIMIT) return [...byId.values()];
+  }
+  throw new PosError(
+    "permanent",
+    "catalog_too_large",
+    `the Clover ${what} has more than ${CLOVER_MAX_PAGES * CLOVER_PAGE_LIMIT} entries`,
+  );
 }
 
 // GET /v3/merchants/{mId}: https://docs.clover.com/build/web-api
@@ -815,6 +1078,65 @@ export const cloverAdapter: PosAdapter = {
       }
     }
     return reports;
+  },
+
+  /**
+   * The merchant's inventory: categories, modifier groups with their modifiers, then items with
+   * their categories, modifier groups and stock, every page. The currency is the merchant's where
+   * connecting stored it (`settings.currency`), else null.
+   */
+  // GET /v3/merchants/{mId}/items, /modifier_groups, /categories, with `expand` for nested lists:
+  // https://docs.clover.com/docs/managing-items-item-groups, https://docs.clover.com/docs/managing-modifier-groups-modifiers
+  async readCatalog(connection, options): Promise<PosCatalog> {
+    const categories = await readAllPages(
+      connection,
+      "/categories",
+      {},
+      cloverCategory,
+      "category list",
+      options,
+    );
+    const modifierGroups = await readAllPages(
+      connection,
+      "/modifier_groups",
+      { expand: "modifiers" },
+      cloverModifierGroup,
+      "modifier group list",
+      options,
+    );
+    const items = await readAllPages(
+      connection,
+      "/items",
+      { expand: "categories,modifierGroups,itemStock" },
+      cloverItem,
+      "item list",
+      options,
+    );
+    return mapCloverCatalog(
+      { items, modifierGroups, categories },
+      currencyOf(connection.settings?.currency),
+    );
+  },
+
+  /**
+   * One `catalog_changed` for a message naming any inventory item: Clover's item update says that
+   * an item changed, not how, so the sync reads the catalog again. Its id is derived from the
+   * inventory updates alone, so a message delivered again gives the same id.
+   */
+  parseMenuSignals(request: WebhookRequest): PosMenuSignal[] {
+    const parsed = cloverMenuMessage.safeParse(jsonOrUndefined(request.rawBody));
+    if (!parsed.success) return [];
+    const changes = Object.entries(parsed.data.merchants)
+      .flatMap(([merchantId, updates]) =>
+        updates
+          .filter((update) => isInventoryObject(update.objectId))
+          .map((update) => `${merchantId}:${update.objectId}:${update.type}:${update.ts ?? ""}`),
+      )
+      .sort();
+    if (changes.length === 0) return [];
+    return [
+      { kind: "catalog_changed", eventId: `clover-inventory:${fnv1a64(changes.join("\n"))}` },
+    ];
   },
 };
 

@@ -69,6 +69,37 @@ export async function vendorFetch(
   );
 }
 
+/**
+ * Runs `call`, waiting out a 429 by its Retry-After (`defaultWaitSeconds` when it has none) at most
+ * `retries` times. A 429 that asks for longer than `maxWaitSeconds` is thrown at once, as is the last
+ * one and every other failure: a wait that long belongs to the caller's own retry schedule, not to a
+ * request in flight.
+ */
+export async function withRateLimitRetries<T>(
+  call: () => Promise<T>,
+  policy: {
+    retries: number;
+    maxWaitSeconds: number;
+    defaultWaitSeconds: number;
+    sleep?: (ms: number) => Promise<void>;
+  },
+): Promise<T> {
+  const sleep =
+    policy.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof PosError) || err.details.status !== 429 || attempt >= policy.retries) {
+        throw err;
+      }
+      const waitSeconds = err.details.retryAfterSeconds ?? policy.defaultWaitSeconds;
+      if (waitSeconds > policy.maxWaitSeconds) throw err;
+      await sleep(waitSeconds * 1000);
+    }
+  }
+}
+
 /** Retry-After as seconds: either delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null, now: Date): number | undefined {
   if (!value) return undefined;
