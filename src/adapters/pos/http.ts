@@ -69,37 +69,6 @@ export async function vendorFetch(
   );
 }
 
-/**
- * Runs `call`, waiting out a 429 by its Retry-After (`defaultWaitSeconds` when it has none) at most
- * `retries` times. A 429 that asks for longer than `maxWaitSeconds` is thrown at once, as is the last
- * one and every other failure: a wait that long belongs to the caller's own retry schedule, not to a
- * request in flight.
- */
-export async function withRateLimitRetries<T>(
-  call: () => Promise<T>,
-  policy: {
-    retries: number;
-    maxWaitSeconds: number;
-    defaultWaitSeconds: number;
-    sleep?: (ms: number) => Promise<void>;
-  },
-): Promise<T> {
-  const sleep =
-    policy.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await call();
-    } catch (err) {
-      if (!(err instanceof PosError) || err.details.status !== 429 || attempt >= policy.retries) {
-        throw err;
-      }
-      const waitSeconds = err.details.retryAfterSeconds ?? policy.defaultWaitSeconds;
-      if (waitSeconds > policy.maxWaitSeconds) throw err;
-      await sleep(waitSeconds * 1000);
-    }
-  }
-}
-
 /** Retry-After as seconds: either delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null, now: Date): number | undefined {
   if (!value) return undefined;
@@ -179,6 +148,8 @@ export async function withRateLimitRetries<T>(
   policy: {
     retries?: number;
     maxWaitSeconds?: number;
+    /** The wait when a 429 has no Retry-After; absent: 1, 2, 4 … s. */
+    defaultWaitSeconds?: number;
     sleep?: (ms: number) => Promise<void>;
   } = {},
 ): Promise<T> {
@@ -191,7 +162,8 @@ export async function withRateLimitRetries<T>(
     } catch (err) {
       if (!(err instanceof PosError) || err.code !== "rate_limited" || attempt >= retries)
         throw err;
-      const waitSeconds = err.details.retryAfterSeconds ?? 2 ** attempt;
+      const waitSeconds =
+        err.details.retryAfterSeconds ?? policy.defaultWaitSeconds ?? 2 ** attempt;
       if (waitSeconds > maxWaitSeconds) throw err;
       await sleep(waitSeconds * 1000);
     }
