@@ -135,3 +135,41 @@ export function parseWebhookBody<T>(schema: z.ZodType<T>, rawBody: string, what:
   }
   return result.data;
 }
+
+/** How long and how often `withRateLimitRetries` waits out a 429. */
+export interface RateLimitRetries {
+  /** Waits before the 429 is thrown (default 3). */
+  maxWaits?: number;
+  /** The longest Retry-After worth waiting for here (default 10 s); a longer one is thrown at once. */
+  maxWaitSeconds?: number;
+  /** Without a Retry-After (default 1 s). */
+  defaultWaitSeconds?: number;
+  /** Tests only. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Runs `call`, and when it fails with a 429 waits the vendor's Retry-After and calls again, at
+ * most `maxWaits` times; then the last `retryable` `rate_limited` error is thrown. A Retry-After
+ * longer than `maxWaitSeconds` is not waited here: calling again any sooner would only meet
+ * another 429, so the error (with its `retryAfterSeconds`) goes to the caller's own backoff.
+ * Every other failure is thrown as it came.
+ */
+export async function withRateLimitRetries<T>(
+  call: () => Promise<T>,
+  limits: RateLimitRetries = {},
+): Promise<T> {
+  const maxWaits = limits.maxWaits ?? 3;
+  const maxWaitSeconds = limits.maxWaitSeconds ?? 10;
+  const sleep = limits.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let waits = 0; ; waits++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof PosError) || err.details.status !== 429 || waits >= maxWaits) throw err;
+      const seconds = err.details.retryAfterSeconds ?? limits.defaultWaitSeconds ?? 1;
+      if (seconds > maxWaitSeconds) throw err;
+      await sleep(seconds * 1000);
+    }
+  }
+}
