@@ -31,7 +31,8 @@
 //     `bigMenu`) as the restaurant configured it: entities may carry V2's `visibility` array, and
 //     GET /menus/v3/menus leaves out those without ORDERING_PARTNERS (V3 answers only what the partner
 //     may see: https://doc.toasttab.com/doc/devguide/apiComparingMenusAPIV2AndV3.html). Its item and
-//     option prices are the prices /prices and /orders use, and a selection of a listed item must name
+//     option prices, per placement (the same item may cost more on the Dinner menu), are the prices
+//     /prices and /orders use for the group a selection names, and a selection of a listed item must name
 //     a menu group holding it (`itemGroup`), a modifier a modifier group holding it (`optionGroup`),
 //     else 400: "all selections must have valid item and itemGroup fields".
 //   - `{ [item or modifier GUID]: price }`, decimal prices only: nothing is published, so GET /menus
@@ -404,12 +405,15 @@ function isRef(value) {
 
 /**
  * A selection's (or modifier's) unit price in cents: the menu's price for its item (or modifier
- * option), else its own `openPriceAmount`; null when neither says (an entity Toast does not know).
+ * option) in the group it names, else its own `openPriceAmount`; null when neither says (an entity Toast does not know).
  * @param {VendorContext} ctx @param {any} selection @param {"item" | "option"} kind
  */
 function unitPriceCents(ctx, selection, kind) {
   const index = menuIndex(ctx);
-  const listed = (kind === "item" ? index.itemPrices : index.optionPrices).get(selection.item.guid);
+  const group = kind === "item" ? selection.itemGroup?.guid : selection.optionGroup?.guid;
+  const prices = kind === "item" ? index.itemPrices : index.optionPrices;
+  // A wire menu prices each placement (Toast resolves menu-specific prices per menu).
+  const listed = prices.get(`${group}/${selection.item.guid}`) ?? prices.get(selection.item.guid);
   if (typeof listed === "number") return Math.round(listed * 100);
   if (typeof selection.openPriceAmount === "number") {
     return Math.round(selection.openPriceAmount * 100);
@@ -939,8 +943,9 @@ function currentMenu(ctx) {
 }
 
 /**
- * The prices the menu sets, and where a wire menu places each item and option (null for a price-only
- * menu, which places nothing).
+ * The prices the menu sets (by GUID in a price-only menu, by `<group GUID>/<GUID>` in a wire menu),
+ * and where a wire menu places each item and option (null for a price-only menu, which places
+ * nothing).
  * @param {VendorContext} ctx
  */
 function menuIndex(ctx) {
@@ -972,7 +977,7 @@ function menuIndex(ctx) {
   };
   const walk = (/** @type {any} */ group) => {
     for (const item of group.menuItems ?? []) {
-      if (typeof item.price === "number") itemPrices.set(item.guid, item.price);
+      if (typeof item.price === "number") itemPrices.set(`${group.guid}/${item.guid}`, item.price);
       place(itemGroups, item.guid, group.guid);
     }
     for (const child of group.menuGroups ?? []) walk(child);
@@ -983,7 +988,9 @@ function menuIndex(ctx) {
     for (const ref of group.modifierOptionReferences ?? []) {
       const option = options[String(ref)];
       if (!option) continue;
-      if (typeof option.price === "number") optionPrices.set(option.guid, option.price);
+      if (typeof option.price === "number") {
+        optionPrices.set(`${group.guid}/${option.guid}`, option.price);
+      }
       place(optionGroups, option.guid, group.guid);
     }
   }
