@@ -50,6 +50,11 @@ import {
  * selection, and both the modifier group and the modifier GUID on every
  * modifier, so `posItemId` is `"<menu group GUID>/<menu item GUID>"` and
  * `posModifierId` is `"<modifier group GUID>/<modifier GUID>"`.
+ *
+ * Menu import (`readCatalog`) is three reads: the restaurant (its currency, which the menus API
+ * does not state), the published menus (menus API V3, the version for ordering integrations), and
+ * the stock API (the menus API carries no stock). Its ids are the ones above, so an imported item
+ * orders as it is; `toastCatalogFrom` says how the menu maps.
  */
 
 const EXTERNAL_ID_PREFIX = "orderlane:";
