@@ -15,15 +15,36 @@
 //   https://doc.toasttab.com/openapi/orders/operation/ordersGuidGet
 // - POST /orders/v2/orders/{guid}/void              void the order, its items and its OTHER payments
 //   https://doc.toasttab.com/openapi/orders/operation/voidOrder and https://doc.toasttab.com/doc/devguide/apiVoidOrder.html
+// - GET  /menus/v3/menus                            the published menus, whole, in one answer (404 when none)
+//   https://doc.toasttab.com/openapi/menusv3/operation/menusGet
+// - GET  /stock/v1/inventory[?status=]              the items OUT_OF_STOCK or QUANTITY (IN_STOCK ones are not listed)
+//   https://doc.toasttab.com/openapi/stock/operation/getInventory
 //
 // State a test may set (`double.state("toast")`, or `POST /_control/state { vendor: "toast", key, value }`):
 // - `clients = { [clientId]: clientSecret }`: only those log in; unset, any non-empty pair does.
 // - `restaurants = { [guid]: { name?, currencyCode?, timeZone?, ... } }` (Toast's `General` fields): only
 //   those restaurants exist, and orders calls for any other answer 403; unset, every GUID is a
 //   restaurant named "Double Bistro" selling in USD in America/New_York.
-// - `menu = { [item or modifier GUID]: price }`, decimal prices. An item not in it is priced at the
-//   selection's own `openPriceAmount` (Toast's price for an open-price item), else it is an unknown
-//   entity (404, as the prices and orders endpoints document).
+// - `menu`: the restaurant's menu, in one of two forms; unset, `DEFAULT_MENU` (two menus, three groups,
+//   five items a guest sees, one hidden, a cheese and a temperature modifier group).
+//   - A menus API V3 answer (`{ menus, modifierGroupReferences, modifierOptionReferences }`, see
+//     `bigMenu`) as the restaurant configured it: entities may carry V2's `visibility` array, and
+//     GET /menus/v3/menus leaves out those without ORDERING_PARTNERS (V3 answers only what the partner
+//     may see: https://doc.toasttab.com/doc/devguide/apiComparingMenusAPIV2AndV3.html). Its item and
+//     option prices, per placement (the same item may cost more on the Dinner menu), are the prices
+//     /prices and /orders use for the group a selection names, and a selection of a listed item must name
+//     a menu group holding it (`itemGroup`), a modifier a modifier group holding it (`optionGroup`),
+//     else 400: "all selections must have valid item and itemGroup fields".
+//   - `{ [item or modifier GUID]: price }`, decimal prices only: nothing is published, so GET /menus
+//     answers 404 as Toast does for a restaurant without published menus.
+//   In both, an item not listed (or listed without a price) is priced at the selection's own
+//   `openPriceAmount` (Toast's price for an open-price item), else it is an unknown entity (404, as
+//   the prices and orders endpoints document).
+// - `stock = { [item or option GUID]: { status: "OUT_OF_STOCK" | "QUANTITY" | "IN_STOCK", quantity? } }`:
+//   what GET /stock/v1/inventory lists (unset: everything in stock).
+// - `catalogFaults = Fault[]` (server.mjs's `status` and `delay` faults, e.g. `{ kind: "status",
+//   status: 429, retryAfter: 1 }`): one is taken by each GET /menus/v3/menus call, in order; the
+//   create-order faults do not reach the menus endpoint, nor these the orders endpoints.
 // - `taxRate` (default 0.0875): one rate on every selection, rounded half up per selection, after
 //   the check's discount.
 // - `discounts = { [guid]: discountType }`: the restaurant's discounts; unset, every GUID is an
@@ -44,6 +65,7 @@ import { applyCommonFault } from "./server.mjs";
 const ORDER_PATH = /^\/orders\/v2\/orders\/([^/]+)$/;
 const VOID_PATH = /^\/orders\/v2\/orders\/([^/]+)\/void$/;
 const RESTAURANT_PATH = /^\/restaurants\/v1\/restaurants\/([^/]+)$/;
+const ORDERING_PARTNERS = "ORDERING_PARTNERS";
 const DEFAULT_TAX_RATE = 0.0875;
 const DEFAULT_PREP_MINUTES = 15;
 
@@ -57,6 +79,12 @@ const toast = {
     const restaurant = RESTAURANT_PATH.exec(req.path);
     if (req.method === "GET" && restaurant?.[1]) {
       return restaurantInfo(req.headers, decodeURIComponent(restaurant[1]), ctx);
+    }
+    if (req.method === "GET" && req.path === "/menus/v3/menus") {
+      return publishedMenus(req.headers, ctx);
+    }
+    if (req.method === "GET" && req.path === "/stock/v1/inventory") {
+      return inventory(req.headers, req.query, ctx);
     }
     if (req.method === "POST" && req.path === "/orders/v2/prices") {
       return prices(req, ctx);
@@ -376,13 +404,16 @@ function isRef(value) {
 }
 
 /**
- * A selection's unit price in cents: the menu's price for its item, else its own
- * `openPriceAmount`; null when neither says (an entity Toast does not know).
- * @param {VendorContext} ctx @param {any} selection
+ * A selection's (or modifier's) unit price in cents: the menu's price for its item (or modifier
+ * option) in the group it names, else its own `openPriceAmount`; null when neither says (an entity Toast does not know).
+ * @param {VendorContext} ctx @param {any} selection @param {"item" | "option"} kind
  */
-function unitPriceCents(ctx, selection) {
-  const menu = /** @type {Record<string, number> | undefined} */ (ctx.state.menu);
-  const listed = menu?.[selection.item.guid];
+function unitPriceCents(ctx, selection, kind) {
+  const index = menuIndex(ctx);
+  const group = kind === "item" ? selection.itemGroup?.guid : selection.optionGroup?.guid;
+  const prices = kind === "item" ? index.itemPrices : index.optionPrices;
+  // A wire menu prices each placement (Toast resolves menu-specific prices per menu).
+  const listed = prices.get(`${group}/${selection.item.guid}`) ?? prices.get(selection.item.guid);
   if (typeof listed === "number") return Math.round(listed * 100);
   if (typeof selection.openPriceAmount === "number") {
     return Math.round(selection.openPriceAmount * 100);
@@ -479,7 +510,9 @@ function applyCheckDiscount(ctx, check, selections, rate) {
  * @returns {{ error: Answer } | { selection: any }}
  */
 function priceSelection(ctx, selection, rate) {
-  const unit = unitPriceCents(ctx, selection);
+  const misplaced = misplacedSelection(ctx, selection);
+  if (misplaced) return { error: toastError(ctx, 400, misplaced) };
+  const unit = unitPriceCents(ctx, selection, "item");
   if (unit === null) return { error: unknownEntity(ctx, selection.item.guid) };
   let modifierCents = 0;
   const modifiers = [];
@@ -488,7 +521,7 @@ function priceSelection(ctx, selection, rate) {
       modifiers.push({ ...modifier, price: 0 });
       continue;
     }
-    const price = unitPriceCents(ctx, modifier);
+    const price = unitPriceCents(ctx, modifier, "option");
     if (price === null) return { error: unknownEntity(ctx, modifier.item.guid) };
     const total = price * (modifier.quantity ?? 1);
     modifierCents += total;
@@ -719,4 +752,412 @@ export function signWebhook(body, secret) {
   const restaurant = message?.details?.restaurantGuid;
   if (typeof restaurant === "string") headers["toast-restaurant-external-id"] = restaurant;
   return headers;
+}
+
+// ----------------------------------------------------------------------------------- menus
+
+/**
+ * The double's default restaurant menu (the `menu` state key unset), as a menus API V3 answer with
+ * V2-style `visibility` on the entity GET /menus leaves out. Food has Burgers (with a nested
+ * Veggie group) and Sides; Drinks has one group. Burgers take a temperature (exactly one) and up to
+ * two cheeses (Cheddar may be doubled).
+ * Menu, MenuGroup, MenuItem, ModifierGroup, ModifierOption: https://doc.toasttab.com/openapi/menusv3/tag/Data-definitions/schema/Restaurant
+ */
+export const DEFAULT_MENU = Object.freeze({
+  menus: [
+    {
+      guid: "d0000001-0000-4000-8000-000000000001",
+      name: "Food",
+      menuGroups: [
+        {
+          guid: "d0000002-0000-4000-8000-000000000001",
+          name: "Burgers",
+          menuItems: [
+            menuItem("d0000003-0000-4000-8000-000000000001", "Classic Burger", 10, [1, 2], {
+              description: "Beef patty, lettuce, tomato",
+            }),
+            menuItem("d0000003-0000-4000-8000-000000000009", "Staff Meal", 0, [], {
+              visibility: ["POS"],
+            }),
+          ],
+          menuGroups: [
+            {
+              guid: "d0000002-0000-4000-8000-000000000002",
+              name: "Veggie",
+              menuItems: [
+                menuItem("d0000003-0000-4000-8000-000000000002", "Veggie Burger", 9.5, [2]),
+              ],
+              menuGroups: [],
+            },
+          ],
+        },
+        {
+          guid: "d0000002-0000-4000-8000-000000000003",
+          name: "Sides",
+          menuItems: [
+            menuItem("d0000003-0000-4000-8000-000000000003", "Fries", 4.5, []),
+            menuItem("d0000003-0000-4000-8000-000000000004", "Onion Rings", 5, []),
+          ],
+          menuGroups: [],
+        },
+      ],
+    },
+    {
+      guid: "d0000001-0000-4000-8000-000000000002",
+      name: "Drinks",
+      menuGroups: [
+        {
+          guid: "d0000002-0000-4000-8000-000000000004",
+          name: "Soft Drinks",
+          menuItems: [menuItem("d0000003-0000-4000-8000-000000000005", "Lemonade", 3, [])],
+          menuGroups: [],
+        },
+      ],
+    },
+  ],
+  modifierGroupReferences: {
+    1: modifierGroup(1, "d0000004-0000-4000-8000-000000000001", "Temperature", 1, 1, [11, 12, 13]),
+    2: modifierGroup(2, "d0000004-0000-4000-8000-000000000002", "Cheese", 0, 2, [21, 22]),
+  },
+  modifierOptionReferences: {
+    11: modifierOption(11, "d0000005-0000-4000-8000-000000000011", "Rare", 0),
+    12: modifierOption(12, "d0000005-0000-4000-8000-000000000012", "Medium", 0),
+    13: modifierOption(13, "d0000005-0000-4000-8000-000000000013", "Well Done", 0),
+    21: modifierOption(21, "d0000005-0000-4000-8000-000000000021", "Cheddar", 1.5, {
+      allowsDuplicates: true,
+    }),
+    22: modifierOption(22, "d0000005-0000-4000-8000-000000000022", "Swiss", 1.75),
+  },
+});
+
+/**
+ * A menus API V3 answer with `n` items in groups of 100 under one menu, every item taking one
+ * "Extras" modifier group (up to three of two options). Item i is "Item i", priced 5.00 plus i
+ * cents modulo 1000; its GUID is `itemGuid(i)`, its group's `groupGuid(floor(i / 100))`.
+ * @param {number} n
+ */
+export function bigMenu(n) {
+  const groups = [];
+  for (let g = 0; g * 100 < n; g++) {
+    const menuItems = [];
+    for (let i = g * 100; i < Math.min(n, (g + 1) * 100); i++) {
+      menuItems.push(menuItem(bigMenu.itemGuid(i), `Item ${i}`, 5 + (i % 1000) / 100, [1]));
+    }
+    groups.push({ guid: bigMenu.groupGuid(g), name: `Group ${g}`, menuItems, menuGroups: [] });
+  }
+  return {
+    menus: [{ guid: "b1600000-0000-4000-8000-000000000000", name: "Big Menu", menuGroups: groups }],
+    modifierGroupReferences: {
+      1: modifierGroup(1, "b1600003-0000-4000-8000-000000000001", "Extras", 0, 3, [2, 3], {
+        isMultiSelect: true,
+      }),
+    },
+    modifierOptionReferences: {
+      2: modifierOption(2, "b1600004-0000-4000-8000-000000000002", "Extra Sauce", 0.5, {
+        allowsDuplicates: true,
+      }),
+      3: modifierOption(3, "b1600004-0000-4000-8000-000000000003", "Side Salad", 2),
+    },
+  };
+}
+bigMenu.itemGuid = (/** @type {number} */ i) =>
+  `b1600001-0000-4000-8000-${String(i).padStart(12, "0")}`;
+bigMenu.groupGuid = (/** @type {number} */ g) =>
+  `b1600002-0000-4000-8000-${String(g).padStart(12, "0")}`;
+
+/**
+ * A MenuItem with the fields the menus API returns that matter here.
+ * @param {string} guid @param {string} name @param {number | null} price
+ * @param {number[]} modifierGroupReferences @param {Record<string, unknown>} [extra]
+ */
+function menuItem(guid, name, price, modifierGroupReferences, extra = {}) {
+  return {
+    guid,
+    name,
+    kitchenName: "",
+    description: "",
+    price,
+    pricingStrategy: price === null ? "OPEN_PRICE" : "BASE_PRICE",
+    pricingRules: null,
+    plu: "",
+    sku: "",
+    modifierGroupReferences,
+    ...extra,
+  };
+}
+
+/**
+ * @param {number} referenceId @param {string} guid @param {string} name
+ * @param {number} minSelections @param {number | null} maxSelections @param {number[]} options
+ * @param {Record<string, unknown>} [extra]
+ */
+function modifierGroup(referenceId, guid, name, minSelections, maxSelections, options, extra = {}) {
+  return {
+    referenceId,
+    guid,
+    name,
+    pricingStrategy: "NONE",
+    pricingRules: null,
+    defaultOptionsChargePrice: "YES",
+    defaultOptionsSubstitutionPricing: "NO",
+    minSelections,
+    maxSelections,
+    requiredMode: minSelections > 0 ? "REQUIRED" : "OPTIONAL_FORCE_SHOW",
+    isMultiSelect: maxSelections !== 1,
+    modifierOptionReferences: options,
+    ...extra,
+  };
+}
+
+/**
+ * @param {number} referenceId @param {string} guid @param {string} name @param {number | null} price
+ * @param {Record<string, unknown>} [extra]
+ */
+function modifierOption(referenceId, guid, name, price, extra = {}) {
+  return {
+    referenceId,
+    guid,
+    name,
+    kitchenName: "",
+    description: "",
+    price,
+    pricingStrategy: "BASE_PRICE",
+    pricingRules: null,
+    isDefault: false,
+    allowsDuplicates: false,
+    modifierGroupReferences: [],
+    ...extra,
+  };
+}
+
+/** @param {unknown} menu @returns {menu is { menus: any[], modifierGroupReferences?: Record<string, any>, modifierOptionReferences?: Record<string, any> }} */
+function isWireMenu(menu) {
+  return (
+    typeof menu === "object" && menu !== null && Array.isArray(/** @type {any} */ (menu).menus)
+  );
+}
+
+/** @param {VendorContext} ctx */
+function currentMenu(ctx) {
+  return ctx.state.menu ?? DEFAULT_MENU;
+}
+
+/**
+ * The prices the menu sets (by GUID in a price-only menu, by `<group GUID>/<GUID>` in a wire menu),
+ * and where a wire menu places each item and option (null for a price-only menu, which places
+ * nothing).
+ * @param {VendorContext} ctx
+ */
+function menuIndex(ctx) {
+  const menu = currentMenu(ctx);
+  /** @type {Map<string, number>} */
+  const itemPrices = new Map();
+  /** @type {Map<string, number>} */
+  const optionPrices = new Map();
+  if (!isWireMenu(menu)) {
+    for (const [guid, price] of Object.entries(/** @type {Record<string, unknown>} */ (menu))) {
+      if (typeof price !== "number") continue;
+      itemPrices.set(guid, price);
+      optionPrices.set(guid, price);
+    }
+    return { itemPrices, optionPrices, itemGroups: null, optionGroups: null };
+  }
+  /** @type {Map<string, Set<string>>} */
+  const itemGroups = new Map();
+  /** @type {Map<string, Set<string>>} */
+  const optionGroups = new Map();
+  const place = (
+    /** @type {Map<string, Set<string>>} */ map,
+    /** @type {string} */ guid,
+    /** @type {string} */ group,
+  ) => {
+    const set = map.get(guid) ?? new Set();
+    set.add(group);
+    map.set(guid, set);
+  };
+  const walk = (/** @type {any} */ group) => {
+    for (const item of group.menuItems ?? []) {
+      if (typeof item.price === "number") itemPrices.set(`${group.guid}/${item.guid}`, item.price);
+      place(itemGroups, item.guid, group.guid);
+    }
+    for (const child of group.menuGroups ?? []) walk(child);
+  };
+  for (const m of menu.menus) for (const group of m.menuGroups ?? []) walk(group);
+  const options = menu.modifierOptionReferences ?? {};
+  for (const group of Object.values(menu.modifierGroupReferences ?? {})) {
+    for (const ref of group.modifierOptionReferences ?? []) {
+      const option = options[String(ref)];
+      if (!option) continue;
+      if (typeof option.price === "number") {
+        optionPrices.set(`${group.guid}/${option.guid}`, option.price);
+      }
+      place(optionGroups, option.guid, group.guid);
+    }
+  }
+  return { itemPrices, optionPrices, itemGroups, optionGroups };
+}
+
+/**
+ * Why a selection names its item or a modifier under a group that does not hold it, or null.
+ * @param {VendorContext} ctx @param {any} selection @returns {string | null}
+ */
+function misplacedSelection(ctx, selection) {
+  const { itemGroups, optionGroups } = menuIndex(ctx);
+  const groups = itemGroups?.get(selection.item.guid);
+  if (groups && !groups.has(selection.itemGroup.guid)) {
+    return `The menu group ${selection.itemGroup.guid} does not contain the menu item ${selection.item.guid}`;
+  }
+  for (const modifier of selection.modifiers ?? []) {
+    if (modifier.selectionType === "SPECIAL_REQUEST") continue;
+    const holders = optionGroups?.get(modifier.item.guid);
+    if (holders && !holders.has(modifier.optionGroup.guid)) {
+      return `The modifier group ${modifier.optionGroup.guid} does not contain the modifier ${modifier.item.guid}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * GET /menus/v3/menus: the published menus with only what an ordering partner may see, whole (the
+ * endpoint has no paging); 404 when nothing is published. A `catalogFaults` fault goes first.
+ * @param {Record<string, string>} headers @param {VendorContext} ctx
+ */
+async function publishedMenus(headers, ctx) {
+  const denied = checkRequest(headers, ctx);
+  if (denied) return denied;
+  const faults = /** @type {import("./server.mjs").Fault[] | undefined} */ (
+    ctx.state.catalogFaults
+  );
+  const injected = await applyCommonFault(faults?.shift());
+  if (injected) return injected;
+  const menu = currentMenu(ctx);
+  if (!isWireMenu(menu)) {
+    return toastError(
+      ctx,
+      404,
+      "No published data was found for the restaurant. Ensure that the restaurant GUID is correct and that its data has been published.",
+    );
+  }
+  const restaurant = headers["toast-restaurant-external-id"] ?? "";
+  return ctx.reply(200, {
+    restaurantGuid: restaurant,
+    lastUpdated: toastDate(new Date()),
+    restaurantTimeZone: restaurantGeneral(ctx, restaurant)?.timeZone ?? "America/New_York",
+    ...visibleToPartners(menu),
+    preModifierGroupReferences: {},
+  });
+}
+
+/**
+ * The menu as V3 answers a partner: entities whose `visibility` lacks ORDERING_PARTNERS left out,
+ * and no `visibility` arrays (V3 has none).
+ * @param {{ menus: any[], modifierGroupReferences?: Record<string, any>, modifierOptionReferences?: Record<string, any> }} menu
+ */
+function visibleToPartners(menu) {
+  const visible = (/** @type {any} */ entity) =>
+    !Array.isArray(entity?.visibility) || entity.visibility.includes(ORDERING_PARTNERS);
+  const strip = (/** @type {any} */ entity) => {
+    const { visibility: _visibility, ...rest } = entity;
+    return rest;
+  };
+  const group = (/** @type {any} */ g) => ({
+    ...strip(g),
+    menuItems: (g.menuItems ?? []).filter(visible).map(strip),
+    menuGroups: (g.menuGroups ?? []).filter(visible).map(group),
+  });
+  /** @type {Record<string, any>} */
+  const options = {};
+  for (const [ref, option] of Object.entries(menu.modifierOptionReferences ?? {})) {
+    if (visible(option)) options[ref] = strip(option);
+  }
+  /** @type {Record<string, any>} */
+  const groups = {};
+  for (const [ref, g] of Object.entries(menu.modifierGroupReferences ?? {})) {
+    if (!visible(g)) continue;
+    groups[ref] = {
+      ...strip(g),
+      modifierOptionReferences: (g.modifierOptionReferences ?? []).filter(
+        (/** @type {number} */ r) => options[String(r)] !== undefined,
+      ),
+    };
+  }
+  return {
+    menus: menu.menus.filter(visible).map((m) => ({
+      ...strip(m),
+      menuGroups: (m.menuGroups ?? []).filter(visible).map(group),
+    })),
+    modifierGroupReferences: groups,
+    modifierOptionReferences: options,
+  };
+}
+
+/**
+ * GET /stock/v1/inventory: the `stock` entries OUT_OF_STOCK or QUANTITY, as MenuItemInventory
+ * objects, limited to `status` when the query names one.
+ * @param {Record<string, string>} headers @param {URLSearchParams} query @param {VendorContext} ctx
+ */
+function inventory(headers, query, ctx) {
+  const denied = checkRequest(headers, ctx);
+  if (denied) return denied;
+  const stock = /** @type {Record<string, { status: string, quantity?: number }> | undefined} */ (
+    ctx.state.stock
+  );
+  const only = query.get("status");
+  const listed = Object.entries(stock ?? {})
+    .filter(([, s]) => s.status === "OUT_OF_STOCK" || s.status === "QUANTITY")
+    .filter(([, s]) => !only || s.status === only)
+    .map(([guid, s]) => ({
+      guid,
+      itemGuidValidity: "VALID",
+      status: s.status,
+      quantity: s.status === "QUANTITY" ? (s.quantity ?? 0) : null,
+      multiLocationId: null,
+      versionId: guid,
+    }));
+  return ctx.reply(200, listed);
+}
+
+/**
+ * A `menus_updated` webhook message: https://doc.toasttab.com/doc/devguide/apiMenusWebhook.html
+ * @param {string} restaurantGuid @param {{ eventGuid?: string, timestamp?: string }} [options]
+ */
+export function menusUpdatedEvent(restaurantGuid, options = {}) {
+  const timestamp = options.timestamp ?? new Date().toISOString();
+  return {
+    timestamp,
+    eventCategory: "menus",
+    eventType: "menus_updated",
+    guid: options.eventGuid ?? randomUUID(),
+    details: { restaurantGuid, publishedDate: timestamp },
+  };
+}
+
+/**
+ * A stock webhook message for one item (or modifier item reference):
+ * https://doc.toasttab.com/doc/devguide/apiStockWebhook.html
+ * @param {string} restaurantGuid @param {string} itemGuid
+ * @param {"IN_STOCK" | "QUANTITY" | "OUT_OF_STOCK"} status
+ * @param {{ quantity?: number, eventGuid?: string }} [options]
+ */
+export function stockEvent(restaurantGuid, itemGuid, status, options = {}) {
+  const eventType =
+    status === "OUT_OF_STOCK"
+      ? "out_of_stock"
+      : status === "QUANTITY"
+        ? "low_quantity"
+        : "in_stock";
+  return {
+    timestamp: new Date().toISOString(),
+    eventCategory: "stock",
+    eventType,
+    guid: options.eventGuid ?? randomUUID(),
+    details: {
+      itemGuid,
+      restaurantGuid,
+      status,
+      ...(status === "QUANTITY" ? { quantity: options.quantity ?? 0 } : {}),
+      multiLocationId: null,
+      versionId: itemGuid,
+    },
+  };
 }

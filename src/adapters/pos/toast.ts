@@ -1,15 +1,25 @@
 import { z } from "zod";
 import type { OrderStatus } from "../../domain/order-status";
-import { parseVendorAnswer, parseWebhookBody, readJson, vendorFetch } from "./http";
+import {
+  parseVendorAnswer,
+  parseWebhookBody,
+  readJson,
+  vendorFetch,
+  withRateLimitRetries,
+} from "./http";
 import {
   type CreatedPosOrder,
   type PosAdapter,
   type PosCallOptions,
+  type PosCatalog,
+  type PosCatalogItem,
+  type PosCatalogModifierGroup,
   type PosConnection,
   type PosDraft,
   type PosDraftProblem,
   PosError,
   type PosLocationInfo,
+  type PosMenuSignal,
   type PosOrder,
   type PosOrderLine,
   type PosSession,
@@ -40,6 +50,11 @@ import {
  * selection, and both the modifier group and the modifier GUID on every
  * modifier, so `posItemId` is `"<menu group GUID>/<menu item GUID>"` and
  * `posModifierId` is `"<modifier group GUID>/<modifier GUID>"`.
+ *
+ * Menu import (`readCatalog`) is three reads: the restaurant (its currency, which the menus API
+ * does not state), the published menus (menus API V3, the version for ordering integrations), and
+ * the stock API (the menus API carries no stock). Its ids are the ones above, so an imported item
+ * orders as it is; `toastCatalogFrom` says how the menu maps.
  */
 
 const EXTERNAL_ID_PREFIX = "orderlane:";
@@ -144,6 +159,98 @@ const toastWebhookMessage = z.object({
 const toastOrderWebhookDetails = z.object({
   restaurantGuid: z.string().nullish(),
   order: toastOrder,
+});
+
+// Menus API V3, GET /menus/v3/menus: the restaurant's published menus, fully resolved, in one
+// answer (no paging). Ordering integrations must use V3, which returns only the entities visible
+// to the partner asking, where V2 returns every entity with a `visibility` array to filter on:
+// https://doc.toasttab.com/openapi/menusv3/operation/menusGet and
+// https://doc.toasttab.com/doc/devguide/apiComparingMenusAPIV2AndV3.html
+// Menu, MenuGroup (groups nest through `menuGroups`), MenuItem, ModifierGroup, ModifierOption:
+// https://doc.toasttab.com/openapi/menusv3/tag/Data-definitions/schema/Restaurant
+const toastMenuItem = z.object({
+  guid: z.string().min(1),
+  name: z.string().nullish(),
+  description: z.string().nullish(),
+  // Null for size-priced and open-priced items: https://doc.toasttab.com/openapi/menusv3/tag/Data-definitions/schema/MenuItem
+  price: z.number().nullish(),
+  modifierGroupReferences: z.array(z.number().int()).nullish(),
+});
+
+const toastMenuGroup = z.object({
+  guid: z.string().min(1),
+  name: z.string().nullish(),
+  menuItems: z.array(toastMenuItem).nullish(),
+  get menuGroups() {
+    return z.array(toastMenuGroup).nullish();
+  },
+});
+type ToastMenuGroup = z.infer<typeof toastMenuGroup>;
+
+// ModifierGroup: `maxSelections` "is null if a customer can choose an unlimited number of modifier
+// options"; with `isMultiSelect` false "the Toast POS system enforces a setting of 1":
+// https://doc.toasttab.com/openapi/menusv3/tag/Data-definitions/schema/ModifierGroup
+const toastModifierGroup = z.object({
+  guid: z.string().min(1),
+  name: z.string().nullish(),
+  minSelections: z.number().int().nonnegative().nullish(),
+  maxSelections: z.number().int().nonnegative().nullish(),
+  isMultiSelect: z.boolean().nullish(),
+  modifierOptionReferences: z.array(z.number().int()).nullish(),
+});
+type ToastModifierGroup = z.infer<typeof toastModifierGroup>;
+
+// ModifierOption: `guid` is its item reference's, the id the stock API and webhook name;
+// `allowsDuplicates` says whether it "may be added to a menu item multiple times":
+// https://doc.toasttab.com/openapi/menusv3/tag/Data-definitions/schema/ModifierOption
+const toastModifierOption = z.object({
+  guid: z.string().min(1),
+  name: z.string().nullish(),
+  price: z.number().nullish(),
+  allowsDuplicates: z.boolean().nullish(),
+});
+type ToastModifierOption = z.infer<typeof toastModifierOption>;
+
+/** The parts of a menus API V3 answer the catalog import reads. */
+const toastMenusResponse = z.object({
+  restaurantGuid: z.string().nullish(),
+  menus: z.array(
+    z.object({
+      guid: z.string().min(1),
+      name: z.string().nullish(),
+      menuGroups: z.array(toastMenuGroup).nullish(),
+    }),
+  ),
+  // Maps keyed by each entity's `referenceId`, which items and groups refer to.
+  modifierGroupReferences: z.record(z.string(), toastModifierGroup).nullish(),
+  modifierOptionReferences: z.record(z.string(), toastModifierOption).nullish(),
+});
+export type ToastMenusResponse = z.infer<typeof toastMenusResponse>;
+
+// Stock API, GET /stock/v1/inventory: "inventory information for all menu items that have an
+// OUT_OF_STOCK or QUANTITY status" (IN_STOCK items are not listed); modifiers are listed by their
+// item reference's GUID: https://doc.toasttab.com/openapi/stock/operation/getInventory and
+// https://doc.toasttab.com/openapi/stock/tag/Data-definitions/schema/MenuItemInventory
+const toastInventory = z.array(
+  z.object({
+    guid: z.string().min(1),
+    status: z.string(),
+    quantity: z.number().nullish(),
+  }),
+);
+export type ToastInventory = z.infer<typeof toastInventory>;
+
+// Menus webhook: eventCategory `menus`, and "Currently, menus_updated is the only eventType":
+// https://doc.toasttab.com/doc/devguide/apiMenusWebhook.html
+const MENUS_UPDATED = "menus_updated";
+// Stock webhook: eventCategory `stock`, eventType in_stock, low_quantity or out_of_stock, one menu
+// item (or modifier item reference) per message in `details.itemGuid`, with its `status` (IN_STOCK,
+// QUANTITY, OUT_OF_STOCK) and, for QUANTITY, its `quantity`:
+// https://doc.toasttab.com/doc/devguide/apiStockWebhook.html
+const toastStockWebhookDetails = z.object({
+  itemGuid: z.string().min(1),
+  status: z.string(),
+  quantity: z.number().nullish(),
 });
 
 // ------------------------------------------------------------------- mapping
@@ -680,6 +787,103 @@ const GUEST_STATUS = new Map<string, OrderStatus>([
   ["VOIDED", "cancelled"],
 ]);
 
+// A modifier option that allows duplicates in a group without a maximum may be added any number of
+// times; the catalog wants a number, so it gets one no order would reach.
+const UNBOUNDED_DUPLICATES = 99;
+
+/**
+ * The menus API V3 answer as our catalog. Pure.
+ *
+ * - Every item of every menu group, nested groups included, is one catalog item per group it is
+ *   in: Toast needs the group on every selection, and resolves a price per menu (an item on the
+ *   Lunch and Dinner menus appears once in each with that menu's price), so each placement is
+ *   its own `"<menu group GUID>/<menu item GUID>"`. The same placement seen twice is kept once.
+ * - Categories are the top-level menu groups of every menu, in the order Toast answers them
+ *   (the order the restaurant set); an item's category is the top-level group above it.
+ * - Modifiers are `"<modifier group GUID>/<modifier option GUID>"`; stock ids are the bare item
+ *   and option GUIDs, which the stock API and webhook name.
+ * - `stock` is the stock API's list: an entry OUT_OF_STOCK, or QUANTITY with nothing left, is
+ *   unavailable; everything it does not list is in stock.
+ * - A price Toast leaves null (open, size or sequence pricing) is 0.
+ */
+export function toastCatalogFrom(
+  menus: ToastMenusResponse,
+  stock: ToastInventory,
+  currency: string | null,
+): PosCatalog {
+  // Prices are decimals of the restaurant's currency; without one, two decimals (USD's) are assumed.
+  const digitsOf = currency ?? "USD";
+  const unavailable = new Set(
+    stock
+      .filter(
+        (s) => s.status === "OUT_OF_STOCK" || (s.status === "QUANTITY" && (s.quantity ?? 0) <= 0),
+      )
+      .map((s) => s.guid),
+  );
+  const groups = menus.modifierGroupReferences ?? {};
+  const options = menus.modifierOptionReferences ?? {};
+  const modifierGroup = (group: ToastModifierGroup): PosCatalogModifierGroup => {
+    const max = group.isMultiSelect === false ? 1 : (group.maxSelections ?? null);
+    return {
+      posGroupId: group.guid,
+      name: group.name ?? "",
+      minSelections: group.minSelections ?? 0,
+      maxSelections: max,
+      modifiers: (group.modifierOptionReferences ?? [])
+        .map((ref) => options[String(ref)])
+        .filter((option): option is ToastModifierOption => option !== undefined)
+        .map((option) => ({
+          posModifierId: `${group.guid}/${option.guid}`,
+          posStockId: option.guid,
+          name: option.name ?? "",
+          price: toMinorAmount(option.price ?? 0, digitsOf),
+          available: !unavailable.has(option.guid),
+          maxQuantity: option.allowsDuplicates && max !== 1 ? (max ?? UNBOUNDED_DUPLICATES) : 1,
+        })),
+    };
+  };
+
+  const categories: PosCatalog["categories"] = [];
+  const categoryIds = new Set<string>();
+  const items: PosCatalogItem[] = [];
+  const seen = new Set<string>();
+  const walk = (group: ToastMenuGroup, categoryId: string): void => {
+    for (const item of group.menuItems ?? []) {
+      const posItemId = `${group.guid}/${item.guid}`;
+      if (seen.has(posItemId)) continue;
+      seen.add(posItemId);
+      items.push({
+        posItemId,
+        posStockId: item.guid,
+        name: item.name ?? "",
+        description: item.description || null,
+        price: toMinorAmount(item.price ?? 0, digitsOf),
+        posCategoryId: categoryId,
+        available: !unavailable.has(item.guid),
+        modifierGroups: (item.modifierGroupReferences ?? [])
+          .map((ref) => groups[String(ref)])
+          .filter((g): g is ToastModifierGroup => g !== undefined)
+          .map(modifierGroup),
+      });
+    }
+    for (const child of group.menuGroups ?? []) walk(child, categoryId);
+  };
+  for (const menu of menus.menus) {
+    for (const group of menu.menuGroups ?? []) {
+      if (!categoryIds.has(group.guid)) {
+        categoryIds.add(group.guid);
+        categories.push({
+          posCategoryId: group.guid,
+          name: group.name ?? "",
+          sortOrder: categories.length,
+        });
+      }
+      walk(group, group.guid);
+    }
+  }
+  return { categories, items, currency };
+}
+
 // ------------------------------------------------------------------- calls
 
 function apiUrl(connection: PosConnection, path: string): string {
@@ -881,6 +1085,76 @@ async function fetchRestaurant(
   return parseAnswer(toastRestaurantInfo, await readJson(response), "restaurant");
 }
 
+/**
+ * The published menus. A restaurant without any is a permanent `no_menu` (Toast: "No published
+ * data was found for the restaurant"): https://doc.toasttab.com/openapi/menusv3/operation/menusGet
+ */
+async function fetchMenus(
+  connection: PosConnection,
+  options: PosCallOptions,
+): Promise<ToastMenusResponse> {
+  let response: Response;
+  try {
+    response = await vendorFetch(
+      apiUrl(connection, "/menus/v3/menus"),
+      { method: "GET", headers: orderHeaders(connection) },
+      options,
+    );
+  } catch (err) {
+    if (err instanceof PosError && err.details.status === 404) {
+      throw new PosError(
+        "permanent",
+        "no_menu",
+        `Toast has no published menu for restaurant ${connection.locationId}`,
+        err.details,
+      );
+    }
+    throw err;
+  }
+  return parseAnswer(toastMenusResponse, await readJson(response), "menus answer");
+}
+
+/**
+ * What the stock API lists as out of stock or limited. When it cannot answer (down, rate limited
+ * past our waits, or this client lacks the `stock:read` scope), Toast advises assuming "the items
+ * or modifiers are in stock", so that is an empty list: https://doc.toasttab.com/doc/devguide/apiStock.html
+ */
+async function fetchInventory(
+  connection: PosConnection,
+  options: PosCallOptions,
+): Promise<ToastInventory> {
+  try {
+    const response = await withRateLimitRetries(() =>
+      vendorFetch(
+        apiUrl(connection, "/stock/v1/inventory"),
+        { method: "GET", headers: orderHeaders(connection) },
+        options,
+      ),
+    );
+    return parseAnswer(toastInventory, await readJson(response), "inventory");
+  } catch (err) {
+    if (err instanceof PosError && (err.kind === "retryable" || err.details.status === 403)) {
+      return [];
+    }
+    throw err;
+  }
+}
+
+/** One stock webhook message as a signal; null when it is not the documented shape. */
+function stockSignal(eventId: string, details: unknown): PosMenuSignal | null {
+  const parsed = toastStockWebhookDetails.safeParse(details);
+  if (!parsed.success) return null;
+  const { itemGuid, status, quantity } = parsed.data;
+  return {
+    kind: "stock",
+    eventId,
+    // The message names a menu item or a modifier's item reference alike, and does not say which.
+    target: "item",
+    posStockId: itemGuid,
+    available: status !== "OUT_OF_STOCK" && !(status === "QUANTITY" && (quantity ?? 0) <= 0),
+  };
+}
+
 function ianaTimeZoneOrNull(zone: string | null | undefined): string | null {
   if (!zone) return null;
   try {
@@ -1031,6 +1305,27 @@ export const toastAdapter: PosAdapter = {
     );
     // `verify` compares in constant time, unlike comparing the Base64 strings.
     return crypto.subtle.verify("HMAC", key, expected, encoder.encode(request.rawBody + timestamp));
+  },
+
+  async readCatalog(connection, options): Promise<PosCatalog> {
+    // Toast rate limits GET /menus to one request per second per location, and answers 429 with
+    // Retry-After: https://doc.toasttab.com/doc/devguide/apiRateLimiting.html
+    const { general } = await withRateLimitRetries(() => fetchRestaurant(connection, options));
+    const menus = await withRateLimitRetries(() => fetchMenus(connection, options));
+    const stock = await fetchInventory(connection, options);
+    return toastCatalogFrom(menus, stock, currencyOrNull(general?.currencyCode));
+  },
+
+  parseMenuSignals(request: WebhookRequest): PosMenuSignal[] {
+    const parsed = toastWebhookMessage.safeParse(parseJsonBody(request.rawBody));
+    if (!parsed.success) return [];
+    const { eventCategory, eventType, guid, details } = parsed.data;
+    if (eventCategory === "menus" && eventType === MENUS_UPDATED) {
+      return [{ kind: "catalog_changed", eventId: guid }];
+    }
+    if (eventCategory !== "stock") return [];
+    const signal = stockSignal(guid, details);
+    return signal ? [signal] : [];
   },
 
   parseWebhook(request: WebhookRequest): PosStatusReport[] {
